@@ -1,0 +1,140 @@
+"""Load the settings file and the source list, validate them once, and explain what is wrong."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from config.schema import Settings
+
+PACKAGED_SETTINGS = Path(__file__).with_name("settings.yaml")
+ENV_CONFIG = "NEWSMON_CONFIG"
+ENV_DATABASE_URL = "NEWSMON_DATABASE_URL"
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; the message names the file, source and field."""
+
+    def __init__(self, path: Path | str, problems: list[str]) -> None:
+        self.path = str(path)
+        self.problems = problems
+        lines = "\n".join(f"  - {p}" for p in problems)
+        super().__init__(f"invalid configuration in {self.path}:\n{lines}")
+
+
+def _read_yaml(path: Path) -> Any:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(path, ["file not found"]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(path, [f"cannot read the file: {exc}"]) from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        where = ""
+        mark = getattr(exc, "problem_mark", None)
+        if mark is not None:
+            where = f"line {mark.line + 1}, column {mark.column + 1}: "
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(path, [f"YAML syntax error at {where}{problem}"]) from None
+    if data is None:
+        raise ConfigError(path, ["the file is empty"])
+    return data
+
+
+def _field_path(loc: tuple[int | str, ...]) -> str:
+    return ".".join(str(p) for p in loc) or "(top level)"
+
+
+def _describe(
+    exc: ValidationError, raw_sources: list[Any], settings_path: Path, sources_path: Path
+) -> ConfigError:
+    problems_by_file: dict[Path, list[str]] = {}
+    for err in exc.errors():
+        loc = tuple(err["loc"])
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            msg = "unknown field"
+        if loc and loc[0] == "sources":
+            target = sources_path
+            if len(loc) >= 2 and isinstance(loc[1], int):
+                idx = loc[1]
+                name = None
+                if idx < len(raw_sources) and isinstance(raw_sources[idx], Mapping):
+                    name = raw_sources[idx].get("name")
+                who = f"source {name!r}" if name else "source"
+                problems_by_file.setdefault(target, []).append(
+                    f"{who} (entry {idx + 1}), field '{_field_path(loc[2:])}': {msg}"
+                )
+            else:
+                problems_by_file.setdefault(target, []).append(f"sources: {msg}")
+        else:
+            problems_by_file.setdefault(settings_path, []).append(
+                f"field '{_field_path(loc)}': {msg}"
+            )
+    # Pydantic checks unique names only once every entry is valid; say it now as well.
+    names = [r.get("name") for r in raw_sources if isinstance(r, Mapping)]
+    for name in sorted({n for n in names if n is not None and names.count(n) > 1}, key=str):
+        msg = f"sources: duplicate source name {name!r}"
+        problems = problems_by_file.setdefault(sources_path, [])
+        if not any(repr(name) in p and "duplicate" in p for p in problems):
+            problems.append(msg)
+    files = list(problems_by_file)
+    if len(files) == 1:
+        return ConfigError(files[0], problems_by_file[files[0]])
+    return ConfigError(files[0], [f"{p}: {m}" for p, ms in problems_by_file.items() for m in ms])
+
+
+def _load_sources(path: Path) -> list[Any]:
+    data = _read_yaml(path)
+    if isinstance(data, Mapping):
+        data = data.get("sources")
+    if not isinstance(data, list):
+        raise ConfigError(path, ["expected a list of sources under the key 'sources'"])
+    return data
+
+
+def load_settings(
+    path: str | Path | None = None,
+    *,
+    env: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> Settings:
+    """Read, merge and validate the settings file and its source list.
+
+    ``path`` wins over ``$NEWSMON_CONFIG``, which wins over the packaged default.
+    ``$NEWSMON_DATABASE_URL`` overrides ``database_url``; ``overrides`` win over all.
+    Raises :class:`ConfigError` naming file, source and field on any problem.
+    """
+    env = os.environ if env is None else env
+    settings_path = Path(path or env.get(ENV_CONFIG) or PACKAGED_SETTINGS)
+    raw = _read_yaml(settings_path)
+    if not isinstance(raw, Mapping):
+        raise ConfigError(settings_path, ["expected a mapping of settings at the top level"])
+    raw = dict(raw)
+
+    sources_path = settings_path
+    sources_file = raw.pop("sources_file", None)
+    if sources_file is not None:
+        if "sources" in raw:
+            raise ConfigError(settings_path, ["give either 'sources' or 'sources_file', not both"])
+        sources_path = (settings_path.parent / str(sources_file)).resolve()
+        raw["sources"] = _load_sources(sources_path)
+    raw_sources = raw.get("sources") or []
+    if not isinstance(raw_sources, list):
+        raise ConfigError(settings_path, ["field 'sources': expected a list of sources"])
+
+    if env.get(ENV_DATABASE_URL):
+        raw["database_url"] = env[ENV_DATABASE_URL]
+    if overrides:
+        raw.update(overrides)
+    try:
+        return Settings.model_validate(raw)
+    except ValidationError as exc:
+        raise _describe(exc, raw_sources, settings_path, sources_path) from None

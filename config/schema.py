@@ -1,0 +1,187 @@
+"""Settings and source-list schema: validated once when loaded, then passed to the edges."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from enum import StrEnum
+from typing import Annotated, Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
+
+_DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|hr|d|w)?\s*$", re.IGNORECASE)
+_UNIT_SECONDS = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "hr": 3600, "d": 86400,
+                 "w": 604800, None: 1}
+SELECTOR_KEYS = frozenset({"title", "body", "time", "highlights", "authors", "image", "links"})
+
+
+def parse_duration(value: Any) -> timedelta:
+    """Read ``90``, ``"90s"``, ``"15m"``, ``"6h"``, ``"2d"`` or a timedelta as a timedelta."""
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, bool):
+        raise ValueError("expected a duration such as 30s, 15m, 6h or 1d")
+    if isinstance(value, int | float):
+        return timedelta(seconds=float(value))
+    if isinstance(value, str):
+        m = _DURATION_RE.match(value)
+        if m:
+            unit = m.group(2).lower() if m.group(2) else None
+            return timedelta(seconds=float(m.group(1)) * _UNIT_SECONDS[unit])
+    raise ValueError(f"{value!r} is not a duration such as 30s, 15m, 6h or 1d")
+
+
+def _positive(td: timedelta) -> timedelta:
+    if td <= timedelta(0):
+        raise ValueError("must be longer than zero")
+    return td
+
+
+def _check_timezone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown time zone {name!r} (use an IANA name such as "
+                         "Asia/Kolkata, America/New_York or UTC)") from exc
+    return name
+
+
+def _check_http_url(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError(f"{url!r} is not an http(s) URL")
+    return url
+
+
+Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+PositiveDuration = Annotated[timedelta, BeforeValidator(parse_duration), AfterValidator(_positive)]
+TimeZoneName = Annotated[str, AfterValidator(_check_timezone)]
+HttpUrl = Annotated[str, AfterValidator(_check_http_url)]
+
+
+class SourceKind(StrEnum):
+    RSS = "rss"
+    ATOM = "atom"
+    SITEMAP = "sitemap"
+    NEWS_SITEMAP = "news_sitemap"
+    LISTING = "listing"
+
+
+class Topic(StrEnum):
+    DEFENCE = "defence"
+    TRADE = "trade"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Schedule(_Strict):
+    """When a source is crawled: every ``interval`` (with random ``jitter``) or by ``cron``."""
+
+    interval: PositiveDuration | None = None
+    jitter: Duration = timedelta(0)
+    cron: str | None = None
+    timezone: TimeZoneName = "UTC"
+
+    @model_validator(mode="after")
+    def _one_trigger(self) -> Schedule:
+        if (self.interval is None) == (self.cron is None):
+            raise ValueError("give exactly one of 'interval' (e.g. 15m) or 'cron' "
+                             "(e.g. '*/30 * * * *')")
+        if self.cron is not None:
+            from apscheduler.triggers.cron import CronTrigger
+
+            try:
+                CronTrigger.from_crontab(self.cron, timezone=self.timezone)
+            except ValueError as exc:
+                raise ValueError(f"cron {self.cron!r} is not valid: {exc}") from exc
+        return self
+
+
+class Source(_Strict):
+    """One configured news source."""
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=64)
+    kind: SourceKind
+    urls: list[HttpUrl] = Field(min_length=1)
+    timezone: TimeZoneName = "UTC"
+    schedule: Schedule = Schedule(interval=timedelta(minutes=30))
+    selectors: dict[str, str] = Field(default_factory=dict)
+    topic: Topic | None = None
+    enabled: bool = True
+    # Re-fetch stored articles younger than this to pick up corrections; None: never re-fetch.
+    refetch_within: Duration | None = None
+    max_articles: int | None = Field(default=None, ge=1)
+    # False: store feed entries as they are, without fetching the article page (aggregators such
+    # as Google News link to redirect pages that cannot be extracted).
+    fetch_articles: bool = True
+    timeout: PositiveDuration | None = None
+
+    @field_validator("selectors")
+    @classmethod
+    def _known_selectors(cls, value: dict[str, str]) -> dict[str, str]:
+        unknown = sorted(set(value) - SELECTOR_KEYS)
+        if unknown:
+            raise ValueError(f"unknown selector {', '.join(unknown)}; "
+                             f"allowed: {', '.join(sorted(SELECTOR_KEYS))}")
+        return value
+
+
+class CrawlSettings(_Strict):
+    """Politeness and resource caps applied to every crawl."""
+
+    concurrency: int = Field(default=8, ge=1, le=256)
+    per_domain_concurrency: int = Field(default=2, ge=1, le=64)
+    download_delay: float = Field(default=0.5, ge=0)
+    download_timeout: PositiveDuration = timedelta(seconds=30)
+    max_response_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    autothrottle: bool = True
+    obey_robots: bool = True
+    retries: int = Field(default=2, ge=0, le=10)
+    # Hard wall-clock limit for one source's crawl run (the child process is killed after it).
+    source_timeout: PositiveDuration = timedelta(minutes=10)
+    memory_limit_mb: int = Field(default=1024, ge=64)
+    max_articles_per_run: int = Field(default=500, ge=1)
+
+
+class Settings(_Strict):
+    """Everything newsmon reads from its settings file."""
+
+    database_url: str = "sqlite:///data/newsmon.db"
+    data_dir: str = "data"
+    user_agent: str = "newsmon/0.1 (+https://github.com/newsmon/newsmon)"
+    default_timezone: TimeZoneName = "Asia/Kolkata"
+    crawl: CrawlSettings = CrawlSettings()
+    sources: list[Source] = Field(default_factory=list)
+
+    @field_validator("sources")
+    @classmethod
+    def _unique_names(cls, value: list[Source]) -> list[Source]:
+        seen: set[str] = set()
+        for src in value:
+            if src.name in seen:
+                raise ValueError(f"duplicate source name {src.name!r}")
+            seen.add(src.name)
+        return value
+
+    def enabled_sources(self) -> list[Source]:
+        return [s for s in self.sources if s.enabled]
+
+    def source(self, name: str) -> Source:
+        for s in self.sources:
+            if s.name == name:
+                return s
+        raise KeyError(name)
+
+
