@@ -1,0 +1,7 @@
+"""Storage: SQLAlchemy models, Alembic migrations and the Store API the other packages share."""
+
+from storage.engine import StorageError, make_engine
+from storage.records import ArticleRecord, Outcome, RunStats
+from storage.store import Store
+
+__all__ = ["ArticleRecord", "Outcome", "RunStats", "StorageError", "Store", "make_engine"]

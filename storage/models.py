@@ -1,0 +1,148 @@
+"""SQLAlchemy models: sources, articles (with their URL aliases and versions), crawl runs."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from storage.types import UTCDateTime
+
+# Stable constraint names, so Alembic migrations are the same on SQLite and PostgreSQL.
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# BIGINT on PostgreSQL, INTEGER (the rowid alias) on SQLite.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON, list[str]: JSON}
+
+
+class SourceRow(Base):
+    """A configured source, as the database knows it (the YAML stays the source of truth)."""
+
+    __tablename__ = "sources"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime]
+
+
+class Article(Base):
+    """One article, identified by the key of its canonical URL."""
+
+    __tablename__ = "articles"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    url_key: Mapped[str] = mapped_column(String(2048), unique=True)
+    canonical_url: Mapped[str] = mapped_column(Text)
+    url: Mapped[str] = mapped_column(Text)
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id"), index=True)
+    title: Mapped[str] = mapped_column(Text)
+    highlights: Mapped[list[str]] = mapped_column(default=list)
+    summary: Mapped[str | None] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text)
+    authors: Mapped[list[str]] = mapped_column(default=list)
+    published_at: Mapped[datetime | None] = mapped_column(index=True)
+    published_raw: Mapped[str | None] = mapped_column(Text)
+    published_precision: Mapped[str | None] = mapped_column(String(16))
+    published_source: Mapped[str | None] = mapped_column(String(32))
+    modified_at: Mapped[datetime | None]
+    first_seen_at: Mapped[datetime] = mapped_column(index=True)
+    fetched_at: Mapped[datetime]
+    language: Mapped[str | None] = mapped_column(String(16))
+    image_url: Mapped[str | None] = mapped_column(Text)
+    section: Mapped[str | None] = mapped_column(Text)
+    tags: Mapped[list[str]] = mapped_column(default=list)
+    content_hash: Mapped[str] = mapped_column(String(64))
+
+    source: Mapped[SourceRow] = relationship(lazy="joined")
+    versions: Mapped[list[ArticleVersion]] = relationship(
+        back_populates="article", order_by="ArticleVersion.id", cascade="all, delete-orphan"
+    )
+
+
+class ArticleURL(Base):
+    """Every URL an article was seen under (feed link, fetched URL, canonical), by key."""
+
+    __tablename__ = "article_urls"
+
+    url_key: Mapped[str] = mapped_column(String(2048), primary_key=True)
+    article_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("articles.id", ondelete="CASCADE"), index=True
+    )
+
+
+class ArticleVersion(Base):
+    """One stored state of an article: the first fetch and every change seen after it."""
+
+    __tablename__ = "article_versions"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    article_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("articles.id", ondelete="CASCADE"), index=True
+    )
+    fetched_at: Mapped[datetime]
+    modified_at: Mapped[datetime | None]
+    content_hash: Mapped[str] = mapped_column(String(64))
+    title: Mapped[str] = mapped_column(Text)
+
+    article: Mapped[Article] = relationship(back_populates="versions")
+
+
+class CrawlRun(Base):
+    """One crawl of one source: when, how it ended, and what it stored."""
+
+    __tablename__ = "crawl_runs"
+    __table_args__ = (Index("ix_crawl_runs_source_started", "source_name", "started_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    source_name: Mapped[str] = mapped_column(String(64))
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+    status: Mapped[str] = mapped_column(String(16), default="running")
+    requests: Mapped[int] = mapped_column(default=0)
+    bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+    pages: Mapped[int] = mapped_column(default=0)
+    new: Mapped[int] = mapped_column(default=0)
+    updated: Mapped[int] = mapped_column(default=0)
+    unchanged: Mapped[int] = mapped_column(default=0)
+    dropped: Mapped[int] = mapped_column(default=0)
+    errors: Mapped[int] = mapped_column(default=0)
+    first_error: Mapped[str | None] = mapped_column(Text)
+    host: Mapped[str | None] = mapped_column(String(255))
+    pid: Mapped[int | None]
+
+
+class HttpValidator(Base):
+    """ETag and Last-Modified per feed or sitemap URL, for conditional GET from any process."""
+
+    __tablename__ = "http_validators"
+    __table_args__ = (UniqueConstraint("url", name="uq_http_validators_url"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    url: Mapped[str] = mapped_column(String(2048))
+    etag: Mapped[str | None] = mapped_column(Text)
+    last_modified: Mapped[str | None] = mapped_column(Text)
+    checked_at: Mapped[datetime]

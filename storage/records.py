@@ -1,0 +1,65 @@
+"""Plain records that cross the storage boundary (the crawler builds them, storage keeps them)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+
+class Outcome(StrEnum):
+    NEW = "new"
+    UPDATED = "updated"
+    UNCHANGED = "unchanged"
+
+
+@dataclass(slots=True)
+class ArticleRecord:
+    """One extracted article, ready to store. ``url_key`` is its identity."""
+
+    url_key: str
+    canonical_url: str
+    url: str
+    source: str
+    title: str
+    body: str
+    fetched_at: datetime
+    highlights: list[str] = field(default_factory=list)
+    summary: str | None = None
+    authors: list[str] = field(default_factory=list)
+    published_at: datetime | None = None
+    published_raw: str | None = None
+    published_precision: str | None = None
+    published_source: str | None = None
+    modified_at: datetime | None = None
+    language: str | None = None
+    image_url: str | None = None
+    section: str | None = None
+    tags: list[str] = field(default_factory=list)
+    # Other keys this article is known under (the feed's link, the fetched URL).
+    alias_keys: list[str] = field(default_factory=list)
+
+    def content_hash(self) -> str:
+        """Hash of what a reader sees; a change here is an update, anything else is not."""
+        payload = json.dumps(
+            [self.title.strip(), self.highlights, self.body.strip(), self.authors],
+            ensure_ascii=False,
+        )
+        return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+@dataclass(slots=True)
+class RunStats:
+    """Counters of one crawl run, as the crawl reports them."""
+
+    requests: int = 0
+    bytes: int = 0
+    pages: int = 0
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    dropped: int = 0
+    errors: int = 0
+    first_error: str | None = None

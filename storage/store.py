@@ -1,0 +1,245 @@
+"""The storage API shared by the pipelines, the scheduler and the CLI."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Engine, func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session, sessionmaker
+
+from storage.engine import make_engine
+from storage.migrate import upgrade
+from storage.models import (
+    Article,
+    ArticleURL,
+    ArticleVersion,
+    CrawlRun,
+    HttpValidator,
+    SourceRow,
+)
+from storage.records import ArticleRecord, Outcome, RunStats
+
+logger = logging.getLogger(__name__)
+
+_ARTICLE_FIELDS = (
+    "canonical_url", "url", "title", "highlights", "summary", "body", "authors",
+    "published_at", "published_raw", "published_precision", "published_source",
+    "language", "image_url", "section", "tags",
+)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Store:
+    """Articles, sources, runs and HTTP validators in one SQL database.
+
+    Accepts a URL or an engine. Every write method is one transaction: it either
+    stores all it was given or nothing.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._sessions = sessionmaker(engine, expire_on_commit=False)
+        self._source_ids: dict[str, int] = {}
+
+    @classmethod
+    def from_url(cls, url: str, *, migrate: bool = True, **engine_kwargs: Any) -> Store:
+        store = cls(make_engine(url, **engine_kwargs))
+        if migrate:
+            upgrade(store.engine)
+        return store
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def session(self) -> Session:
+        return self._sessions()
+
+    def _insert(self, table: Any) -> Any:
+        if self.engine.dialect.name == "postgresql":
+            return pg_insert(table)
+        return sqlite_insert(table)
+
+    # -- sources -----------------------------------------------------------------------
+
+    def source_id(self, name: str, kind: str = "unknown") -> int:
+        """Return the id of source ``name``, creating its row on first use."""
+        if name in self._source_ids:
+            return self._source_ids[name]
+        with self.engine.begin() as conn:
+            conn.execute(
+                self._insert(SourceRow.__table__)
+                .values(name=name, kind=kind, created_at=utcnow())
+                .on_conflict_do_nothing(index_elements=["name"])
+            )
+            sid = conn.execute(select(SourceRow.id).where(SourceRow.name == name)).scalar_one()
+        self._source_ids[name] = sid
+        return sid
+
+    # -- articles ----------------------------------------------------------------------
+
+    def known_keys(self, keys: Iterable[str]) -> set[str]:
+        """Return those of ``keys`` that some stored article is known under."""
+        wanted = list(dict.fromkeys(keys))
+        found: set[str] = set()
+        with self.engine.connect() as conn:
+            for i in range(0, len(wanted), 500):
+                chunk = wanted[i : i + 500]
+                found.update(conn.execute(
+                    select(ArticleURL.url_key).where(ArticleURL.url_key.in_(chunk))
+                ).scalars())
+        return found
+
+    def upsert_articles(self, records: Sequence[ArticleRecord]) -> list[Outcome]:
+        """Store ``records`` in one transaction; return what happened to each, in order.
+
+        A new key inserts a row; a known key whose content hash changed updates the row in
+        place and adds a version; an unchanged one writes nothing. Concurrent writers of one
+        key are safe: the unique key decides, the loser updates or leaves it.
+        """
+        outcomes: list[Outcome] = []
+        source_ids = {r.source: self.source_id(r.source) for r in records}
+        with self.session() as session, session.begin():
+            for rec in records:
+                outcomes.append(self._upsert_one(session, rec, source_ids[rec.source]))
+        return outcomes
+
+    def _upsert_one(self, session: Session, rec: ArticleRecord, source_id: int) -> Outcome:
+        chash = rec.content_hash()
+        keys = [rec.url_key, *[k for k in rec.alias_keys if k != rec.url_key]]
+        existing_id = session.execute(
+            select(ArticleURL.article_id).where(ArticleURL.url_key.in_(keys)).limit(1)
+        ).scalar()
+        values: dict[str, Any] = {f: getattr(rec, f) for f in _ARTICLE_FIELDS}
+        if existing_id is None:
+            result = session.execute(
+                self._insert(Article.__table__)
+                .values(
+                    url_key=rec.url_key, source_id=source_id, content_hash=chash,
+                    first_seen_at=rec.fetched_at, fetched_at=rec.fetched_at,
+                    modified_at=rec.modified_at, **values,
+                )
+                .on_conflict_do_nothing(index_elements=["url_key"])
+                .returning(Article.id)
+            ).scalar()
+            if result is not None:
+                session.add(ArticleVersion(
+                    article_id=result, fetched_at=rec.fetched_at, modified_at=rec.modified_at,
+                    content_hash=chash, title=rec.title,
+                ))
+                self._add_aliases(session, result, keys)
+                return Outcome.NEW
+            # Another process inserted this key between our read and our write.
+            existing_id = session.execute(
+                select(Article.id).where(Article.url_key == rec.url_key)
+            ).scalar_one()
+        article = session.get(Article, existing_id, with_for_update=True)
+        assert article is not None
+        self._add_aliases(session, article.id, keys)
+        if article.content_hash == chash:
+            return Outcome.UNCHANGED
+        modified = rec.modified_at or rec.fetched_at
+        for name, value in values.items():
+            if name in ("published_at", "published_raw", "published_precision",
+                        "published_source") and article.published_at is not None and (
+                            value is None):
+                continue  # never lose a publication time we had
+            setattr(article, name, value)
+        article.content_hash = chash
+        article.modified_at = modified
+        article.fetched_at = rec.fetched_at
+        session.add(ArticleVersion(
+            article_id=article.id, fetched_at=rec.fetched_at, modified_at=modified,
+            content_hash=chash, title=rec.title,
+        ))
+        return Outcome.UPDATED
+
+    def _add_aliases(self, session: Session, article_id: int, keys: Sequence[str]) -> None:
+        rows = [{"url_key": k, "article_id": article_id} for k in dict.fromkeys(keys)]
+        session.execute(
+            self._insert(ArticleURL.__table__).values(rows)
+            .on_conflict_do_nothing(index_elements=["url_key"])
+        )
+
+    def count_articles(self, source: str | None = None) -> int:
+        stmt = select(func.count(Article.id))
+        if source is not None:
+            stmt = stmt.join(SourceRow).where(SourceRow.name == source)
+        with self.engine.connect() as conn:
+            return int(conn.execute(stmt).scalar_one())
+
+    def articles(self, *, source: str | None = None, limit: int | None = None) -> list[Article]:
+        stmt = select(Article).order_by(Article.id)
+        if source is not None:
+            stmt = stmt.join(SourceRow).where(SourceRow.name == source)
+        if limit is not None:
+            stmt = stmt.limit(limit)
+        with self.session() as session:
+            return list(session.execute(stmt).unique().scalars())
+
+    def article_by_url(self, url_key: str) -> Article | None:
+        with self.session() as session:
+            return session.execute(
+                select(Article).join(ArticleURL, ArticleURL.article_id == Article.id)
+                .where(ArticleURL.url_key == url_key)
+            ).unique().scalar_one_or_none()
+
+    # -- crawl runs --------------------------------------------------------------------
+
+    def start_run(self, source: str, started_at: datetime | None = None) -> int:
+        with self.session() as session, session.begin():
+            run = CrawlRun(
+                source_name=source, started_at=started_at or utcnow(), status="running",
+                host=socket.gethostname(), pid=os.getpid(),
+            )
+            session.add(run)
+            session.flush()
+            return run.id
+
+    def finish_run(self, run_id: int, status: str, stats: RunStats) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(CrawlRun).where(CrawlRun.id == run_id).values(
+                    status=status, finished_at=utcnow(), requests=stats.requests,
+                    bytes=stats.bytes, pages=stats.pages, new=stats.new,
+                    updated=stats.updated, unchanged=stats.unchanged, dropped=stats.dropped,
+                    errors=stats.errors, first_error=stats.first_error,
+                )
+            )
+
+    def runs(self, source: str | None = None, limit: int = 50) -> list[CrawlRun]:
+        stmt = select(CrawlRun).order_by(CrawlRun.id.desc()).limit(limit)
+        if source is not None:
+            stmt = stmt.where(CrawlRun.source_name == source)
+        with self.session() as session:
+            return list(session.execute(stmt).scalars())
+
+    # -- conditional GET ---------------------------------------------------------------
+
+    def validators(self, url: str) -> tuple[str | None, str | None]:
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(HttpValidator.etag, HttpValidator.last_modified)
+                .where(HttpValidator.url == url)
+            ).first()
+        return (row[0], row[1]) if row else (None, None)
+
+    def save_validators(self, url: str, etag: str | None, last_modified: str | None) -> None:
+        stmt = self._insert(HttpValidator.__table__).values(
+            url=url, etag=etag, last_modified=last_modified, checked_at=utcnow()
+        )
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["url"],
+            set_={"etag": etag, "last_modified": last_modified, "checked_at": utcnow()},
+        )
+        with self.engine.begin() as conn:
+            conn.execute(stmt)
