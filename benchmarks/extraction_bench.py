@@ -1,0 +1,264 @@
+"""Score main-text extraction on the ScrapingHub article-extraction benchmark.
+
+Runs, in one process and one pass over the pages, our pipeline
+(``crawler.extraction.extract_article(...).body``), a few ablations of it, and
+trafilatura alone with its default settings, and scores each with the
+benchmark's own metric: ``\\w+`` tokens, 4-token shingles, per-page TP/FP/FN
+normalised to sum to 1, precision and recall averaged over pages, F1 the
+harmonic mean of those two averages.
+
+Example::
+
+    .venv/bin/python benchmarks/extraction_bench.py --write-docs
+
+The metric functions are also imported by ``tests/test_crawler_extraction.py``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import re
+import statistics
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_BENCH_DIR = REPO_ROOT.parent / "shared" / "bench" / "article-extraction"
+DOCS_PATH = REPO_ROOT / "docs" / "benchmarks.md"
+SECTION_HEADING = "## Article extraction"
+# The benchmark has no fetch times; any fixed instant keeps runs reproducible.
+FETCHED_AT = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
+
+_TOKEN_RE = re.compile(r"\w+", re.UNICODE)
+
+TpFpFn = tuple[float, float, float]
+
+
+def tokenize(text: str) -> list[str]:
+    """Split text the way the benchmark does: every ``\\w+`` run is a token."""
+    return _TOKEN_RE.findall(text or "")
+
+
+def shingles(text: str, n: int = 4) -> Counter[tuple[str, ...]]:
+    """Multiset of n-token shingles; a text shorter than n gives one short shingle."""
+    tokens = tokenize(text)
+    if len(tokens) < n:
+        return Counter([tuple(tokens)] if tokens else [])
+    return Counter(tuple(tokens[i : i + n]) for i in range(len(tokens) - n + 1))
+
+
+def shingle_match(true: str, pred: str, n: int = 4) -> TpFpFn:
+    """TP/FP/FN over shingle multisets, divided by their sum so each page weighs the same."""
+    t, p = shingles(true, n), shingles(pred, n)
+    tp = float(sum((t & p).values()))
+    fp = float(sum((p - t).values()))
+    fn = float(sum((t - p).values()))
+    total = tp + fp + fn
+    if total > 0:
+        return tp / total, fp / total, fn / total
+    return tp, fp, fn
+
+
+def precision_score(tp: float, fp: float, fn: float) -> float:
+    if fp == fn == 0:
+        return 1.0
+    if tp == fp == 0:
+        return 0.0
+    return tp / (tp + fp)
+
+
+def recall_score(tp: float, fp: float, fn: float) -> float:
+    if fp == fn == 0:
+        return 1.0
+    if tp == fn == 0:
+        return 0.0
+    return tp / (tp + fn)
+
+
+def page_f1(true: str, pred: str) -> float:
+    """F1 of one page (used by the tests; the benchmark F1 is computed from averages)."""
+    tp, fp, fn = shingle_match(true, pred)
+    p, r = precision_score(tp, fp, fn), recall_score(tp, fp, fn)
+    return 0.0 if p + r == 0 else 2 * p * r / (p + r)
+
+
+@dataclass(frozen=True)
+class Scores:
+    f1: float
+    precision: float
+    recall: float
+
+
+def scores(matches: list[TpFpFn]) -> Scores:
+    """Benchmark scores: precision over pages that predicted something, recall over
+    pages that have a truth, F1 the harmonic mean of the two means."""
+    precision = statistics.mean(
+        precision_score(*m) for m in matches if m[0] + m[1] > 0
+    )
+    recall = statistics.mean(recall_score(*m) for m in matches if m[0] + m[2] > 0)
+    f1 = 0.0 if precision + recall == 0 else 2 * precision * recall / (precision + recall)
+    return Scores(f1, precision, recall)
+
+
+@dataclass(frozen=True)
+class Page:
+    item_id: str
+    url: str
+    html: bytes
+    truth: str
+
+
+def load_pages(bench_dir: Path) -> Iterator[Page]:
+    """Yield every benchmark page, decompressed, in ground-truth order."""
+    truth = json.loads((bench_dir / "ground-truth.json").read_text(encoding="utf-8"))
+    for item_id, item in truth.items():
+        with gzip.open(bench_dir / "html" / f"{item_id}.html.gz", "rb") as fh:
+            html = fh.read()
+        yield Page(item_id, item.get("url", ""), html, item.get("articleBody", ""))
+
+
+Extractor = Callable[[Page], str]
+
+
+def pipeline(page: Page) -> str:
+    from crawler.extraction import extract_article
+
+    return extract_article(page.html, page.url, fetched_at=FETCHED_AT).body
+
+
+def _pipeline_variant(**overrides: bool) -> Extractor:
+    def run(page: Page) -> str:
+        from crawler.extraction.body import BodyOptions, extract_body
+        from crawler.extraction.document import parse_html
+
+        tree = parse_html(page.html)
+        return extract_body(tree, page.url, BodyOptions(**overrides)).body
+
+    return run
+
+
+def trafilatura_default(page: Page) -> str:
+    import trafilatura
+
+    return trafilatura.extract(page.html, url=page.url) or ""
+
+
+EXTRACTORS: dict[str, tuple[str, Extractor]] = {
+    "pipeline": ("newsmon `extract_article().body`", pipeline),
+    "no-line-filter": (
+        "newsmon, line filter off",
+        _pipeline_variant(line_filter=False),
+    ),
+    "no-structural": (
+        "newsmon, structural pre-clean off",
+        _pipeline_variant(structural_clean=False),
+    ),
+    "trafilatura": ("trafilatura 2.3.1, default settings", trafilatura_default),
+}
+
+
+@dataclass
+class Run:
+    label: str
+    matches: list[TpFpFn] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def run_benchmark(bench_dir: Path, names: list[str], limit: int | None = None) -> list[Run]:
+    runs = {name: Run(EXTRACTORS[name][0]) for name in names}
+    for i, page in enumerate(load_pages(bench_dir)):
+        if limit is not None and i >= limit:
+            break
+        for name in names:
+            start = time.perf_counter()
+            pred = EXTRACTORS[name][1](page)
+            runs[name].seconds += time.perf_counter() - start
+            runs[name].matches.append(shingle_match(page.truth, pred))
+    return [runs[name] for name in names]
+
+
+def markdown_table(runs: list[Run]) -> str:
+    lines = [
+        "| extractor | F1 | precision | recall | pages/s (1 process) |",
+        "|---|---|---|---|---|",
+    ]
+    for run in runs:
+        s = scores(run.matches)
+        rate = len(run.matches) / run.seconds if run.seconds else 0.0
+        lines.append(
+            f"| {run.label} | {s.f1:.3f} | {s.precision:.3f} | {s.recall:.3f} | {rate:.0f} |"
+        )
+    return "\n".join(lines)
+
+
+def write_docs_section(table: str, n_pages: int, command: str) -> None:
+    """Replace (or append) the "## Article extraction" section, leaving other sections alone."""
+    section = (
+        f"{SECTION_HEADING}\n\n"
+        f"Main-text extraction on the ScrapingHub article-extraction benchmark "
+        f"({n_pages} pages, `/work/shared/bench/article-extraction`), scored with the "
+        "benchmark's own metric (`\\w+` tokens, 4-token shingles, per-page TP/FP/FN "
+        "normalised, precision and recall averaged over pages, F1 = harmonic mean of "
+        "the two averages). All rows come from the same run, one process.\n\n"
+        f"{table}\n\n"
+        "Reproduce (from the repository root):\n\n"
+        f"```\n{command}\n```\n"
+    )
+    text = DOCS_PATH.read_text(encoding="utf-8") if DOCS_PATH.exists() else "# Benchmarks\n"
+    pattern = re.compile(
+        rf"^{re.escape(SECTION_HEADING)}\n.*?(?=^## |\Z)", re.MULTILINE | re.DOTALL
+    )
+    if pattern.search(text):
+        text = pattern.sub(lambda _m: section + "\n", text, count=1).rstrip("\n") + "\n"
+    else:
+        text = text.rstrip("\n") + "\n\n" + section
+    DOCS_PATH.parent.mkdir(parents=True, exist_ok=True)
+    DOCS_PATH.write_text(text, encoding="utf-8")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--bench-dir",
+        type=Path,
+        default=DEFAULT_BENCH_DIR,
+        help="benchmark directory holding ground-truth.json and html/ "
+        "(default: ../shared/bench/article-extraction from the repo root)",
+    )
+    parser.add_argument(
+        "--extractors",
+        default=",".join(EXTRACTORS),
+        help=f"comma-separated subset of: {', '.join(EXTRACTORS)}",
+    )
+    parser.add_argument("--limit", type=int, default=None, help="score only the first N pages")
+    parser.add_argument(
+        "--write-docs",
+        action="store_true",
+        help=f'write the table into "{SECTION_HEADING}" in docs/benchmarks.md',
+    )
+    args = parser.parse_args(argv)
+    names = [n.strip() for n in args.extractors.split(",") if n.strip()]
+    unknown = [n for n in names if n not in EXTRACTORS]
+    if unknown:
+        parser.error(f"unknown extractor(s): {', '.join(unknown)}")
+    runs = run_benchmark(args.bench_dir, names, args.limit)
+    table = markdown_table(runs)
+    print(table)
+    if args.write_docs:
+        cmd = ".venv/bin/python benchmarks/extraction_bench.py --write-docs"
+        write_docs_section(table, len(runs[0].matches), cmd)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

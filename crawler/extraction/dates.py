@@ -1,0 +1,272 @@
+"""Publication dates: collect every date string in a page, parse each, pick the winner.
+
+Every string goes through :func:`crawler.timeparse.parse` (relative times count
+back from ``now``, the fetch time). Evidence priority for ``published``:
+per-source selector > JSON-LD > meta tags > ``<time datetime>`` > short visible
+text near the title/byline. Within JSON-LD and meta the most precise value wins
+(ties: first in the page); for ``<time>`` and visible text the position decides.
+When a page has no publication date at all, its best "updated" date is used.
+Only short text nodes that contain a digit or a relative-time word are ever fed
+to the parser, so a lone count such as "24" cannot become a date.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable
+from datetime import datetime
+
+from lxml.html import HtmlElement
+
+from crawler.extraction.document import clean_text, element_text, select
+from crawler.extraction.metadata import PageMeta
+from crawler.extraction.model import SOURCE_PRIORITY, DateCandidate
+from crawler.timeparse import parse as parse_time
+
+logger = logging.getLogger(__name__)
+
+PUBLISHED, MODIFIED = "published", "modified"
+
+_META_PUBLISHED = (
+    "article:published_time",
+    "og:article:published_time",
+    "article:published",
+    "og:published_time",
+    "published_time",
+    "datepublished",
+    "parsely-pub-date",
+    "sailthru.date",
+    "dc.date.issued",
+    "dcterms.issued",
+    "dc.date",
+    "dcterms.date",
+    "dc.date.created",
+    "dcterms.created",
+    "pubdate",
+    "publishdate",
+    "publish-date",
+    "publish_date",
+    "publication_date",
+    "article.published",
+    "cxenseparse:recs:publishtime",
+    "originalpublicationdate",
+    "date",
+)
+_META_MODIFIED = (
+    "article:modified_time",
+    "og:updated_time",
+    "article:updated_time",
+    "og:article:modified_time",
+    "datemodified",
+    "dc.date.modified",
+    "dcterms.modified",
+    "last-modified",
+    "lastmod",
+    "revised",
+    "article.updated",
+)
+_PRECISION_RANK = {"second": 0, "minute": 1, "hour": 2, "day": 3, "week": 4, "month": 5}
+_MAX_TEXT_LEN = 120
+_MAX_TEXT_TRIES = 60
+_MAX_TEXT_HITS = 5
+_DATEISH_RE = re.compile(r"\d|\bago\b|\byesterday\b|\btoday\b|\bjust now\b", re.IGNORECASE)
+_NUMBERS_ONLY_RE = re.compile(r"[\d\s.,:+%()#-]*[kKmM]?")
+_UPDATED_RE = re.compile(r"^\W*(last\s+)?(updated|modified|edited)\b", re.IGNORECASE)
+_HINT_RE = re.compile(
+    r"date|time|publish|posted|updated|byline|dateline|timestamp|meta|stamp", re.IGNORECASE
+)
+_SKIP_TAGS = frozenset({"script", "style", "noscript", "template", "head", "title", "option"})
+
+
+class _Collector:
+    def __init__(self, now: datetime, site_tz: str) -> None:
+        self.now = now
+        self.site_tz = site_tz
+        self.candidates: list[DateCandidate] = []
+        self._seen: set[tuple[str, str, str]] = set()
+
+    def add(self, raw: str | None, source: str, origin: str, kind: str) -> DateCandidate | None:
+        text = clean_text(raw)
+        if not text or (source, origin, text) in self._seen:
+            return None
+        self._seen.add((source, origin, text))
+        try:
+            result = parse_time(text, self.now, self.site_tz)
+        except Exception:  # a parser bug must not cost us the article
+            logger.exception("time parser failed on %r", text)
+            result = None
+        if result is None:
+            cand = DateCandidate(text, source, origin, kind)
+        else:
+            precision = getattr(result.precision, "value", result.precision)
+            cand = DateCandidate(
+                text, source, origin, kind, result.dt, str(precision), result.modified
+            )
+        self.candidates.append(cand)
+        return cand
+
+
+def _value_of(item: HtmlElement | str) -> str:
+    if isinstance(item, str):
+        return item
+    for attr in ("datetime", "content", "data-datetime", "data-date", "title"):
+        value = item.get(attr)
+        if value and _DATEISH_RE.search(value):
+            return value
+    return element_text(item)
+
+
+def _from_selector(tree: HtmlElement, selector: str, out: _Collector) -> None:
+    for item in select(tree, selector):
+        out.add(_value_of(item), "selector", f"selector:{selector}", PUBLISHED)
+
+
+def _from_jsonld(page: PageMeta, out: _Collector) -> None:
+    for obj in page.jsonld:
+        for key, kind in (("datePublished", PUBLISHED), ("dateModified", MODIFIED)):
+            value = obj.get(key)
+            if isinstance(value, list):
+                value = value[0] if value else None
+            if isinstance(value, str | int | float):
+                out.add(str(value), "jsonld", f"jsonld:{key}", kind)
+
+
+def _from_meta(tree: HtmlElement, page: PageMeta, out: _Collector) -> None:
+    for keys, kind in ((_META_PUBLISHED, PUBLISHED), (_META_MODIFIED, MODIFIED)):
+        for key in keys:
+            for value in page.all(key):
+                out.add(value, "meta", f"meta:{key}", kind)
+    for el in tree.xpath("//body//*[@itemprop='datePublished' or @itemprop='dateModified']"):
+        kind = PUBLISHED if el.get("itemprop") == "datePublished" else MODIFIED
+        out.add(_value_of(el), "meta", f"itemprop:{el.get('itemprop')}", kind)
+
+
+def _time_kind(el: HtmlElement) -> str:
+    hints = f"{el.get('class', '')} {el.get('itemprop', '')} {el.get('id', '')}".lower()
+    parent = el.getparent()
+    if parent is not None:
+        hints += f" {parent.get('class', '')}".lower()
+    return MODIFIED if re.search(r"updat|modif", hints) else PUBLISHED
+
+
+def _from_time(tree: HtmlElement, out: _Collector) -> None:
+    elements = [el for el in tree.iter("time") if el.get("datetime")]
+    # <time pubdate> and times inside the article come before stray ones in sidebars.
+    elements.sort(
+        key=lambda el: (
+            el.get("pubdate") is None,
+            not el.xpath("ancestor::article or ancestor::main"),
+        )
+    )
+    for el in elements:
+        out.add(el.get("datetime"), "time", "time[datetime]", _time_kind(el))
+
+
+def _hinted(el: HtmlElement) -> bool:
+    node: HtmlElement | None = el
+    for _ in range(3):
+        if node is None:
+            break
+        attrs = f"{node.get('class', '')} {node.get('id', '')} {node.get('itemprop', '')}"
+        if _HINT_RE.search(attrs):
+            return True
+        node = node.getparent()
+    return False
+
+
+def _has_direct_text(el: HtmlElement) -> bool:
+    if el.text and el.text.strip():
+        return True
+    return any(child.tail and child.tail.strip() for child in el)
+
+
+def _describe(el: HtmlElement) -> str:
+    cls = (el.get("class") or "").split()
+    return f"{el.tag}.{cls[0]}" if cls else str(el.tag)
+
+
+def _text_candidates(tree: HtmlElement) -> list[tuple[str, HtmlElement]]:
+    """Short date-like texts, hinted ones first, then by distance from the <h1>."""
+    body = tree.find("body")
+    scope = body if body is not None else tree
+    found: list[tuple[int, int, str, HtmlElement]] = []
+    anchor = 0
+    seen: set[str] = set()
+    for pos, el in enumerate(scope.iter()):
+        if not isinstance(el.tag, str) or el.tag in _SKIP_TAGS:
+            continue
+        if el.tag == "h1" and anchor == 0:
+            anchor = pos
+        if not _has_direct_text(el) or el.xpath("ancestor::script or ancestor::style"):
+            continue
+        text = element_text(el)
+        if (
+            not text
+            or len(text) > _MAX_TEXT_LEN
+            or text in seen
+            or not _DATEISH_RE.search(text)
+            or _NUMBERS_ONLY_RE.fullmatch(text)
+        ):
+            continue
+        seen.add(text)
+        found.append((0 if _hinted(el) else 1, pos, text, el))
+    found.sort(key=lambda f: (f[0], abs(f[1] - anchor)))
+    return [(text, el) for _tier, _pos, text, el in found]
+
+
+def _from_text(tree: HtmlElement, out: _Collector) -> None:
+    hits = 0
+    for tries, (text, el) in enumerate(_text_candidates(tree)):
+        if tries >= _MAX_TEXT_TRIES or hits >= _MAX_TEXT_HITS:
+            break
+        kind = MODIFIED if _UPDATED_RE.match(text) else PUBLISHED
+        cand = out.add(text, "text", f"text:{_describe(el)}", kind)
+        if cand is not None and cand.parsed is not None:
+            hits += 1
+        elif cand is not None:
+            out.candidates.remove(cand)  # not a date string; keep the list to real dates
+
+
+def collect_candidates(
+    tree: HtmlElement,
+    page: PageMeta,
+    *,
+    now: datetime,
+    site_tz: str,
+    selector: str | None = None,
+) -> list[DateCandidate]:
+    """Every date string of the page with its origin and parsed value (None if unreadable)."""
+    out = _Collector(now, site_tz)
+    if selector:
+        _from_selector(tree, selector, out)
+    _from_jsonld(page, out)
+    _from_meta(tree, page, out)
+    _from_time(tree, out)
+    if not any(c.parsed for c in out.candidates if c.source != "selector"):
+        _from_text(tree, out)
+    return out.candidates
+
+
+def _most_precise(group: list[DateCandidate]) -> DateCandidate:
+    return min(group, key=lambda c: _PRECISION_RANK.get(c.precision or "", 9))
+
+
+def _best(candidates: Iterable[DateCandidate], kind: str) -> DateCandidate | None:
+    parsed = [c for c in candidates if c.parsed is not None and c.kind == kind]
+    for source in SOURCE_PRIORITY:
+        group = [c for c in parsed if c.source == source]
+        if group:
+            return _most_precise(group) if source in ("jsonld", "meta") else group[0]
+    return None
+
+
+def choose(candidates: list[DateCandidate]) -> tuple[DateCandidate | None, datetime | None]:
+    """The winning publication candidate and the modification time (both may be None)."""
+    selected = [c for c in candidates if c.source == "selector" and c.parsed is not None]
+    modified = _best(candidates, MODIFIED)
+    published = selected[0] if selected else _best(candidates, PUBLISHED) or modified
+    modified_at = modified.parsed if modified is not None else None
+    if modified_at is None and published is not None:
+        modified_at = published.modified
+    return published, modified_at

@@ -1,0 +1,299 @@
+"""Page metadata: JSON-LD article objects, meta tags (OpenGraph, twitter, Dublin Core…), links.
+
+:class:`PageMeta` is built once per page by :func:`read_page_meta` and never
+raises: broken JSON-LD blocks are skipped (logged at debug level).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urljoin
+
+from lxml.html import HtmlElement
+
+from crawler.extraction.document import clean_text, element_text
+
+logger = logging.getLogger(__name__)
+
+ARTICLE_TYPES = frozenset(
+    {
+        "article",
+        "newsarticle",
+        "reportagenewsarticle",
+        "analysisnewsarticle",
+        "backgroundnewsarticle",
+        "opinionnewsarticle",
+        "reviewnewsarticle",
+        "askpublicnewsarticle",
+        "blogposting",
+        "liveblogposting",
+        "report",
+        "scholarlyarticle",
+        "techarticle",
+        "socialmediaposting",
+    }
+)
+
+
+@dataclass
+class PageMeta:
+    """Raw metadata of a page; ``meta`` maps lower-cased name/property/itemprop to values."""
+
+    meta: dict[str, list[str]] = field(default_factory=dict)
+    jsonld: list[dict[str, Any]] = field(default_factory=list)
+    canonical: str | None = None
+    html_lang: str | None = None
+
+    def first(self, *keys: str) -> str | None:
+        for key in keys:
+            for value in self.meta.get(key, []):
+                if value:
+                    return value
+        return None
+
+    def all(self, key: str) -> list[str]:
+        return [v for v in self.meta.get(key, []) if v]
+
+    def article_value(self, key: str) -> Any:
+        """First non-empty value of ``key`` among the JSON-LD article objects."""
+        for obj in self.jsonld:
+            value = obj.get(key)
+            if value not in (None, "", [], {}):
+                return value
+        return None
+
+
+def _iter_jsonld_objects(data: Any) -> Iterator[dict[str, Any]]:
+    if isinstance(data, list):
+        for item in data:
+            yield from _iter_jsonld_objects(item)
+    elif isinstance(data, dict):
+        yield data
+        graph = data.get("@graph")
+        if graph is not None:
+            yield from _iter_jsonld_objects(graph)
+        main = data.get("mainEntity")
+        if isinstance(main, dict | list):
+            yield from _iter_jsonld_objects(main)
+
+
+def _types(obj: dict[str, Any]) -> set[str]:
+    raw = obj.get("@type")
+    values = raw if isinstance(raw, list) else [raw]
+    return {str(v).rsplit("/", 1)[-1].lower() for v in values if v}
+
+
+def _read_jsonld(tree: HtmlElement) -> list[dict[str, Any]]:
+    articles: list[dict[str, Any]] = []
+    for script in tree.iter("script"):
+        if "ld+json" not in (script.get("type") or "").lower():
+            continue
+        text = (script.text or "").strip()
+        if not text:
+            continue
+        try:
+            data = json.loads(text, strict=False)
+        except ValueError:
+            # Some CMSs leave trailing commas or HTML comments; one retry, then give up.
+            try:
+                data = json.loads(re.sub(r",\s*([}\]])", r"\1", text.strip("<!->")), strict=False)
+            except ValueError as exc:
+                logger.debug("skipping unparseable JSON-LD: %s", exc)
+                continue
+        for obj in _iter_jsonld_objects(data):
+            if _types(obj) & ARTICLE_TYPES:
+                articles.append(obj)
+    return articles
+
+
+def read_page_meta(tree: HtmlElement, url: str) -> PageMeta:
+    page = PageMeta()
+    for el in tree.iter("meta"):
+        key = el.get("property") or el.get("name") or el.get("itemprop") or el.get("http-equiv")
+        value = el.get("content")
+        if key and value is not None:
+            page.meta.setdefault(key.strip().lower(), []).append(clean_text(value))
+    for el in tree.iter("link"):
+        rel = (el.get("rel") or "").lower().split()
+        href = (el.get("href") or "").strip()
+        if "canonical" in rel and href and page.canonical is None:
+            page.canonical = urljoin(url, href)
+    page.jsonld = _read_jsonld(tree)
+    lang = tree.get("lang") or tree.get("xml:lang")
+    page.html_lang = lang.strip() if lang else None
+    return page
+
+
+# ------------------------------------------------------------------- fields
+
+
+def normalise_language(value: str | None) -> str | None:
+    """"en-US" / "en_IN" / "EN" -> "en"; None for empty or implausible values."""
+    if not value:
+        return None
+    primary = re.split(r"[-_\s,;]", value.strip(), maxsplit=1)[0].lower()
+    return primary if re.fullmatch(r"[a-z]{2,3}", primary) else None
+
+
+def language(page: PageMeta) -> str | None:
+    for value in (
+        page.html_lang,
+        page.first("content-language", "language", "dc.language", "og:locale"),
+        _as_text(page.article_value("inLanguage")),
+    ):
+        lang = normalise_language(value)
+        if lang:
+            return lang
+    return None
+
+
+def _as_text(value: Any) -> str | None:
+    if isinstance(value, str):
+        return clean_text(value) or None
+    if isinstance(value, dict):
+        for key in ("name", "url", "@id", "alternateName"):
+            if isinstance(value.get(key), str):
+                return clean_text(value[key]) or None
+    if isinstance(value, list) and value:
+        return _as_text(value[0])
+    return None
+
+
+def canonical_url(page: PageMeta, url: str) -> str | None:
+    if page.canonical:
+        return page.canonical
+    og = page.first("og:url")
+    return urljoin(url, og) if og else None
+
+
+def summary(page: PageMeta) -> str | None:
+    return page.first("description", "og:description", "twitter:description") or _as_text(
+        page.article_value("description")
+    )
+
+
+def image_url(page: PageMeta, url: str) -> str | None:
+    found = page.first("og:image", "og:image:url", "og:image:secure_url", "twitter:image",
+                       "twitter:image:src")
+    if not found:
+        image = page.article_value("image")
+        found = _as_text(image if not isinstance(image, dict) else image.get("url"))
+    return urljoin(url, found) if found else None
+
+
+def section(page: PageMeta) -> str | None:
+    return page.first("article:section", "section", "parsely-section") or _as_text(
+        page.article_value("articleSection")
+    )
+
+
+def _split_list(value: str) -> list[str]:
+    return [clean_text(v) for v in re.split(r"[,;|]", value) if clean_text(v)]
+
+
+def tags(page: PageMeta) -> list[str]:
+    found: list[str] = list(page.all("article:tag"))
+    if not found:
+        for key in ("news_keywords", "parsely-tags"):
+            for value in page.all(key):
+                found.extend(_split_list(value))
+    if not found:
+        keywords = page.article_value("keywords")
+        if isinstance(keywords, str):
+            found = _split_list(keywords)
+        elif isinstance(keywords, list):
+            found = [clean_text(str(k)) for k in keywords if clean_text(str(k))]
+    if not found:
+        for value in page.all("keywords"):
+            found.extend(_split_list(value))
+    return _dedupe(found)
+
+
+def _dedupe(values: list[str]) -> list[str]:
+    seen: set[str] = set()
+    out: list[str] = []
+    for value in values:
+        key = value.casefold()
+        if value and key not in seen:
+            seen.add(key)
+            out.append(value)
+    return out
+
+
+_BY_RE = re.compile(r"^(?:written\s+)?by[:\s]+", re.IGNORECASE)
+_AUTHOR_SPLIT_RE = re.compile(r"\s+(?:and|&)\s+|\s*[|;]\s*", re.IGNORECASE)
+
+
+def normalise_authors(names: list[str]) -> list[str]:
+    """Strip "By", split "A and B", drop URLs and empty names, keep order, dedupe."""
+    out: list[str] = []
+    for name in names:
+        for part in _AUTHOR_SPLIT_RE.split(_BY_RE.sub("", clean_text(name))):
+            part = part.strip(" ,.-–—:")
+            if part and "://" not in part and not part.startswith("@") and len(part) <= 80:
+                out.append(part)
+    return _dedupe(out)
+
+
+def _jsonld_authors(value: Any) -> list[str]:
+    items = value if isinstance(value, list) else [value]
+    names: list[str] = []
+    for item in items:
+        if isinstance(item, str):
+            names.append(item)
+        elif isinstance(item, dict) and isinstance(item.get("name"), str):
+            names.append(item["name"])
+    return names
+
+
+def authors(page: PageMeta, tree: HtmlElement) -> list[str]:
+    found = normalise_authors(_jsonld_authors(page.article_value("author")))
+    if found:
+        return found
+    for key in ("author", "article:author", "parsely-author", "dc.creator", "sailthru.author",
+                "byl"):
+        values = page.all(key)
+        if values:
+            names: list[str] = []
+            for value in values:
+                names.extend(v for v in value.split(",") if v.strip())
+            found = normalise_authors(names)
+            if found:
+                return found
+    links = [element_text(a) for a in tree.xpath('//a[@rel="author"]')]
+    return normalise_authors(links)
+
+
+def _title_key(text: str) -> str:
+    return re.sub(r"\W+", " ", text.casefold()).strip()
+
+
+def title(page: PageMeta, tree: HtmlElement) -> str | None:
+    """The headline: an <h1> that agrees with the metadata, else JSON-LD, OpenGraph, <title>."""
+    meta_titles = [
+        t
+        for t in (
+            _as_text(page.article_value("headline")),
+            page.first("og:title"),
+            page.first("twitter:title"),
+        )
+        if t
+    ]
+    title_el = tree.find(".//title")
+    doc_title = element_text(title_el) if title_el is not None else ""
+    h1s = [t for t in (element_text(h) for h in tree.iter("h1")) if t and len(t) < 400]
+    references = [_title_key(t) for t in [*meta_titles, doc_title] if t]
+    for h1 in h1s:
+        key = _title_key(h1)
+        if key and any(key in ref or ref in key for ref in references if len(ref) > 10):
+            return h1
+    if meta_titles:
+        return meta_titles[0]
+    if h1s:
+        return h1s[0]
+    return doc_title or None
