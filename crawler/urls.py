@@ -52,7 +52,10 @@ def canonical_url(url: str, base: str | None = None) -> str:
     """Return the cleaned form of ``url`` (resolved against ``base`` if relative)."""
     if base:
         url = urljoin(base, url.strip())
-    parts = urlsplit(safe_url_string(url.strip()))
+    try:
+        parts = urlsplit(safe_url_string(url.strip()))
+    except ValueError:  # w3lib refuses impossible ports and hosts
+        raise InvalidURL(url) from None
     scheme = parts.scheme.lower()
     if scheme not in _DEFAULT_PORTS or not parts.hostname:
         raise InvalidURL(url)

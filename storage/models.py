@@ -77,7 +77,7 @@ class Article(Base):
     tags: Mapped[list[str]] = mapped_column(default=list)
     content_hash: Mapped[str] = mapped_column(String(64))
 
-    source: Mapped[SourceRow] = relationship(lazy="joined")
+    source: Mapped[SourceRow] = relationship(lazy="joined", innerjoin=True)
     versions: Mapped[list[ArticleVersion]] = relationship(
         back_populates="article", order_by="ArticleVersion.id", cascade="all, delete-orphan"
     )

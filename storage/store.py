@@ -99,6 +99,20 @@ class Store:
                 ).scalars())
         return found
 
+    def keys_first_seen_since(self, keys: Iterable[str], since: datetime) -> set[str]:
+        """Return those of ``keys`` whose article was first seen at or after ``since``."""
+        wanted = list(dict.fromkeys(keys))
+        found: set[str] = set()
+        with self.engine.connect() as conn:
+            for i in range(0, len(wanted), 500):
+                found.update(conn.execute(
+                    select(ArticleURL.url_key)
+                    .join(Article, Article.id == ArticleURL.article_id)
+                    .where(ArticleURL.url_key.in_(wanted[i : i + 500]),
+                           Article.first_seen_at >= since)
+                ).scalars())
+        return found
+
     def upsert_articles(self, records: Sequence[ArticleRecord]) -> list[Outcome]:
         """Store ``records`` in one transaction; return what happened to each, in order.
 
@@ -142,7 +156,7 @@ class Store:
             existing_id = session.execute(
                 select(Article.id).where(Article.url_key == rec.url_key)
             ).scalar_one()
-        article = session.get(Article, existing_id, with_for_update=True)
+        article = session.get(Article, existing_id, with_for_update={"of": Article})
         assert article is not None
         self._add_aliases(session, article.id, keys)
         if article.content_hash == chash:

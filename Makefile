@@ -1,0 +1,47 @@
+# newsmon: `make run` installs and runs the service; `make test` installs and runs every check.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+PG_VERSION = $(shell ls /etc/postgresql 2>/dev/null | head -1)
+
+.PHONY: install run crawl demo test lint typecheck unit services clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[postgres,distributed,dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## The main job, on the embedded default (SQLite under data/).
+run: install
+	$(BIN)/newsmon crawl
+
+demo: install
+	$(BIN)/newsmon demo
+
+## Start PostgreSQL and Redis if this machine has them and they are not running.
+services:
+	@if command -v pg_isready >/dev/null 2>&1 && ! pg_isready -q -h 127.0.0.1 -p 5432; then \
+	  if [ -n "$(PG_VERSION)" ]; then pg_ctlcluster --skip-systemctl-redirect $(PG_VERSION) main start || true; fi; \
+	fi
+	@if command -v redis-server >/dev/null 2>&1 && ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then \
+	  redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no || true; \
+	fi
+
+lint: install
+	$(BIN)/ruff check .
+
+typecheck: install
+	$(BIN)/mypy
+
+unit: install services
+	$(BIN)/pytest
+
+## Everything CI runs: lint, types, the whole test suite on SQLite and PostgreSQL.
+test: lint typecheck unit
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

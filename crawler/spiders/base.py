@@ -1,0 +1,291 @@
+"""SourceSpider: what every newsmon spider shares — article requests, article parsing, errors.
+
+A spider crawls one configured source. Subclasses find article URLs (in a feed, a sitemap or
+a listing page) and call :meth:`SourceSpider.follow_articles`; this base class skips URLs
+already stored, fetches the rest, extracts them and yields :class:`ArticleItem` objects.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from scrapy import Request, Spider
+from scrapy.crawler import Crawler
+from scrapy.http import Response, TextResponse
+from scrapy.spidermiddlewares.httperror import HttpError
+from twisted.python.failure import Failure
+
+from config.schema import Source
+from crawler.extraction import extract_article
+from crawler.items import ArticleItem
+from crawler.middlewares import fetched_at
+from crawler.timeparse import parse as parse_time
+from crawler.urls import InvalidURL, canonical_url, url_key
+from storage.store import Store
+
+logger = logging.getLogger(__name__)
+
+# Evidence for the publication time, most trusted first. A per-source selector is the
+# operator's own statement; publisher metadata beats feeds, feeds beat visible page text,
+# and a listing page's label is the last resort.
+DATE_TRUST = {"selector": 0, "jsonld": 1, "meta": 1, "time": 2, "feed": 3, "sitemap": 3,
+              "text": 4, "listing": 5}
+
+
+@dataclass(slots=True)
+class Hint:
+    """What a feed, sitemap or listing page said about an article before it was fetched."""
+
+    url: str
+    title: str | None = None
+    published_at: datetime | None = None
+    published_raw: str | None = None
+    published_precision: str | None = None
+    published_source: str | None = None
+    modified_at: datetime | None = None
+    summary: str | None = None
+    authors: list[str] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)
+    image_url: str | None = None
+
+
+class SourceSpider(Spider):
+    """Base for the spiders of one source kind each."""
+
+    kinds: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, source: Source, store: Store | None = None, **kwargs: Any) -> None:
+        super().__init__(name=source.name, **kwargs)
+        self.source = source
+        self.store = store
+        self.max_articles = source.max_articles
+        self._seen_keys: set[str] = set()
+        self._requested = 0
+        self.first_error: str | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> SourceSpider:
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        assert isinstance(spider, SourceSpider)
+        if spider.max_articles is None:
+            spider.max_articles = crawler.settings.getint("NEWSMON_MAX_ARTICLES_PER_RUN", 500)
+        return spider
+
+    # -- start -------------------------------------------------------------------------
+
+    async def start(self) -> AsyncIterator[Any]:
+        for url in self.source.urls:
+            yield self.start_request(url)
+
+    def start_request(self, url: str) -> Request:
+        """A request for a feed, sitemap or listing URL, conditional when we saw it before."""
+        headers: dict[str, str] = {}
+        if self.store is not None:
+            etag, last_modified = self.store.validators(url)
+            if etag:
+                headers["If-None-Match"] = etag
+            if last_modified:
+                headers["If-Modified-Since"] = last_modified
+        return Request(
+            url, callback=self._parse_start, errback=self.on_error, headers=headers,
+            dont_filter=True, meta={"newsmon_start": True, "handle_httpstatus_list": [304]},
+        )
+
+    def _parse_start(self, response: Response) -> Iterator[Any]:
+        self.count("start_pages")
+        if response.status == 304:
+            self.count("not_modified")
+            return
+        try:
+            yield from self.parse_start(response)
+        except Exception as exc:  # a broken feed must not take the spider's other URLs down
+            self.record_error(f"{response.url}: cannot read the {self.source.kind}: {exc}")
+            return
+        self.remember_validators(response)
+
+    def parse_start(self, response: Response) -> Iterator[Any]:
+        raise NotImplementedError
+
+    def remember_validators(self, response: Response) -> None:
+        if self.store is None:
+            return
+        etag = response.headers.get(b"ETag")
+        last_modified = response.headers.get(b"Last-Modified")
+        if etag or last_modified:
+            # Written at close, and only if the run had no errors: an unchanged feed is
+            # not re-read, so articles that failed this time must be retried next time.
+            pending = getattr(self, "_pending_validators", {})
+            pending[response.request.url if response.request else response.url] = (
+                etag.decode("latin-1") if etag else None,
+                last_modified.decode("latin-1") if last_modified else None,
+            )
+            self._pending_validators = pending
+
+    def closed(self, reason: str) -> None:
+        pending: dict[str, tuple[str | None, str | None]] = getattr(
+            self, "_pending_validators", {})
+        if self.store is None or not pending:
+            return
+        if self.stat("errors") == 0 and reason == "finished":
+            for url, (etag, last_modified) in pending.items():
+                self.store.save_validators(url, etag, last_modified)
+
+    # -- articles ----------------------------------------------------------------------
+
+    def follow_articles(self, hints: Iterable[Hint]) -> Iterator[Any]:
+        """Request (or, for feed-only sources, emit) the articles not yet stored."""
+        fresh: list[tuple[str, Hint]] = []
+        for hint in hints:
+            try:
+                key = url_key(hint.url)
+            except InvalidURL:
+                self.count("invalid_urls")
+                continue
+            if key in self._seen_keys:
+                continue
+            self._seen_keys.add(key)
+            fresh.append((key, hint))
+        if self.store is not None and fresh:
+            known = self.store.known_keys(k for k, _ in fresh)
+            refetch = set()
+            if self.source.refetch_within is not None and known:
+                since = datetime.now(UTC) - self.source.refetch_within
+                refetch = self.store.keys_first_seen_since(known, since)
+            skip = known - refetch
+            self.count("skipped_known", sum(1 for k, _ in fresh if k in skip))
+            fresh = [(k, h) for k, h in fresh if k not in skip]
+        for _key, hint in fresh:
+            if self.max_articles is not None and self._requested >= self.max_articles:
+                self.count("over_limit")
+                continue
+            self._requested += 1
+            if self.source.fetch_articles:
+                yield Request(hint.url, callback=self.parse_article, errback=self.on_error,
+                              cb_kwargs={"hint": hint})
+            else:
+                item = self.item_from_hint(hint)
+                if item is not None:
+                    yield item
+
+    def item_from_hint(self, hint: Hint) -> ArticleItem | None:
+        """A feed-only article: what the feed said is all there is."""
+        try:
+            canon = canonical_url(hint.url)
+        except InvalidURL:
+            return None
+        now = datetime.now(UTC)
+        return ArticleItem(
+            url_key=url_key(canon), canonical_url=canon, url=hint.url,
+            source=self.source.name, title=hint.title or "", body=hint.summary or "",
+            summary=hint.summary, fetched_at=now, authors=list(hint.authors),
+            published_at=hint.published_at, published_raw=hint.published_raw,
+            published_precision=hint.published_precision,
+            published_source=hint.published_source, modified_at=hint.modified_at,
+            tags=list(hint.tags), image_url=hint.image_url,
+        )
+
+    def parse_article(self, response: Response, hint: Hint) -> Iterator[ArticleItem]:
+        self.count("article_pages")
+        if not isinstance(response, TextResponse):
+            self.count("dropped_not_text")
+            return
+        when = fetched_at(response)
+        art = extract_article(
+            response.text, response.url, fetched_at=when, site_tz=self.source.timezone,
+            selectors=self.source.selectors or None,
+        )
+        canon = canonical_url(response.url)
+        if art.canonical_url:
+            try:
+                declared = canonical_url(art.canonical_url)
+                # Trust rel=canonical within the site only: a cross-site canonical (syndicated
+                # copy) or one pointing at the home page would merge unrelated articles.
+                if (url_key(declared).split("/", 1)[0] == url_key(canon).split("/", 1)[0]
+                        and len(url_key(declared).split("/", 1)[1]) > 0):
+                    canon = declared
+            except InvalidURL:
+                pass
+        key = url_key(canon)
+        aliases = sorted({url_key(response.url), url_key(hint.url)} - {key})
+        published = self._choose_published(art, hint)
+        yield ArticleItem(
+            url_key=key, canonical_url=canon, url=response.url, source=self.source.name,
+            title=art.title or hint.title or "", body=art.body or "",
+            highlights=list(art.highlights), summary=art.summary or hint.summary,
+            authors=list(art.authors) or list(hint.authors), fetched_at=when,
+            published_at=published[0], published_raw=published[1],
+            published_precision=published[2], published_source=published[3],
+            modified_at=art.modified_at or hint.modified_at, language=art.language,
+            image_url=art.image_url or hint.image_url, section=art.section,
+            tags=list(art.tags) or list(hint.tags), alias_keys=aliases,
+        )
+
+    @staticmethod
+    def _choose_published(
+        art: Any, hint: Hint
+    ) -> tuple[datetime | None, str | None, str | None, str | None]:
+        options = []
+        if art.published_at is not None:
+            options.append((art.published_at, art.published_raw, art.published_precision,
+                            art.published_source or "text"))
+        if hint.published_at is not None:
+            options.append((hint.published_at, hint.published_raw, hint.published_precision,
+                            hint.published_source or "feed"))
+        if not options:
+            return None, None, None, None
+        options.sort(key=lambda o: (DATE_TRUST.get(str(o[3]), 9), _PRECISION_RANK.get(
+            str(o[2]), 9)))
+        return options[0]
+
+    # -- errors and counters -----------------------------------------------------------
+
+    def on_error(self, failure: Failure) -> None:
+        request = getattr(failure, "request", None)
+        url = request.url if request is not None else "?"
+        if failure.check(HttpError):
+            response = failure.value.response
+            message = f"{url}: HTTP {response.status}"
+        else:
+            message = f"{url}: {failure.getErrorMessage() or failure.type.__name__}"
+        if request is not None and request.meta.get("newsmon_start"):
+            self.count("start_failures")
+        self.record_error(message)
+
+    def record_error(self, message: str) -> None:
+        self.count("errors")
+        if self.first_error is None:
+            self.first_error = message
+        logger.warning("%s: %s", self.source.name, message)
+
+    def count(self, key: str, n: int = 1) -> None:
+        if n and self.crawler is not None:
+            assert self.crawler.stats is not None
+            self.crawler.stats.inc_value(f"newsmon/{key}", n)
+
+    def stat(self, key: str) -> int:
+        if self.crawler is None or self.crawler.stats is None:
+            return 0
+        return int(self.crawler.stats.get_value(f"newsmon/{key}", 0))
+
+
+_PRECISION_RANK = {"second": 0, "minute": 1, "hour": 2, "day": 3, "week": 4, "month": 5}
+
+
+def time_hint(raw: str | None, now: datetime, tz: str, origin: str) -> dict[str, Any]:
+    """Parse a date string from a feed, sitemap or listing into Hint fields (empty if none)."""
+    if not raw:
+        return {}
+    result = parse_time(raw, now, tz)
+    if result is None:
+        return {}
+    return {"published_at": result.dt, "published_raw": raw.strip(),
+            "published_precision": str(result.precision.value if hasattr(
+                result.precision, "value") else result.precision),
+            "published_source": origin}
+
+
+__all__ = ["DATE_TRUST", "Hint", "SourceSpider", "time_hint"]

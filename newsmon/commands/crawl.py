@@ -1,0 +1,93 @@
+"""newsmon crawl: one pass over the enabled sources, with progress and a summary table."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from config import Settings, Source
+from crawler.runner import SourceResult, crawl
+from newsmon.app import app
+from newsmon.options import (
+    ConfigOption,
+    VerboseOption,
+    console,
+    fail,
+    open_store,
+    settings_from,
+    setup_logging,
+)
+from storage import Store
+
+STATUS_STYLE = {"ok": "green", "partial": "yellow", "failed": "red", "timeout": "red",
+                "interrupted": "magenta"}
+
+
+def summary_table(results: list[SourceResult]) -> Table:
+    table = Table(title="Crawl summary")
+    for col in ("source", "status", "pages", "new", "updated", "unchanged", "dropped",
+                "errors"):
+        table.add_column(col, justify="left" if col in ("source", "status") else "right")
+    table.add_column("first error", overflow="fold", max_width=60)
+    for r in results:
+        s = r.stats
+        style = STATUS_STYLE.get(r.status, "")
+        table.add_row(r.source, f"[{style}]{r.status}[/]", str(s.pages), str(s.new),
+                      str(s.updated), str(s.unchanged), str(s.dropped), str(s.errors),
+                      s.first_error or "")
+    return table
+
+
+@app.command("crawl")
+def crawl_command(
+    source: Annotated[list[str] | None, typer.Option(
+        "--source", "-s", help="Crawl only this source (repeatable).")] = None,
+    config: ConfigOption = None,
+    verbose: VerboseOption = 0,
+) -> None:
+    """Crawl every enabled source once and store new and changed articles.
+
+    Exit status is non-zero only when every source failed.
+
+    Example: newsmon crawl --source defensenews --source wto-news
+    """
+    setup_logging(verbose)
+    settings = settings_from(config)
+    if source:
+        unknown = [n for n in source if n not in {s.name for s in settings.sources}]
+        if unknown:
+            fail(f"unknown source {', '.join(map(repr, unknown))}; see 'newsmon sources' or "
+                 "the sources file", 2)
+        sources = [settings.source(n) for n in source]
+    else:
+        sources = settings.enabled_sources()
+    if not sources:
+        fail("no enabled sources to crawl: add sources to the sources file", 2)
+    store = open_store(settings)
+    results = run_with_progress(settings, sources, store)
+    console.print(summary_table(results))
+    if all(r.status in ("failed", "timeout") for r in results):
+        raise typer.Exit(1)
+
+
+def run_with_progress(
+    settings: Settings, sources: Sequence[Source], store: Store
+) -> list[SourceResult]:
+    progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+                        TextColumn("{task.fields[pages]} pages, {task.fields[items]} articles"),
+                        TimeElapsedColumn(), console=console, transient=True,
+                        disable=not console.is_terminal)
+    tasks = {s.name: progress.add_task(s.name, total=None, pages=0, items=0) for s in sources}
+    counts = {s.name: [0, 0] for s in sources}
+
+    def on_event(name: str, event: str) -> None:
+        c = counts[name]
+        c[0 if event == "response" else 1] += 1
+        progress.update(tasks[name], pages=c[0], items=c[1])
+
+    with progress:
+        return crawl(settings, sources, store=store, progress=on_event)

@@ -1,0 +1,57 @@
+"""What the CLI commands share: the --config option, loading settings, opening the store."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+from rich.console import Console
+from sqlalchemy.exc import SQLAlchemyError
+
+from config import ConfigError, Settings, load_settings
+from storage import StorageError, Store
+
+console = Console()
+err_console = Console(stderr=True)
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option("--config", "-c", help="Settings YAML (default: $NEWSMON_CONFIG, "
+                 "else the packaged config/settings.yaml).", show_default=False),
+]
+VerboseOption = Annotated[int, typer.Option("--verbose", "-v", count=True,
+                                            help="More log output (-v info, -vv debug).")]
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    """Print ``message`` to stderr and exit with ``code`` (2: bad usage or configuration)."""
+    err_console.print(f"[bold red]Error:[/] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def setup_logging(verbose: int) -> None:
+    level = logging.WARNING - 10 * min(verbose, 2)
+    logging.basicConfig(level=level, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger().setLevel(level)
+
+
+def settings_from(config: Path | None) -> Settings:
+    try:
+        return load_settings(config)
+    except ConfigError as exc:
+        fail(str(exc), 2)
+
+
+def open_store(settings: Settings) -> Store:
+    try:
+        return Store.from_url(settings.database_url)
+    except (StorageError, ImportError) as exc:
+        fail(f"{exc}\nFix database_url in the settings or $NEWSMON_DATABASE_URL.", 2)
+    except SQLAlchemyError as exc:
+        fail(f"cannot open the database {settings.database_url!r}: {exc.__class__.__name__}: "
+             f"{exc.orig if hasattr(exc, 'orig') else exc}\nIs the server running, and is "
+             "the URL right (database_url or $NEWSMON_DATABASE_URL)?", 1)

@@ -1,0 +1,132 @@
+"""Store: upserts by URL key, versions, aliases, runs and validators, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from storage import ArticleRecord, Outcome, RunStats, Store
+from storage.migrate import current_revision, head_revision
+
+T0 = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
+
+
+def record(key: str = "example.com/a", **kw: object) -> ArticleRecord:
+    values: dict[str, object] = {
+        "url_key": key, "canonical_url": f"https://{key}", "url": f"https://{key}?utm_source=x",
+        "source": "src", "title": "Title", "body": "Body text " * 30, "fetched_at": T0,
+        "published_at": T0 - timedelta(hours=2), "published_raw": "2 hours ago",
+        "published_precision": "hour", "published_source": "text",
+    }
+    values.update(kw)
+    return ArticleRecord(**values)  # type: ignore[arg-type]
+
+
+def test_migrations_reach_head(store: Store) -> None:
+    assert current_revision(store.engine) == head_revision() is not None
+
+
+def test_insert_then_unchanged_then_update(store: Store) -> None:
+    assert store.upsert_articles([record()]) == [Outcome.NEW]
+    assert store.upsert_articles([record(fetched_at=T0 + timedelta(hours=1))]) == [
+        Outcome.UNCHANGED]
+    later = T0 + timedelta(hours=2)
+    assert store.upsert_articles([record(body="Corrected " * 30, fetched_at=later)]) == [
+        Outcome.UPDATED]
+    assert store.count_articles() == 1
+    (art,) = store.articles()
+    assert art.body.startswith("Corrected")
+    assert art.modified_at == later
+    assert art.first_seen_at == T0
+    assert [v.fetched_at for v in store.session().get(type(art), art.id).versions] == [T0, later]
+
+
+def test_update_keeps_a_known_publication_time(store: Store) -> None:
+    store.upsert_articles([record()])
+    store.upsert_articles([record(body="New " * 40, published_at=None, published_raw=None)])
+    (art,) = store.articles()
+    assert art.published_at == T0 - timedelta(hours=2)
+    assert art.published_raw == "2 hours ago"
+
+
+def test_aliases_find_the_same_article(store: Store) -> None:
+    store.upsert_articles([record(alias_keys=["example.com/a?id=1"])])
+    assert store.known_keys(["example.com/a?id=1", "example.com/b"]) == {"example.com/a?id=1"}
+    # Seen again under its alias only: still the same article.
+    out = store.upsert_articles([record(key="example.com/a?id=1", body="Changed " * 30)])
+    assert out == [Outcome.UPDATED]
+    assert store.count_articles() == 1
+
+
+def test_same_key_twice_in_one_batch(store: Store) -> None:
+    assert store.upsert_articles([record(), record()]) == [Outcome.NEW, Outcome.UNCHANGED]
+
+
+def test_aware_times_round_trip_as_utc(store: Store) -> None:
+    ist = datetime(2026, 11, 24, 23, 2, tzinfo=UTC).astimezone(
+        __import__("zoneinfo").ZoneInfo("Asia/Kolkata"))
+    store.upsert_articles([record(published_at=ist)])
+    (art,) = store.articles()
+    assert art.published_at == datetime(2026, 11, 24, 23, 2, tzinfo=UTC)
+    assert art.published_at.tzinfo == UTC
+
+
+def test_naive_times_are_refused(store: Store) -> None:
+    with pytest.raises(Exception, match="naive datetime"):
+        store.upsert_articles([record(published_at=datetime(2026, 1, 1))])
+    assert store.count_articles() == 0
+
+
+def test_failed_batch_stores_nothing(store: Store) -> None:
+    good = record(key="example.com/good")
+    bad = record(key="example.com/bad", fetched_at=datetime(2026, 1, 1))  # naive: refused
+    with pytest.raises(Exception):
+        store.upsert_articles([good, bad])
+    assert store.count_articles() == 0
+    assert store.known_keys(["example.com/good"]) == set()
+
+
+def test_concurrent_writers_insert_one_row(db_url: str) -> None:
+    stores = [Store.from_url(db_url) for _ in range(4)]
+    outcomes: list[Outcome] = []
+    barrier = threading.Barrier(len(stores))
+
+    def write(s: Store) -> None:
+        barrier.wait()
+        outcomes.extend(s.upsert_articles([record()]))
+
+    threads = [threading.Thread(target=write, args=(s,)) for s in stores]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes) == sorted([Outcome.NEW] + [Outcome.UNCHANGED] * 3)
+    assert stores[0].count_articles() == 1
+    for s in stores:
+        s.close()
+
+
+def test_runs_are_recorded(store: Store) -> None:
+    run_id = store.start_run("src")
+    store.finish_run(run_id, "partial", RunStats(requests=5, new=2, errors=1,
+                                                 first_error="http://x/feed: HTTP 503"))
+    (run,) = store.runs("src")
+    assert (run.status, run.requests, run.new, run.errors, run.first_error) == (
+        "partial", 5, 2, 1, "http://x/feed: HTTP 503")
+    assert run.finished_at is not None and run.finished_at >= run.started_at
+
+
+def test_validators_upsert(store: Store) -> None:
+    assert store.validators("http://x/feed") == (None, None)
+    store.save_validators("http://x/feed", '"abc"', None)
+    store.save_validators("http://x/feed", '"def"', "Tue, 24 Nov 2026 10:00:00 GMT")
+    assert store.validators("http://x/feed") == ('"def"', "Tue, 24 Nov 2026 10:00:00 GMT")
+
+
+def test_keys_first_seen_since(store: Store) -> None:
+    store.upsert_articles([record(key="example.com/old", fetched_at=T0 - timedelta(days=2)),
+                           record(key="example.com/new", fetched_at=T0)])
+    keys = {"example.com/old", "example.com/new"}
+    assert store.keys_first_seen_since(keys, T0 - timedelta(hours=6)) == {"example.com/new"}
