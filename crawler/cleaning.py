@@ -195,6 +195,9 @@ _JUNK_LINE_RES: tuple[re.Pattern[str], ...] = tuple(
         r"^(just now|yesterday|today)$",
         r"^(\d+)\s*(mins?|minutes?)\s+read$",
         r"^reading time\s*:?\s*\d+\s*(mins?|minutes?)$",
+        # separators ("***") and PIB-style sign-off initials ("VK/SR/Savvy")
+        r"^\W+$",
+        r"^(?-i:[A-Z]{1,4}(?:/[A-Za-z.]{1,10}){1,5})$",
         # copyright
         r"^(©|\(c\)|copyright\s*(©|\(c\)|\d{4})).{0,160}$",
         r"^all rights reserved\.?$",

@@ -8,10 +8,9 @@ from scrapy import Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.statscollectors import StatsCollector
 
+from crawler.settings import store_for
 from storage.records import RunStats
 from storage.store import Store
-
-from crawler.settings import store_for
 
 logger = logging.getLogger(__name__)
 
@@ -54,21 +53,26 @@ def collect(stats: StatsCollector, spider: Spider | None = None) -> RunStats:
 
 
 class RunRecorder:
-    def __init__(self, store: Store, stats: StatsCollector) -> None:
+    """Opens a crawl_runs row when the spider opens (or adopts ``run_id``, created by a
+    supervisor that may have to close it itself if this process is killed) and closes it."""
+
+    def __init__(self, store: Store, stats: StatsCollector, run_id: int | None = None) -> None:
         self.store = store
         self.stats = stats
-        self.run_id: int | None = None
+        self.run_id = run_id
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> RunRecorder:
         assert crawler.stats is not None
-        ext = cls(store_for(crawler), crawler.stats)
+        run_id = crawler.settings.getint("NEWSMON_RUN_ID", 0) or None
+        ext = cls(store_for(crawler), crawler.stats, run_id)
         crawler.signals.connect(ext.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
         return ext
 
     def spider_opened(self, spider: Spider) -> None:
-        self.run_id = self.store.start_run(spider.name)
+        if self.run_id is None:
+            self.run_id = self.store.start_run(spider.name)
         self.stats.set_value("newsmon/run_id", self.run_id)
 
     def spider_closed(self, spider: Spider, reason: str) -> None:

@@ -10,6 +10,7 @@ paragraphs without any boilerplate detection.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -22,6 +23,9 @@ from crawler.extraction.document import clean_text
 logger = logging.getLogger(__name__)
 
 _LIST_MARKERS = ("- ", "* ", "• ")
+_WORD_RE = re.compile(r"\w+")
+# A body needs one non-list line this long to count as an article.
+_MIN_PROSE_WORDS = 8
 
 
 @dataclass(frozen=True)
@@ -59,24 +63,42 @@ def _split_paragraphs(text: str) -> list[str]:
     return paragraphs
 
 
+def _is_prose(paragraph: str) -> bool:
+    return any(
+        not line.startswith(_LIST_MARKERS) and len(_WORD_RE.findall(line)) >= _MIN_PROSE_WORDS
+        for line in paragraph.split("\n")
+    )
+
+
+def _key(text: str) -> str:
+    return clean_text(text).casefold().lstrip("#-*• ").rstrip(" :")
+
+
 def finish_paragraphs(
     paragraphs: Iterable[str],
     *,
     line_filter: bool,
     exclude: Iterable[str] = (),
+    title: str | None = None,
 ) -> BodyResult:
-    """Clean paragraphs, drop lines equal to an excluded text (e.g. highlights), join them."""
-    excluded = {clean_text(e).casefold().strip(" -*•") for e in exclude if e}
+    """Clean paragraphs, drop lines equal to an excluded text (e.g. highlights) and a
+    leading repeat of the title, and join them with blank lines."""
+    excluded = {_key(e) for e in exclude if e}
     cleaned = clean_paragraphs(paragraphs, line_filter=line_filter)
     kept: list[str] = []
     for para in cleaned:
         lines = [
             ln
             for ln in para.split("\n")
-            if clean_text(ln).casefold().lstrip("-*• ").rstrip(" :") not in excluded
+            if _key(ln) not in excluded
         ]
         if lines:
             kept.append("\n".join(lines))
+    if title and kept and _key(kept[0]) == _key(title):
+        kept.pop(0)
+    if not any(_is_prose(p) for p in kept):
+        # Link lists and teaser grids (section fronts) are not an article.
+        return BodyResult("", [])
     return BodyResult("\n\n".join(kept), kept)
 
 
@@ -86,8 +108,10 @@ def extract_body(
     options: BodyOptions | None = None,
     *,
     exclude: Iterable[str] = (),
+    title: str | None = None,
 ) -> BodyResult:
-    """Main text of a page; lines equal to one of ``exclude`` are left out."""
+    """Main text of a page; lines equal to one of ``exclude`` (and a first paragraph
+    repeating ``title``) are left out."""
     opts = options or BodyOptions()
     if opts.structural_clean:
         removed = strip_page_furniture(tree)
@@ -106,7 +130,7 @@ def extract_body(
         doc = None
     text = getattr(doc, "text", None) or ""
     return finish_paragraphs(
-        _split_paragraphs(text), line_filter=opts.line_filter, exclude=exclude
+        _split_paragraphs(text), line_filter=opts.line_filter, exclude=exclude, title=title
     )
 
 

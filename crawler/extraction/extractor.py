@@ -110,8 +110,10 @@ def extract_article(
     if "body" in sel:
         elements = [e for e in select(work, sel["body"]) if isinstance(e, HtmlElement)]
         article.body = finish_paragraphs(
-            render_blocks(elements), line_filter=True, exclude=exclude
+            render_blocks(elements), line_filter=True, exclude=exclude, title=article.title
         ).body
     else:
-        article.body = extract_body(work, url, BodyOptions(), exclude=exclude).body
+        article.body = extract_body(
+            work, url, BodyOptions(), exclude=exclude, title=article.title
+        ).body
     return article

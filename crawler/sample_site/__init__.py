@@ -284,7 +284,6 @@ class _Resource:
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "newsmon-sample-site/1.0"
-    sys_version = ""
     timeout = 30  # an idle keep-alive connection gives its thread back after this
     server: _Server
 
@@ -293,6 +292,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_HEAD(self) -> None:
         self._answer(send_body=False)
+
+    def version_string(self) -> str:
+        return self.server_version
 
     def log_message(self, format: str, *args: Any) -> None:
         # The stdlib writes every request to stderr; tests and the demo want silence.
