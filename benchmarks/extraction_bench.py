@@ -102,9 +102,7 @@ class Scores:
 def scores(matches: list[TpFpFn]) -> Scores:
     """Benchmark scores: precision over pages that predicted something, recall over
     pages that have a truth, F1 the harmonic mean of the two means."""
-    precision = statistics.mean(
-        precision_score(*m) for m in matches if m[0] + m[1] > 0
-    )
+    precision = statistics.mean(precision_score(*m) for m in matches if m[0] + m[1] > 0)
     recall = statistics.mean(recall_score(*m) for m in matches if m[0] + m[2] > 0)
     f1 = 0.0 if precision + recall == 0 else 2 * precision * recall / (precision + recall)
     return Scores(f1, precision, recall)

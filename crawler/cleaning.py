@@ -159,9 +159,7 @@ _LANGUAGE_NAMES = (
     "portugues|русский|українська|polski|nederlands|türkçe|العربية|עברית|中文|简体中文|"
     "繁體中文|日本語|한국어|bahasa indonesia|tiếng việt|ไทย"
 )
-_LANG_TOKEN_RE = re.compile(
-    rf"(?:{_LANGUAGE_NAMES})(?:\s*\([^)]{{1,20}}\))?", re.IGNORECASE
-)
+_LANG_TOKEN_RE = re.compile(rf"(?:{_LANGUAGE_NAMES})(?:\s*\([^)]{{1,20}}\))?", re.IGNORECASE)
 _SEPARATORS_ONLY_RE = re.compile(r"^[\s·•|/,;:\-–—]*$")
 
 _JUNK_LINE_RES: tuple[re.Pattern[str], ...] = tuple(
@@ -206,9 +204,7 @@ _JUNK_LINE_RES: tuple[re.Pattern[str], ...] = tuple(
 _MAX_JUNK_LINE = 220
 
 _MD_IMAGE_RE = re.compile(r"!\[[^\]\n]*\]\([^)\n]*\)")
-_FILE_DEBRIS_RE = re.compile(
-    r"(?:\S*\.(?:png|jpe?g|gif|webp|svg|avif)(?:\?\S*)?\))", re.IGNORECASE
-)
+_FILE_DEBRIS_RE = re.compile(r"(?:\S*\.(?:png|jpe?g|gif|webp|svg|avif)(?:\?\S*)?\))", re.IGNORECASE)
 
 
 def _is_language_picker(line: str) -> bool:
@@ -229,10 +225,18 @@ def is_junk_line(line: str) -> bool:
     return any(rx.match(text) for rx in _JUNK_LINE_RES)
 
 
+def _debris_replacement(match: re.Match[str]) -> str:
+    # "…/photo.png)" or ".png)" is all debris; in "Russia.jpg)" only the tail is.
+    token = match.group(0)
+    if "/" in token or token.startswith("."):
+        return ""
+    return token[: token.rfind(".")]
+
+
 def scrub_debris(text: str) -> str:
     """Remove markdown image syntax and dangling ``name.png)`` tails from a line."""
     text = _MD_IMAGE_RE.sub("", text)
-    text = _FILE_DEBRIS_RE.sub("", text)
+    text = _FILE_DEBRIS_RE.sub(_debris_replacement, text)
     return re.sub(r"[ \t]{2,}", " ", text).strip()
 
 

@@ -87,11 +87,7 @@ def finish_paragraphs(
     cleaned = clean_paragraphs(paragraphs, line_filter=line_filter)
     kept: list[str] = []
     for para in cleaned:
-        lines = [
-            ln
-            for ln in para.split("\n")
-            if _key(ln) not in excluded
-        ]
+        lines = [ln for ln in para.split("\n") if _key(ln) not in excluded]
         if lines:
             kept.append("\n".join(lines))
     if title and kept and _key(kept[0]) == _key(title):
@@ -136,9 +132,30 @@ def extract_body(
 
 _BLOCK_TAGS = frozenset(
     {
-        "p", "div", "section", "article", "li", "blockquote", "pre", "h1", "h2", "h3",
-        "h4", "h5", "h6", "ul", "ol", "table", "tr", "dd", "dt", "dl", "header", "br",
-        "figure", "main",
+        "p",
+        "div",
+        "section",
+        "article",
+        "li",
+        "blockquote",
+        "pre",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "ul",
+        "ol",
+        "table",
+        "tr",
+        "dd",
+        "dt",
+        "dl",
+        "header",
+        "br",
+        "figure",
+        "main",
     }
 )
 _SKIP_TAGS = frozenset({"script", "style", "noscript", "template", "button", "svg", "form"})

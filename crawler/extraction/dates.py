@@ -111,7 +111,7 @@ def _value_of(item: HtmlElement | str) -> str:
     if isinstance(item, str):
         return item
     for attr in ("datetime", "content", "data-datetime", "data-date", "title"):
-        value = item.get(attr)
+        value: str | None = item.get(attr)
         if value and _DATEISH_RE.search(value):
             return value
     return element_text(item)

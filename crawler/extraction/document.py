@@ -65,8 +65,31 @@ def clean_text(text: str | None) -> str:
 
 _SKIP_TAGS = frozenset({"script", "style", "noscript", "template"})
 _SPACED_TAGS = frozenset(
-    {"br", "p", "div", "li", "td", "th", "tr", "h1", "h2", "h3", "h4", "h5", "h6",
-     "section", "article", "header", "footer", "ul", "ol", "dd", "dt", "span", "time"}
+    {
+        "br",
+        "p",
+        "div",
+        "li",
+        "td",
+        "th",
+        "tr",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "section",
+        "article",
+        "header",
+        "footer",
+        "ul",
+        "ol",
+        "dd",
+        "dt",
+        "span",
+        "time",
+    }
 )
 
 

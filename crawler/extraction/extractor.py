@@ -30,8 +30,15 @@ logger = logging.getLogger(__name__)
 
 SELECTOR_KEYS = frozenset({"title", "body", "time", "highlights", "authors", "image"})
 # Heading words that must never survive as a body line on their own.
-_HEADING_WORDS = ("highlights", "key highlights", "key points", "key takeaways", "in short",
-                  "story highlights", "takeaways")
+_HEADING_WORDS = (
+    "highlights",
+    "key highlights",
+    "key points",
+    "key takeaways",
+    "in short",
+    "story highlights",
+    "takeaways",
+)
 
 
 def _selected_image(tree: HtmlElement, selector: str, url: str) -> str | None:

@@ -1,4 +1,4 @@
-""""Highlights" / "Key points" bullet lists that Indian outlets put above the article body.
+"""Highlights ("Key points", "In short"…): bullet lists Indian outlets put above the body.
 
 :func:`find_highlights` returns the bullets and the elements that hold them
 (heading included) so the caller can remove those elements before the body is

@@ -132,11 +132,27 @@ def read_page_meta(tree: HtmlElement, url: str) -> PageMeta:
 # ------------------------------------------------------------------- fields
 
 
+# Some CMSs (PIB among them) write the language name instead of a code.
+_LANGUAGE_NAMES = {
+    "english": "en",
+    "hindi": "hi",
+    "marathi": "mr",
+    "bengali": "bn",
+    "tamil": "ta",
+    "telugu": "te",
+    "urdu": "ur",
+    "french": "fr",
+    "german": "de",
+    "spanish": "es",
+}
+
+
 def normalise_language(value: str | None) -> str | None:
-    """"en-US" / "en_IN" / "EN" -> "en"; None for empty or implausible values."""
+    """Normalise "en-US" / "en_IN" / "English" to "en"; None for implausible values."""
     if not value:
         return None
     primary = re.split(r"[-_\s,;]", value.strip(), maxsplit=1)[0].lower()
+    primary = _LANGUAGE_NAMES.get(primary, primary)
     return primary if re.fullmatch(r"[a-z]{2,3}", primary) else None
 
 
@@ -178,8 +194,9 @@ def summary(page: PageMeta) -> str | None:
 
 
 def image_url(page: PageMeta, url: str) -> str | None:
-    found = page.first("og:image", "og:image:url", "og:image:secure_url", "twitter:image",
-                       "twitter:image:src")
+    found = page.first(
+        "og:image", "og:image:url", "og:image:secure_url", "twitter:image", "twitter:image:src"
+    )
     if not found:
         image = page.article_value("image")
         found = _as_text(image if not isinstance(image, dict) else image.get("url"))
@@ -255,8 +272,14 @@ def authors(page: PageMeta, tree: HtmlElement) -> list[str]:
     found = normalise_authors(_jsonld_authors(page.article_value("author")))
     if found:
         return found
-    for key in ("author", "article:author", "parsely-author", "dc.creator", "sailthru.author",
-                "byl"):
+    for key in (
+        "author",
+        "article:author",
+        "parsely-author",
+        "dc.creator",
+        "sailthru.author",
+        "byl",
+    ):
         values = page.all(key)
         if values:
             names: list[str] = []
