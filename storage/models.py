@@ -8,10 +8,13 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Float,
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
@@ -76,11 +79,72 @@ class Article(Base):
     section: Mapped[str | None] = mapped_column(Text)
     tags: Mapped[list[str]] = mapped_column(default=list)
     content_hash: Mapped[str] = mapped_column(String(64))
+    # One story, once: the story this article belongs to, and the article it is a
+    # near-duplicate (syndicated copy) of, if any. The story's first-seen copy is its primary.
+    story_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("stories.id", ondelete="SET NULL"), index=True)
+    duplicate_of_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("articles.id", ondelete="SET NULL"), index=True)
+    # The highest-scoring topic at or above the threshold (or pinned); None: off-topic.
+    primary_topic: Mapped[str | None] = mapped_column(String(32), index=True)
+    topic_scores: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    minhash: Mapped[bytes | None] = mapped_column(LargeBinary)
 
     source: Mapped[SourceRow] = relationship(lazy="joined", innerjoin=True)
     versions: Mapped[list[ArticleVersion]] = relationship(
         back_populates="article", order_by="ArticleVersion.id", cascade="all, delete-orphan"
     )
+
+
+class Story(Base):
+    """Articles about one event: syndicated copies and independent pieces alike."""
+
+    __tablename__ = "stories"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    # Not a foreign key: articles point at stories, and a cycle of constraints would make
+    # inserts order-dependent on every database.
+    primary_article_id: Mapped[int] = mapped_column(BigId, index=True)
+    title: Mapped[str] = mapped_column(Text)
+    first_seen_at: Mapped[datetime] = mapped_column(index=True)
+    last_seen_at: Mapped[datetime]
+    article_count: Mapped[int] = mapped_column(default=1)
+    source_count: Mapped[int] = mapped_column(default=1)
+
+
+class ArticleTopic(Base):
+    """A topic an article belongs to (at or above the threshold, or pinned), with its score."""
+
+    __tablename__ = "article_topics"
+    __table_args__ = (Index("ix_article_topics_topic_score", "topic", "score"),)
+
+    article_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True)
+    topic: Mapped[str] = mapped_column(String(32), primary_key=True)
+    score: Mapped[float] = mapped_column(Float)
+
+
+class ArticleEntity(Base):
+    """A country or organisation an article mentions (ids from config/entities.yaml)."""
+
+    __tablename__ = "article_entities"
+
+    article_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True)
+    entity_id: Mapped[str] = mapped_column(String(64), primary_key=True, index=True)
+    mentions: Mapped[int] = mapped_column(default=1)
+
+
+class ArticleBand(Base):
+    """MinHash LSH band hashes: articles sharing a (band, bucket) are near-duplicate
+    candidates. The index lives here so every crawler process shares it."""
+
+    __tablename__ = "article_bands"
+
+    band: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    bucket: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    article_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True, index=True)
 
 
 class ArticleURL(Base):

@@ -6,7 +6,7 @@ import typer
 
 from newsmon.app import app
 from newsmon.options import ConfigOption, console, open_store, settings_from
-from storage.migrate import current_revision, head_revision
+from storage.migrate import current_revisions, head_revisions
 
 db_app = typer.Typer(help="Database schema commands.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
@@ -20,5 +20,5 @@ def upgrade_command(config: ConfigOption = None) -> None:
     """
     settings = settings_from(config)
     store = open_store(settings)  # opening applies the migrations
-    console.print(f"database at revision {current_revision(store.engine)} "
-                  f"(head {head_revision()})")
+    current = ", ".join(current_revisions(store.engine)) or "none"
+    console.print(f"database at revision {current} (heads: {', '.join(head_revisions())})")
