@@ -16,6 +16,7 @@ import logging
 import re
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
 from lxml.html import HtmlElement
 
@@ -87,10 +88,17 @@ class _Collector:
         self._seen: set[tuple[str, str, str]] = set()
 
     def add(self, raw: str | None, source: str, origin: str, kind: str) -> DateCandidate | None:
+        """Parse and record a candidate (unreadable ones too); None for empty/duplicate input."""
         text = clean_text(raw)
         if not text or (source, origin, text) in self._seen:
             return None
         self._seen.add((source, origin, text))
+        cand = self.parse(text, source, origin, kind)
+        self.candidates.append(cand)
+        return cand
+
+    def parse(self, text: str, source: str, origin: str, kind: str) -> DateCandidate:
+        """Parse one string without recording it."""
         try:
             result = parse_time(text, self.now, self.site_tz)
         except Exception:  # a parser bug must not cost us the article
@@ -103,7 +111,6 @@ class _Collector:
             cand = DateCandidate(
                 text, source, origin, kind, result.dt, str(precision), result.modified
             )
-        self.candidates.append(cand)
         return cand
 
 
@@ -175,57 +182,96 @@ def _hinted(el: HtmlElement) -> bool:
     return False
 
 
-def _has_direct_text(el: HtmlElement) -> bool:
-    if el.text and el.text.strip():
-        return True
-    return any(child.tail and child.tail.strip() for child in el)
-
-
 def _describe(el: HtmlElement) -> str:
     cls = (el.get("class") or "").split()
     return f"{el.tag}.{cls[0]}" if cls else str(el.tag)
 
 
-def _text_candidates(tree: HtmlElement) -> list[tuple[str, HtmlElement]]:
-    """Short date-like texts, hinted ones first, then by distance from the <h1>."""
-    body = tree.find("body")
-    scope = body if body is not None else tree
-    found: list[tuple[int, int, str, HtmlElement]] = []
-    anchor = 0
+_INLINE_TAGS = frozenset(
+    {"span", "a", "b", "strong", "em", "i", "small", "time", "font", "abbr", "label", "u"}
+)
+_TEXT_NODES = "//body//text()[normalize-space()]"
+
+
+def _owner(node: Any) -> HtmlElement | None:
+    """The element whose text a text node is part of (lxml hands tails to the sibling)."""
+    parent: HtmlElement | None = node.getparent()
+    if parent is not None and node.is_tail:
+        parent = parent.getparent()
+    return parent
+
+
+def _block_of(el: HtmlElement) -> HtmlElement:
+    """Climb out of inline wrappers while the text stays short ("Updated - <span>date</span>")."""
+    node = el
+    while node.tag in _INLINE_TAGS:
+        parent = node.getparent()
+        if parent is None or len(element_text(parent)) > _MAX_TEXT_LEN:
+            break
+        node = parent
+    return node
+
+
+def _text_candidates(tree: HtmlElement) -> list[tuple[list[str], HtmlElement]]:
+    """Short date-like texts near the title: hinted ones (class "date", "byline"…) first,
+    then by distance from the <h1>. Each entry holds the text of the element that owns the
+    date-like text node and, if different, of its enclosing block."""
+    nodes = tree.xpath(_TEXT_NODES)
+    h1 = tree.find(".//body//h1")
+    anchor = (
+        int(h1.xpath("count(preceding::text()[normalize-space()][ancestor::body])"))
+        if h1 is not None
+        else 0
+    )
+    found: list[tuple[int, int, list[str], HtmlElement]] = []
     seen: set[str] = set()
-    for pos, el in enumerate(scope.iter()):
-        if not isinstance(el.tag, str) or el.tag in _SKIP_TAGS:
+    for pos, node in enumerate(nodes):
+        if not _DATEISH_RE.search(node):
             continue
-        if el.tag == "h1" and anchor == 0:
-            anchor = pos
-        if not _has_direct_text(el) or el.xpath("ancestor::script or ancestor::style"):
+        owner = _owner(node)
+        if owner is None or owner.tag in _SKIP_TAGS:
             continue
-        text = element_text(el)
-        if (
-            not text
-            or len(text) > _MAX_TEXT_LEN
-            or text in seen
-            or not _DATEISH_RE.search(text)
-            or _NUMBERS_ONLY_RE.fullmatch(text)
-        ):
-            continue
-        seen.add(text)
-        found.append((0 if _hinted(el) else 1, pos, text, el))
-    found.sort(key=lambda f: (f[0], abs(f[1] - anchor)))
-    return [(text, el) for _tier, _pos, text, el in found]
+        texts: list[str] = []
+        for el in (owner, _block_of(owner)):
+            text = element_text(el)
+            if (
+                text
+                and len(text) <= _MAX_TEXT_LEN
+                and text not in seen
+                and _DATEISH_RE.search(text)
+                and not _NUMBERS_ONLY_RE.fullmatch(text)
+            ):
+                seen.add(text)
+                texts.append(text)
+        if texts:
+            found.append((0 if _hinted(owner) else 1, abs(pos - anchor), texts, owner))
+    found.sort(key=lambda f: (f[0], f[1]))
+    return [(texts, el) for _tier, _dist, texts, el in found]
+
+
+def _rank(cand: DateCandidate | None) -> int:
+    if cand is None or cand.parsed is None:
+        return 99
+    return _PRECISION_RANK.get(cand.precision or "", 9)
 
 
 def _from_text(tree: HtmlElement, out: _Collector) -> None:
     hits = 0
-    for tries, (text, el) in enumerate(_text_candidates(tree)):
+    for tries, (texts, el) in enumerate(_text_candidates(tree)):
         if tries >= _MAX_TEXT_TRIES or hits >= _MAX_TEXT_HITS:
             break
-        kind = MODIFIED if _UPDATED_RE.match(text) else PUBLISHED
-        cand = out.add(text, "text", f"text:{_describe(el)}", kind)
-        if cand is not None and cand.parsed is not None:
+        tried = [
+            out.parse(text, "text", f"text:{_describe(el)}", _text_kind(text)) for text in texts
+        ]
+        # The owner's own text unless the enclosing block reads more precisely.
+        best = min(tried, key=_rank)
+        if best.parsed is not None:
+            out.candidates.append(best)
             hits += 1
-        elif cand is not None:
-            out.candidates.remove(cand)  # not a date string; keep the list to real dates
+
+
+def _text_kind(text: str) -> str:
+    return MODIFIED if _UPDATED_RE.match(text) else PUBLISHED
 
 
 def collect_candidates(

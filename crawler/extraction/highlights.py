@@ -68,10 +68,16 @@ def _next_list(heading: HtmlElement) -> tuple[HtmlElement, list[HtmlElement]] | 
     return None
 
 
+_SHORT_HEADINGS = "//body//*[{tags}][string-length(normalize-space()) <= 30]".format(
+    tags=" or ".join(f"self::{t}" for t in _HEADING_TAGS)
+)
+
+
 def _by_heading(tree: HtmlElement) -> Highlights | None:
-    for el in tree.iter(*_HEADING_TAGS):
+    # XPath does the cheap length test in C; the regex runs on a handful of elements.
+    for el in tree.xpath(_SHORT_HEADINGS):
         text = element_text(el)
-        if not text or len(text) > 30 or not HEADING_RE.match(text):
+        if not text or not HEADING_RE.match(text):
             continue
         found = _next_list(el)
         if found is None:
