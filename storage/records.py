@@ -5,8 +5,9 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Protocol
 
 
 class Outcome(StrEnum):
@@ -40,6 +41,15 @@ class ArticleRecord:
     tags: list[str] = field(default_factory=list)
     # Other keys this article is known under (the feed's link, the fetched URL).
     alias_keys: list[str] = field(default_factory=list)
+    # Enrichment (crawler.pipelines.classify): every topic's score, the topics at or above
+    # the threshold (or pinned), the best of them (None: off-topic), entity id -> mentions,
+    # and the MinHash signature with its LSH band hashes (empty for too-short bodies).
+    topic_scores: dict[str, float] = field(default_factory=dict)
+    topics: dict[str, float] = field(default_factory=dict)
+    primary_topic: str | None = None
+    entities: dict[str, int] = field(default_factory=dict)
+    minhash: bytes | None = None
+    bands: list[int] = field(default_factory=list)
 
     def content_hash(self) -> str:
         """Hash of what a reader sees; a change here is an update, anything else is not."""
@@ -48,6 +58,41 @@ class ArticleRecord:
             ensure_ascii=False,
         )
         return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+@dataclass(slots=True)
+class Candidate:
+    """A stored article that may be a copy of, or about the same story as, a new one."""
+
+    article_id: int
+    story_id: int | None
+    duplicate_of_id: int | None
+    title: str
+    minhash: bytes | None
+    entities: set[str]
+    published_at: datetime | None
+    first_seen_at: datetime
+    shared_bands: int = 0
+
+
+class StoryMatcher(Protocol):
+    """The similarity policy the store asks when it files a new article under a story.
+
+    The store finds the candidates (articles sharing an LSH band; recent articles sharing
+    an entity within ``window``) and records the answer; the matcher only decides.
+    """
+
+    window: timedelta
+
+    def near_duplicate(self, record: ArticleRecord, candidates: list[Candidate]
+                       ) -> Candidate | None:
+        """The candidate ``record`` is a near-duplicate (syndicated copy) of, if any."""
+        ...
+
+    def same_story(self, record: ArticleRecord, candidates: list[Candidate]
+                   ) -> Candidate | None:
+        """A candidate about the same event as ``record``, if any."""
+        ...
 
 
 @dataclass(slots=True)

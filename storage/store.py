@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, func, select, update
+from sqlalchemy import Engine, delete, func, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
@@ -18,21 +18,28 @@ from storage.engine import make_engine
 from storage.migrate import upgrade
 from storage.models import (
     Article,
+    ArticleBand,
+    ArticleEntity,
+    ArticleTopic,
     ArticleURL,
     ArticleVersion,
     CrawlRun,
     HttpValidator,
     SourceRow,
+    Story,
 )
-from storage.records import ArticleRecord, Outcome, RunStats
+from storage.records import ArticleRecord, Candidate, Outcome, RunStats, StoryMatcher
 
 logger = logging.getLogger(__name__)
 
 _ARTICLE_FIELDS = (
     "canonical_url", "url", "title", "highlights", "summary", "body", "authors",
     "published_at", "published_raw", "published_precision", "published_source",
-    "language", "image_url", "section", "tags",
+    "language", "image_url", "section", "tags", "topic_scores", "primary_topic", "minhash",
 )
+# Any constant will do: it names the lock that serialises story filing across processes.
+_STORY_LOCK = 0x6E65_7773  # "news"
+_MAX_CANDIDATES = 50
 
 
 def utcnow() -> datetime:
@@ -46,14 +53,16 @@ class Store:
     stores all it was given or nothing.
     """
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, matcher: StoryMatcher | None = None) -> None:
         self.engine = engine
+        self.matcher = matcher
         self._sessions = sessionmaker(engine, expire_on_commit=False)
         self._source_ids: dict[str, int] = {}
 
     @classmethod
-    def from_url(cls, url: str, *, migrate: bool = True, **engine_kwargs: Any) -> Store:
-        store = cls(make_engine(url, **engine_kwargs))
+    def from_url(cls, url: str, *, migrate: bool = True, matcher: StoryMatcher | None = None,
+                 **engine_kwargs: Any) -> Store:
+        store = cls(make_engine(url, **engine_kwargs), matcher)
         if migrate:
             upgrade(store.engine)
         return store
@@ -151,6 +160,8 @@ class Store:
                     content_hash=chash, title=rec.title,
                 ))
                 self._add_aliases(session, result, keys)
+                self._write_enrichment(session, result, rec, replace=False)
+                self._file_under_story(session, result, rec, source_id)
                 return Outcome.NEW
             # Another process inserted this key between our read and our write.
             existing_id = session.execute(
@@ -171,11 +182,130 @@ class Store:
         article.content_hash = chash
         article.modified_at = modified
         article.fetched_at = rec.fetched_at
+        session.flush()
+        self._write_enrichment(session, article.id, rec, replace=True)
         session.add(ArticleVersion(
             article_id=article.id, fetched_at=rec.fetched_at, modified_at=modified,
             content_hash=chash, title=rec.title,
         ))
         return Outcome.UPDATED
+
+    def _write_enrichment(
+        self, session: Session, article_id: int, rec: ArticleRecord, *, replace: bool
+    ) -> None:
+        if replace:
+            for table in (ArticleTopic, ArticleEntity, ArticleBand):
+                session.execute(delete(table).where(table.article_id == article_id))
+        if rec.topics:
+            session.execute(self._insert(ArticleTopic.__table__).values([
+                {"article_id": article_id, "topic": t, "score": sc}
+                for t, sc in rec.topics.items()]))
+        if rec.entities:
+            session.execute(self._insert(ArticleEntity.__table__).values([
+                {"article_id": article_id, "entity_id": e, "mentions": n}
+                for e, n in rec.entities.items()]))
+        if rec.bands:
+            session.execute(self._insert(ArticleBand.__table__).values([
+                {"band": i, "bucket": b, "article_id": article_id}
+                for i, b in enumerate(rec.bands)]).on_conflict_do_nothing())
+
+    def _file_under_story(
+        self, session: Session, article_id: int, rec: ArticleRecord, source_id: int
+    ) -> None:
+        """Give a new article its story: a near-duplicate's, a same-event article's, or a
+        new one with this article as primary."""
+        if self.engine.dialect.name == "postgresql":
+            # Two processes filing copies of one wire story at once would each miss the
+            # other and open two stories; one transaction at a time files stories.
+            session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _STORY_LOCK})
+        match: Candidate | None = None
+        duplicate_of: int | None = None
+        if self.matcher is not None and rec.bands:
+            cands = self._band_candidates(session, article_id, rec)
+            match = self.matcher.near_duplicate(rec, cands) if cands else None
+            if match is not None:
+                duplicate_of = match.duplicate_of_id or match.article_id
+        if self.matcher is not None and match is None and rec.entities:
+            cands = self._story_candidates(session, article_id, rec, self.matcher.window)
+            match = self.matcher.same_story(rec, cands) if cands else None
+        when = rec.published_at or rec.fetched_at
+        story_id = match.story_id if match is not None else None
+        if story_id is None:
+            story = Story(primary_article_id=article_id, title=rec.title,
+                          first_seen_at=rec.fetched_at, last_seen_at=when)
+            session.add(story)
+            session.flush()
+            story_id = story.id
+        else:
+            sources = session.execute(
+                select(func.count(func.distinct(Article.source_id)))
+                .where(Article.story_id == story_id, Article.id != article_id)
+            ).scalar_one()
+            same_source = session.execute(
+                select(func.count(Article.id)).where(
+                    Article.story_id == story_id, Article.source_id == source_id)
+            ).scalar_one()
+            session.execute(update(Story).where(Story.id == story_id).values(
+                article_count=Story.article_count + 1,
+                source_count=sources + (0 if same_source else 1),
+                last_seen_at=func.max(Story.last_seen_at, when)
+                if self.engine.dialect.name == "sqlite"
+                else func.greatest(Story.last_seen_at, when),
+            ))
+        session.execute(update(Article).where(Article.id == article_id).values(
+            story_id=story_id, duplicate_of_id=duplicate_of))
+
+    def _candidates(self, session: Session, ids_scores: list[tuple[int, int]]
+                    ) -> list[Candidate]:
+        if not ids_scores:
+            return []
+        scores = dict(ids_scores)
+        rows = session.execute(
+            select(Article.id, Article.story_id, Article.duplicate_of_id, Article.title,
+                   Article.minhash, Article.published_at, Article.first_seen_at)
+            .where(Article.id.in_(scores))
+        ).all()
+        ents: dict[int, set[str]] = {}
+        for aid, eid in session.execute(
+            select(ArticleEntity.article_id, ArticleEntity.entity_id)
+            .where(ArticleEntity.article_id.in_(scores))
+        ):
+            ents.setdefault(aid, set()).add(eid)
+        out = [Candidate(article_id=r[0], story_id=r[1], duplicate_of_id=r[2], title=r[3],
+                         minhash=r[4], entities=ents.get(r[0], set()), published_at=r[5],
+                         first_seen_at=r[6], shared_bands=scores[r[0]]) for r in rows]
+        out.sort(key=lambda c: (-c.shared_bands, c.first_seen_at, c.article_id))
+        return out
+
+    def _band_candidates(self, session: Session, article_id: int, rec: ArticleRecord
+                         ) -> list[Candidate]:
+        pairs = list(enumerate(rec.bands))
+        hits = session.execute(
+            select(ArticleBand.article_id, func.count().label("n"))
+            .where(tuple_(ArticleBand.band, ArticleBand.bucket).in_(pairs),
+                   ArticleBand.article_id != article_id)
+            .group_by(ArticleBand.article_id)
+            .order_by(func.count().desc(), ArticleBand.article_id)
+            .limit(_MAX_CANDIDATES)
+        ).all()
+        return self._candidates(session, [(int(a), int(n)) for a, n in hits])
+
+    def _story_candidates(self, session: Session, article_id: int, rec: ArticleRecord,
+                          window: Any) -> list[Candidate]:
+        when = rec.published_at or rec.fetched_at
+        hits = session.execute(
+            select(ArticleEntity.article_id, func.count().label("n"))
+            .join(Article, Article.id == ArticleEntity.article_id)
+            .where(ArticleEntity.entity_id.in_(list(rec.entities)),
+                   ArticleEntity.article_id != article_id,
+                   Article.duplicate_of_id.is_(None),
+                   Article.first_seen_at >= when - window,
+                   Article.first_seen_at <= when + window)
+            .group_by(ArticleEntity.article_id)
+            .order_by(func.count().desc(), ArticleEntity.article_id)
+            .limit(_MAX_CANDIDATES)
+        ).all()
+        return self._candidates(session, [(int(a), int(n)) for a, n in hits])
 
     def _add_aliases(self, session: Session, article_id: int, keys: Sequence[str]) -> None:
         rows = [{"url_key": k, "article_id": article_id} for k in dict.fromkeys(keys)]
