@@ -20,7 +20,6 @@ from pydantic import (
     Field,
     ValidationError,
     field_validator,
-    model_validator,
 )
 
 from config.loader import ConfigError
@@ -139,7 +138,6 @@ class EntitySpec(_Strict):
 
     id: str
     name: str = Field(min_length=1)
-    kind: EntityKind
     aliases: list[str] = Field(default_factory=list)
     exact_aliases: list[str] = Field(default_factory=list)
 
@@ -148,7 +146,8 @@ class EntitySpec(_Strict):
     def _check_id(cls, value: str) -> str:
         kind, sep, slug = value.partition(":")
         if not sep or kind not in {k.value for k in EntityKind} or not _SLUG_RE.match(slug):
-            raise ValueError(f"id {value!r} must look like 'country:us' or 'organisation:nato'")
+            raise ValueError(f"id {value!r} must be <kind>:<slug>, kind one of "
+                             f"{', '.join(k.value for k in EntityKind)} (e.g. 'country:us')")
         return value
 
     @field_validator("name")
@@ -161,11 +160,9 @@ class EntitySpec(_Strict):
     def _check_aliases(cls, value: list[str]) -> list[str]:
         return [check_term(a) for a in value]
 
-    @model_validator(mode="after")
-    def _kind_matches_id(self) -> EntitySpec:
-        if self.id.partition(":")[0] != self.kind.value:
-            raise ValueError(f"id {self.id!r} does not start with its kind {self.kind.value!r}")
-        return self
+    @property
+    def kind(self) -> EntityKind:
+        return EntityKind(self.id.partition(":")[0])
 
     def all_aliases(self) -> list[tuple[str, bool]]:
         """Every (alias, exact) pair, the name included, without repeats."""
@@ -200,7 +197,7 @@ class _UniqueKeyLoader(yaml.SafeLoader):
 def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode) -> dict[Hashable, Any]:
     seen: set[Hashable] = set()
     for key_node, _ in node.value:
-        key = loader.construct_object(key_node)  # type: ignore[no-untyped-call]
+        key = loader.construct_object(key_node)
         if key in seen:
             raise yaml.constructor.ConstructorError(
                 None, None, f"duplicate key {key!r}", key_node.start_mark)
