@@ -214,7 +214,7 @@ def test_hindu_style_updated_byline() -> None:
     assert "November 17, 2021 04:44 am IST" in art.published_raw
     assert art.published_source == "text"
     assert art.published_precision == "minute"
-    assert art.authors == []
+    assert art.authors == ["Special Correspondent"]
     assert art.language == "en"
     assert art.canonical_url == (
         "https://www.heraldpost.example/news/national/drdo-flight-tests-missile/article37531234.ece"

@@ -19,6 +19,7 @@ from urllib.parse import urljoin
 
 from lxml.html import HtmlElement
 
+from crawler.cleaning import strip_page_furniture
 from crawler.extraction import metadata as meta
 from crawler.extraction.body import BodyOptions, extract_body, finish_paragraphs, render_blocks
 from crawler.extraction.dates import choose, collect_candidates
@@ -116,6 +117,8 @@ def extract_article(
     exclude = [*found.items, *_HEADING_WORDS, *([found.heading] if found.heading else [])]
     if "body" in sel:
         elements = [e for e in select(work, sel["body"]) if isinstance(e, HtmlElement)]
+        for el in elements:
+            strip_page_furniture(el)
         article.body = finish_paragraphs(
             render_blocks(elements), line_filter=True, exclude=exclude, title=article.title
         ).body

@@ -24,6 +24,8 @@ _HEADING_TAGS = ("h2", "h3", "h4", "h5", "h6", "strong", "b", "p", "div", "span"
 _MAX_ITEMS = 10
 _MIN_ITEM_CHARS = 12
 _MAX_ITEM_CHARS = 500
+# Text a highlights wrapper may hold besides heading and bullets ("Story highlights", "Show").
+_WRAPPER_SLACK = 60
 
 
 @dataclass
@@ -85,7 +87,12 @@ def _by_heading(tree: HtmlElement) -> Highlights | None:
         list_el, wrappers = found
         items = _items(list_el)
         if _plausible(items):
-            return Highlights(items, [*wrappers, list_el], text)
+            # Remove a wrapper only when it holds nothing but the heading (or the list).
+            limit = len(text) + len(" ".join(items)) + _WRAPPER_SLACK
+            doomed = [w for w in wrappers if len(element_text(w)) <= limit] or [el]
+            if el not in doomed and not any(el in w.iter() for w in doomed):
+                doomed.append(el)
+            return Highlights(items, [*doomed, list_el], text)
     return None
 
 
@@ -102,7 +109,9 @@ def _by_class(tree: HtmlElement) -> Highlights | None:
             continue
         items = _items(list_el)
         if _plausible(items):
-            return Highlights(items, [el])
+            # A "highlight" class on a wrapper of the whole story must not take the story along.
+            limit = len(" ".join(items)) + _WRAPPER_SLACK
+            return Highlights(items, [el if len(element_text(el)) <= limit else list_el])
     return None
 
 

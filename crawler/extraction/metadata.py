@@ -288,8 +288,36 @@ def authors(page: PageMeta, tree: HtmlElement) -> list[str]:
             found = normalise_authors(names)
             if found:
                 return found
-    links = [element_text(a) for a in tree.xpath('//a[@rel="author"]')]
-    return normalise_authors(links)
+    return _visible_byline(tree)
+
+
+_BYLINE_XPATH = (
+    "//body//*[@itemprop='author' or @rel='author' or contains(@class, 'byline')"
+    " or contains(@class, 'author-name') or contains(@class, 'person-name')"
+    " or contains(@class, 'writer-name')]"
+)
+_BYLINE_CUT_RE = re.compile(
+    r"\s*(?:[|•·]|\s[-–—]\s|\b(?:updated|published|posted|last modified)\b).*$", re.IGNORECASE
+)
+_NAME_SPLIT_RE = re.compile(r"\s*,\s*")
+
+
+def _visible_byline(tree: HtmlElement) -> list[str]:
+    """Names from the first short byline element: "By A and B | New Delhi" -> [A, B]."""
+    for el in tree.xpath(_BYLINE_XPATH):
+        name_el = el.find(".//*[@itemprop='name']")
+        text = element_text(name_el if name_el is not None else el)
+        if not text or len(text) > 120:
+            continue
+        text = _BYLINE_CUT_RE.sub("", _BY_RE.sub("", text))
+        names = [
+            n
+            for n in normalise_authors(_NAME_SPLIT_RE.split(text))
+            if not re.search(r"\d", n) and len(n.split()) <= 5
+        ]
+        if names:
+            return names
+    return []
 
 
 def _title_key(text: str) -> str:
