@@ -155,6 +155,34 @@ class CrawlSettings(_Strict):
     max_articles_per_run: int = Field(default=500, ge=1)
 
 
+class SchedulerSettings(_Strict):
+    """How ``newsmon run`` schedules, supervises and backs off crawls (the ``scheduler:`` block)."""
+
+    # Crawl child processes running at once; a hanging source holds one slot until its timeout.
+    max_parallel: int = Field(default=4, ge=1, le=64)
+    # How late a run may start and still count; default per source: its interval, at most 1 h.
+    misfire_grace: PositiveDuration | None = None
+    # After this many failed or timed-out runs in a row a source is backed off ...
+    failure_threshold: int = Field(default=3, ge=1)
+    # ... its next run delayed by interval x backoff_factor^k (k = 1, 2, ...), at most backoff_max.
+    backoff_factor: float = Field(default=2.0, ge=1.0)
+    backoff_max: PositiveDuration = timedelta(hours=24)
+    # On SIGTERM/SIGINT running crawls get this long to finish before they are stopped.
+    grace_period: PositiveDuration = timedelta(seconds=30)
+    # A crawl process that ignores SIGTERM is killed (SIGKILL) this long after it.
+    kill_after: PositiveDuration = timedelta(seconds=10)
+    # The service's lock row is refreshed this often; one older than stale_lock_after is dead.
+    heartbeat_interval: PositiveDuration = timedelta(seconds=5)
+    stale_lock_after: PositiveDuration = timedelta(seconds=60)
+    # Also log to this file (rotated at log_max_bytes, log_backups kept); relative to data_dir.
+    log_file: str | None = None
+    log_max_bytes: int = Field(default=10 * 1024 * 1024, ge=4096)
+    log_backups: int = Field(default=5, ge=0)
+    # The daily digest job ("HH:MM" in digest_timezone, default: default_timezone); none if unset.
+    digest_time: str | None = Field(default=None, pattern=r"^([01]?\d|2[0-3]):[0-5]\d$")
+    digest_timezone: TimeZoneName | None = None
+
+
 class Settings(_Strict):
     """Everything newsmon reads from its settings file."""
 
@@ -163,6 +191,7 @@ class Settings(_Strict):
     user_agent: str = "newsmon/0.1 (+https://github.com/newsmon/newsmon)"
     default_timezone: TimeZoneName = "Asia/Kolkata"
     crawl: CrawlSettings = CrawlSettings()
+    scheduler: SchedulerSettings = SchedulerSettings()
     sources: list[Source] = Field(default_factory=list)
 
     @field_validator("sources")
