@@ -210,3 +210,8 @@ class HttpValidator(Base):
     etag: Mapped[str | None] = mapped_column(Text)
     last_modified: Mapped[str | None] = mapped_column(Text)
     checked_at: Mapped[datetime]
+
+
+# The scheduler's tables live in their own module on the same metadata; import it so that
+# Alembic and create_all see every table.
+from storage import scheduler_models as _scheduler_models  # noqa: E402,F401
