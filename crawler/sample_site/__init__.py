@@ -73,11 +73,16 @@ def render_sources(base_url: str) -> str:
 
 
 def load_expected(base_url: str) -> list[dict[str, Any]]:
-    """The bundled ``expected.json`` manifest, with URLs made absolute against ``base_url``."""
-    data: list[dict[str, Any]] = json.loads(
-        render_template(EXPECTED_PATH.read_text(encoding="utf-8"), base_url)
-    )
-    return data
+    """The article entries of ``expected.json``, with URLs made absolute against ``base_url``.
+
+    Each entry has ``url`` (canonical), ``source``, ``title``, ``published_utc`` or
+    ``published_ago_seconds``, ``authors``, ``highlights``, ``body_starts_with``,
+    ``body_must_not_contain`` and ``dropped``; optional ``linked_as`` lists other URLs that
+    sources use for the same article and ``also_linked_by`` other sources that link it.
+    """
+    data = json.loads(render_template(EXPECTED_PATH.read_text(encoding="utf-8"), base_url))
+    articles: list[dict[str, Any]] = data["articles"]
+    return articles
 
 
 @dataclass(frozen=True)
