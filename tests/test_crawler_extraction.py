@@ -248,6 +248,38 @@ def test_pib_press_release() -> None:
         assert junk not in art.body
 
 
+def _page(byline: str, paragraph: str) -> str:
+    return (
+        "<html lang='en'><head><title>Navy exercise</title></head><body><article>"
+        f"<h1>Navy exercise begins</h1><div class='byline'>{byline}</div>"
+        f"<p>{paragraph}</p><p>{paragraph}</p></article></body></html>"
+    )
+
+
+def test_published_and_updated_in_one_byline() -> None:
+    html = _page(
+        "Published: Nov 24, 2026, 09:15 am IST | Updated: Nov 24, 2026, 11:02 pm IST",
+        "The Indian Navy began a two-week exercise in the Bay of Bengal with ships from "
+        "four partner navies taking part in anti-submarine drills.",
+    )
+    art = extract_article(html, "https://example.in/a", fetched_at=FETCHED_AT)
+    assert art.published_at == datetime(2026, 11, 24, 3, 45, tzinfo=UTC)
+    assert art.modified_at == datetime(2026, 11, 24, 17, 32, tzinfo=UTC)
+    assert art.published_source == "text"
+
+
+def test_date_inside_a_sentence_is_not_a_publication_date() -> None:
+    html = _page(
+        "By Staff Reporter",
+        # Short enough to be a label by length alone; it is a sentence all the same.
+        "The exercise began on 24 November 2026 off Visakhapatnam.",
+    )
+    art = extract_article(html, "https://example.in/a", fetched_at=FETCHED_AT)
+    assert art.published_at is None
+    assert art.date_candidates == []
+    assert art.authors == ["Staff Reporter"]
+
+
 # ------------------------------------------------------------ selectors
 
 SELECTORS_URL = "https://www.portalnews.example/defence/lch-deal"

@@ -68,7 +68,10 @@ _META_MODIFIED = (
     "article.updated",
 )
 _PRECISION_RANK = {"second": 0, "minute": 1, "hour": 2, "day": 3, "week": 4, "month": 5}
-_MAX_TEXT_LEN = 120
+# Date labels are short; a longer text is a sentence that merely mentions a date.
+_MAX_TEXT_LEN = 100
+_MAX_TEXT_WORDS = 16
+_SENTENCE_RE = re.compile(r"^(?:\S+\s+){7,}\S+[.!?]$")
 _MAX_TEXT_TRIES = 60
 _MAX_TEXT_HITS = 5
 _DATEISH_RE = re.compile(r"\d|\bago\b|\byesterday\b|\btoday\b|\bjust now\b", re.IGNORECASE)
@@ -237,6 +240,8 @@ def _text_candidates(tree: HtmlElement) -> list[tuple[list[str], HtmlElement]]:
             if (
                 text
                 and len(text) <= _MAX_TEXT_LEN
+                and len(text.split()) <= _MAX_TEXT_WORDS
+                and not _SENTENCE_RE.match(text)
                 and text not in seen
                 and _DATEISH_RE.search(text)
                 and not _NUMBERS_ONLY_RE.fullmatch(text)
