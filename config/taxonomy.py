@@ -190,6 +190,12 @@ class EntitiesConfig(_Strict):
 
 # --- loading ----------------------------------------------------------------------------------
 
+class _DuplicateKey(yaml.YAMLError):
+    def __init__(self, key: Any, mark: yaml.Mark) -> None:
+        super().__init__(f"duplicate key {key!r} at line {mark.line + 1}, "
+                         f"column {mark.column + 1}")
+
+
 class _UniqueKeyLoader(yaml.SafeLoader):
     """A safe loader that refuses a key given twice (PyYAML would keep the last silently)."""
 
@@ -199,8 +205,7 @@ def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode) -> dict
     for key_node, _ in node.value:
         key = loader.construct_object(key_node)
         if key in seen:
-            raise yaml.constructor.ConstructorError(
-                None, None, f"duplicate key {key!r}", key_node.start_mark)
+            raise _DuplicateKey(key, key_node.start_mark)
         seen.add(key)
     return loader.construct_mapping(node)
 
@@ -218,6 +223,8 @@ def _read_yaml(path: Path) -> Any:
         raise ConfigError(path, [f"cannot read the file: {exc}"]) from None
     try:
         data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+    except _DuplicateKey as exc:
+        raise ConfigError(path, [str(exc)]) from None
     except yaml.YAMLError as exc:
         where = ""
         mark = getattr(exc, "problem_mark", None)

@@ -16,7 +16,7 @@ from functools import cache
 from pathlib import Path
 
 from config.taxonomy import EntitiesConfig, load_entities
-from crawler.topics import PhraseMatcher, is_case_sensitive
+from crawler.topics import PhraseMatcher, is_case_sensitive, split_words
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +63,16 @@ class Gazetteer:
             spec = self.config.entities[idx]
             out.append(Entity(id=spec.id, name=spec.name, kind=spec.kind.value, mentions=n))
         return out
+
+
+    def without_mentions(self, text: str) -> list[str]:
+        """The words of ``text`` (``\\w+``) that are not part of an entity's alias or an
+        ignored phrase: what a headline says beyond whom it names."""
+        split = split_words(text)
+        keep = [True] * len(split.words)
+        for start, end, _ in self._matcher.spans(split):
+            keep[start:end] = [False] * (end - start)
+        return [w for w, k in zip(split.words, keep, strict=True) if k]
 
 
 @cache

@@ -31,6 +31,8 @@ import numpy as np
 import numpy.typing as npt
 from datasketch import MinHash
 
+from crawler.entities import Gazetteer, default_gazetteer
+
 NUM_PERM = 128
 SEED = 1
 SCHEME = "affine32"
@@ -162,11 +164,16 @@ SAME_STORY_THRESHOLD = 0.4
 MIN_SHARED_TITLE_WORDS = 2
 
 
-def title_tokens(title: str) -> frozenset[str]:
-    """Content words of a headline: lowercase, stop words dropped, a plural -s removed
-    ("Drones" and "drone" are one word)."""
+def title_tokens(title: str, gazetteer: Gazetteer | None = None) -> frozenset[str]:
+    """Content words of a headline: names of entities (``gazetteer``, the packaged one by
+    default) and stop words dropped, lowercase, a plural -s removed ("Drones" = "drone").
+
+    Entities are compared on their own; leaving their names out of the title words keeps two
+    "India, US ..." headlines about different events from looking alike twice over.
+    """
     out = set()
-    for w in _WORD_RE.findall(title.lower()):
+    for w in (gazetteer or default_gazetteer()).without_mentions(title):
+        w = w.lower()
         if w in _STOPWORDS or (len(w) < 2 and not w.isdigit()):
             continue
         if len(w) > 3 and w.endswith("s") and not w.endswith("ss"):
@@ -192,12 +199,14 @@ class StoryFeatures:
         entity_ids: Iterable[str],
         published: datetime | None,
         signature: Signature | bytes | None = None,
+        *,
+        gazetteer: Gazetteer | None = None,
     ) -> StoryFeatures:
         """Features of an article from its headline, entity ids, time and signature (the
-        object or its 512 stored bytes)."""
+        object or its 512 stored bytes); see :func:`title_tokens` for ``gazetteer``."""
         if isinstance(signature, bytes | bytearray | memoryview):
             signature = Signature.from_bytes(bytes(signature))
-        return cls(title_tokens(title), frozenset(entity_ids), published, signature)
+        return cls(title_tokens(title, gazetteer), frozenset(entity_ids), published, signature)
 
 
 def _dice(a: frozenset[str], b: frozenset[str]) -> float:
@@ -219,7 +228,8 @@ def story_similarity(a: StoryFeatures, b: StoryFeatures) -> float:
     """Similarity in [0, 1] of two articles as reports of one event.
 
     0 outside the 48-hour window; 1 for near-duplicate signatures; otherwise
-    ``0.6 * Dice(title words) + 0.4 * Jaccard(entity ids)``.
+    ``0.6 * Dice(title words) + 0.4 * Jaccard(entity ids)``, title words as
+    :func:`title_tokens` gives them (without entity names).
     """
     if not within_window(a, b):
         return 0.0
@@ -233,8 +243,8 @@ def same_story(a: StoryFeatures, b: StoryFeatures) -> bool:
     """Whether two articles report the same event.
 
     True for near-duplicates within the window; otherwise the similarity must reach 0.4 and
-    the headlines must share at least two content words, so that entities alone (two
-    India-US stories of one day) never make a story.
+    the headlines must share at least two content words besides entity names, so that
+    entities alone (two India-US stories of one day) never make a story.
     """
     sim = story_similarity(a, b)
     if sim >= 1.0:

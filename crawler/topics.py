@@ -107,6 +107,12 @@ class PhraseMatcher(Generic[V]):
 
         Pass :func:`split_words` of the text to scan one text with several matchers.
         """
+        for _, _, value in self.spans(text):
+            yield value
+
+    def spans(self, text: str | Words) -> Iterator[tuple[int, int, V]]:
+        """Yield ``(first word, end word, value)`` of each phrase found, in text order
+        (word indexes into :func:`split_words` of the text; end is exclusive)."""
         words, folded, joinable = split_words(text) if isinstance(text, str) else text
         i, n = 0, len(words)
         while i < n:
@@ -119,7 +125,7 @@ class PhraseMatcher(Generic[V]):
                 if value is None:
                     value = self._folded.get(tuple(folded[i:i + k]))
                 if value is not None:
-                    yield value
+                    yield i, i + k, value
                     i += k
                     break
             else:
