@@ -1,0 +1,274 @@
+"""Full-text search over articles, on SQLite (FTS5) and PostgreSQL (tsvector), one API.
+
+Contract: :func:`search` parses a query string with :func:`storage.query_language.parse_query`
+(raising :class:`QuerySyntaxError` before anything reaches the database), or takes no query
+(newest first), applies :class:`SearchFilters`, and returns :class:`SearchHit` rows, best
+first, each with a snippet whose matches are wrapped in the caller's marks. User text only
+ever travels as bound parameters: the FTS5 MATCH expression is bound, and PostgreSQL terms are
+bound values of ``plainto_tsquery`` and friends joined by ``&&``/``||``/``!!``.
+
+Ranking: SQLite's ``bm25`` and PostgreSQL's ``ts_rank_cd``, with a title match worth more than a
+highlight, worth more than the body; ``rank`` is higher-is-better on both, but the two scales
+differ. Stemming is English on both (FTS5 ``porter``, the ``english`` configuration); PostgreSQL
+drops stop words (a query of only ``the`` finds nothing there).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+from sqlalchemy import (
+    ColumnElement,
+    Float,
+    and_,
+    bindparam,
+    column,
+    exists,
+    func,
+    literal,
+    literal_column,
+    select,
+    table,
+)
+from sqlalchemy.dialects.postgresql import REGCONFIG
+from sqlalchemy.sql.expression import Select
+
+from storage.models import Article, ArticleEntity, ArticleTopic, SourceRow
+from storage.query_language import (
+    TS_CONFIG,
+    And,
+    Not,
+    Or,
+    Phrase,
+    Prefix,
+    Query,
+    QuerySyntaxError,
+    Term,
+    parse_query,
+    to_fts5,
+    to_tsquery,
+)
+from storage.store import Store
+
+__all__ = [
+    "And", "Not", "Or", "Phrase", "Prefix", "Query", "QuerySyntaxError", "SearchFilters",
+    "SearchHit", "Term", "dated_at", "parse_query", "search", "to_fts5",
+]
+
+# Match markers inside snippets: control characters no article text carries; the caller's
+# marks replace them at the end.
+_START, _STOP = "\x02", "\x03"
+_SNIPPET_WORDS = 24
+# Weights of title, highlights and body in SQLite's bm25 (PostgreSQL uses setweight A, B, C).
+_BM25_WEIGHTS = (10.0, 4.0, 1.0)
+
+
+# -- running -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SearchFilters:
+    """Conditions every hit meets; None means no condition. ``since`` is inclusive, ``until``
+    exclusive, both on :func:`dated_at`. ``entity`` is an id (``country:us``) or a bare slug
+    (``us``) matching any kind."""
+
+    topic: str | None = None
+    source: str | None = None
+    entity: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    story_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SearchHit:
+    id: int
+    title: str
+    source: str
+    url: str
+    dated_at: datetime
+    published_at: datetime | None
+    primary_topic: str | None
+    story_id: int | None
+    rank: float | None
+    snippet: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id, "title": self.title, "source": self.source, "url": self.url,
+            "dated_at": self.dated_at.isoformat(),
+            "published_at": self.published_at.isoformat() if self.published_at else None,
+            "primary_topic": self.primary_topic, "story_id": self.story_id,
+            "rank": self.rank, "snippet": self.snippet,
+        }
+
+
+def dated_at() -> ColumnElement[datetime]:
+    """When an article counts as dated: its publication time, else when it was first seen."""
+    return func.coalesce(Article.published_at, Article.first_seen_at,
+                         type_=Article.published_at.type)
+
+
+def _window(since: datetime | None, until: datetime | None) -> list[ColumnElement[bool]]:
+    """``since <= dated_at < until``, written so either time index can serve it."""
+    conds: list[ColumnElement[bool]] = []
+    if since is None and until is None:
+        return conds
+    pub: list[ColumnElement[bool]] = []
+    seen: list[ColumnElement[bool]] = [Article.published_at.is_(None)]
+    if since is not None:
+        pub.append(Article.published_at >= since)
+        seen.append(Article.first_seen_at >= since)
+    if until is not None:
+        pub.append(Article.published_at < until)
+        seen.append(Article.first_seen_at < until)
+    conds.append(and_(*pub) | and_(*seen))
+    return conds
+
+
+def filter_conditions(filters: SearchFilters) -> list[ColumnElement[bool]]:
+    """The WHERE conditions of ``filters`` over ``Article`` joined to ``SourceRow``."""
+    conds = _window(filters.since, filters.until)
+    if filters.topic is not None:
+        conds.append(exists().where(ArticleTopic.article_id == Article.id,
+                                    ArticleTopic.topic == filters.topic))
+    if filters.source is not None:
+        conds.append(SourceRow.name == filters.source)
+    if filters.entity is not None:
+        if ":" in filters.entity:
+            ent: ColumnElement[bool] = ArticleEntity.entity_id == filters.entity
+        else:
+            ent = ArticleEntity.entity_id.endswith(":" + filters.entity, autoescape=True)
+        conds.append(exists().where(ArticleEntity.article_id == Article.id, ent))
+    if filters.story_id is not None:
+        conds.append(Article.story_id == filters.story_id)
+    return conds
+
+
+_fts = table("articles_fts", column("rowid"))
+
+
+def _base(filters: SearchFilters) -> Select[Any]:
+    return (select(Article.id).join(SourceRow, SourceRow.id == Article.source_id)
+            .where(*filter_conditions(filters)))
+
+
+def _ranked_ids(store: Store, node: Query | None, filters: SearchFilters, limit: int,
+                order: str) -> list[tuple[int, float | None]]:
+    dialect = store.engine.dialect.name
+    stmt = _base(filters)
+    rank: ColumnElement[Any] | None = None
+    if node is not None and dialect == "postgresql":
+        q = to_tsquery(node)
+        vector: ColumnElement[Any] = literal_column("articles.search_vector")
+        stmt = stmt.where(vector.op("@@", return_type=Float)(q))
+        rank = func.ts_rank_cd(vector, q, 32, type_=Float)
+    elif node is not None:
+        stmt = stmt.join(_fts, _fts.c.rowid == Article.id).where(
+            literal_column("articles_fts").op("MATCH", return_type=Float)(
+                bindparam("fts_query", to_fts5(node))))
+        rank = -func.bm25(literal_column("articles_fts"), *_BM25_WEIGHTS, type_=Float)
+    if rank is not None:
+        stmt = stmt.add_columns(rank.label("rank"))
+    if rank is not None and order == "rank":
+        stmt = stmt.order_by(rank.desc(), dated_at().desc(), Article.id.desc())
+    else:
+        stmt = stmt.order_by(dated_at().desc(), Article.id.desc())
+    with store.engine.connect() as conn:
+        rows = conn.execute(stmt.limit(limit)).all()
+    if rank is None:
+        return [(int(r[0]), None) for r in rows]
+    return [(int(r[0]), float(r[1])) for r in rows]
+
+
+def _snippets(store: Store, node: Query | None, ids: Sequence[int]) -> dict[int, str]:
+    if node is None or not ids:
+        return {}
+    dialect = store.engine.dialect.name
+    if dialect == "postgresql":
+        doc = func.concat_ws(
+            " … ",
+            select(func.string_agg(column("value"), " … "))
+            .select_from(func.json_array_elements_text(Article.highlights).alias("h"))
+            .scalar_subquery(),
+            Article.body)
+        opts = (f"StartSel={_START}, StopSel={_STOP}, MaxWords={_SNIPPET_WORDS}, "
+                "MinWords=8, MaxFragments=2, FragmentDelimiter=\" … \"")
+        stmt = select(Article.id, func.ts_headline(
+            literal(TS_CONFIG, REGCONFIG), doc, to_tsquery(node), bindparam("opts", opts)))
+        stmt = stmt.where(Article.id.in_(ids))
+    else:
+        fts: ColumnElement[Any] = literal_column("articles_fts")
+        stmt = (
+            select(literal_column("articles_fts.rowid"), func.snippet(
+                fts, -1, bindparam("start", _START), bindparam("stop", _STOP), "…",
+                _SNIPPET_WORDS))
+            .select_from(_fts)
+            .where(fts.op("MATCH")(bindparam("fts_query", to_fts5(node))),
+                   _fts.c.rowid.in_(ids)))
+    with store.engine.connect() as conn:
+        return {int(i): s or "" for i, s in conn.execute(stmt)}
+
+
+def _lead(highlights: list[str] | None, summary: str | None, body: str) -> str:
+    for text in (*(highlights or []), summary or "", body):
+        words = text.split()
+        if words:
+            return " ".join(words[:_SNIPPET_WORDS]) + (" …" if len(words) > _SNIPPET_WORDS
+                                                       else "")
+    return ""
+
+
+def _marked(snippet: str, marks: tuple[str, str]) -> str:
+    # PostgreSQL marks each word of a phrase on its own: join neighbours into one mark.
+    snippet = re.sub(f"{_STOP}(\\s+){_START}", r"\1", snippet)
+    return snippet.replace(_START, marks[0]).replace(_STOP, marks[1])
+
+
+def search(
+    store: Store,
+    query: Query | str | None,
+    filters: SearchFilters | None = None,
+    *,
+    limit: int = 20,
+    order: Literal["rank", "date"] = "rank",
+    marks: tuple[str, str] = ("**", "**"),
+) -> list[SearchHit]:
+    """Articles matching ``query`` (text is parsed first) and ``filters``, best first.
+
+    With no query, the newest articles that pass the filters. ``order="date"`` puts newest
+    first even with a query. Raises :class:`QuerySyntaxError` for a malformed query string and
+    ``ValueError`` for a limit below 1.
+    """
+    if limit < 1:
+        raise ValueError("limit must be at least 1")
+    node = parse_query(query) if isinstance(query, str) else query
+    filters = filters or SearchFilters()
+    ranked = _ranked_ids(store, node, filters, limit, order)
+    ids = [i for i, _ in ranked]
+    if not ids:
+        return []
+    snippets = _snippets(store, node, ids)
+    with store.engine.connect() as conn:
+        rows = {r.id: r for r in conn.execute(
+            select(Article.id, Article.title, SourceRow.name.label("source"),
+                   Article.canonical_url, dated_at().label("dated_at"), Article.published_at,
+                   Article.primary_topic, Article.story_id, Article.highlights,
+                   Article.summary, Article.body)
+            .join(SourceRow, SourceRow.id == Article.source_id)
+            .where(Article.id.in_(ids)))}
+    hits: list[SearchHit] = []
+    for aid, rank in ranked:
+        r = rows[aid]
+        snippet = snippets.get(aid) or _lead(r.highlights, r.summary, r.body)
+        hits.append(SearchHit(
+            id=aid, title=r.title, source=r.source, url=r.canonical_url,
+            dated_at=r.dated_at, published_at=r.published_at, primary_topic=r.primary_topic,
+            story_id=r.story_id, rank=rank,
+            snippet=_marked(snippet, marks),
+        ))
+    return hits
