@@ -8,6 +8,10 @@ text near the title/byline. Within JSON-LD and meta the most precise value wins
 When a page has no publication date at all, its best "updated" date is used.
 Only short text nodes that contain a digit or a relative-time word are ever fed
 to the parser, so a lone count such as "24" cannot become a date.
+
+The candidate list holds every JSON-LD, meta, ``<time>`` and selector string
+(parsed or not). Visible text is scanned only when none of those parsed, and
+only the text strings the parser could read are listed (at most five).
 """
 
 from __future__ import annotations
