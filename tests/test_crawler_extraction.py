@@ -353,6 +353,14 @@ def test_selector_matching_nothing_falls_back_and_bad_selector_is_ignored(
     assert "invalid selector" in caplog.text
 
 
+def test_body_selector_matching_nothing_gives_empty_body() -> None:
+    # The source's layout changed: better no body (dropped and counted) than a wrong one.
+    art = extract(
+        "selectors_page.html", SELECTORS_URL, selectors={"body": "div.layout-that-went-away"}
+    )
+    assert art.body == ""
+
+
 # ------------------------------------------------------------ edge cases
 
 
