@@ -102,8 +102,10 @@ class SampleSite:
     ``with SampleSite() as site: site.base_url`` gives ``"http://127.0.0.1:PORT"``. The root
     defaults to the bundled site; tests may pass their own tree. Responses carry a strong ETag
     and Last-Modified and honour ``If-None-Match``/``If-Modified-Since`` with 304. Counters
-    (``requests`` per path, ``bytes_sent`` of bodies, ``records``) are thread-safe; ``reset()``
-    clears them together with any delays or forced statuses set through the hooks.
+    (``requests`` per path, ``bytes_sent`` of bodies, ``records``) are thread-safe and updated
+    before each response goes out, so a client that has read a response sees it counted;
+    ``reset()`` clears them together with the delays and statuses set by ``set_delay()`` and
+    ``set_status()``.
     """
 
     def __init__(self, root: str | Path | None = None, host: str = "127.0.0.1", port: int = 0):
@@ -186,13 +188,13 @@ class SampleSite:
 
     @property
     def bytes_sent(self) -> int:
-        """Total response body bytes sent since start or the last ``reset()``."""
+        """Response body bytes sent since creation or the last ``reset()`` (HEAD and 304: 0)."""
         with self._lock:
             return self._bytes_sent
 
     @property
     def records(self) -> list[RequestRecord]:
-        """Every request answered since start or the last ``reset()``, oldest first; a copy."""
+        """Every request answered since creation or the last ``reset()``, oldest first; a copy."""
         with self._lock:
             return list(self._records)
 
@@ -342,16 +344,7 @@ class _Handler(BaseHTTPRequestHandler):
                 headers["Content-Type"] = resource.content_type
                 body = resource.body
 
-        self.send_response(status)
-        for name, value in headers.items():
-            self.send_header(name, value)
-        if status != HTTPStatus.NOT_MODIFIED:
-            self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        sent = 0
-        if send_body and body:
-            self.wfile.write(body)
-            sent = len(body)
+        # Count before answering: a client that has read the response must see it counted.
         site._record(
             RequestRecord(
                 method=self.command,
@@ -360,8 +353,16 @@ class _Handler(BaseHTTPRequestHandler):
                 status=int(status),
                 headers={k: v for k, v in self.headers.items()},
             ),
-            sent,
+            len(body) if send_body else 0,
         )
+        self.send_response(status)
+        for name, value in headers.items():
+            self.send_header(name, value)
+        if status != HTTPStatus.NOT_MODIFIED:
+            self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if send_body and body:
+            self.wfile.write(body)
 
     def _resolve(self, path: str, site: SampleSite) -> _Resource | str | None:
         """The file for ``path``, a redirect target (str) for a bare directory, or None."""
