@@ -68,15 +68,15 @@ def canonical_of(html: bytes, url: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def site() -> Iterator[SampleSite]:
+def bundled_site() -> Iterator[SampleSite]:
     with SampleSite() as running:
         yield running
 
 
 @pytest.fixture
-def fresh_site(site: SampleSite) -> SampleSite:
-    site.reset()
-    return site
+def fresh_site(bundled_site: SampleSite) -> SampleSite:
+    bundled_site.reset()
+    return bundled_site
 
 
 # -- the server ------------------------------------------------------------------------------
