@@ -183,6 +183,53 @@ class SchedulerSettings(_Strict):
     digest_timezone: TimeZoneName | None = None
 
 
+class SmtpSecurity(StrEnum):
+    STARTTLS = "starttls"
+    SSL = "ssl"
+    NONE = "none"
+
+
+class SmtpSettings(_Strict):
+    """The mail server digests are sent through; no ``host``: digests are not emailed.
+
+    The password is never read from the YAML: it comes from the environment variable named by
+    ``password_env``."""
+
+    host: str | None = None
+    port: int = Field(default=587, ge=1, le=65535)
+    security: SmtpSecurity = SmtpSecurity.STARTTLS
+    user: str | None = None
+    password_env: str = Field(default="NEWSMON_SMTP_PASSWORD", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    sender: str = "newsmon@localhost"
+    timeout: PositiveDuration = timedelta(seconds=30)
+    # A failed send is tried again this many times, retry_delay apart (doubling each time).
+    retries: int = Field(default=3, ge=0, le=10)
+    retry_delay: Duration = timedelta(seconds=30)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_password(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "password" in data:
+            raise ValueError("do not put the SMTP password in the settings file: set the "
+                             "environment variable named by 'password_env' "
+                             "(default NEWSMON_SMTP_PASSWORD)")
+        return data
+
+
+class DigestSettings(_Strict):
+    """The daily digest (the ``digest:`` block): where it is written, who gets it, and how.
+
+    Its day is in ``scheduler.digest_timezone``, else ``default_timezone``."""
+
+    recipients: list[str] = Field(default_factory=list)
+    subject: str = "newsmon digest for {date}"
+    # Default: <data_dir>/digests; relative paths are under data_dir.
+    output_dir: str | None = None
+    # A folder whose digest.html.j2 / digest.md.j2 / digest.txt.j2 replace the packaged ones.
+    template_dir: str | None = None
+    smtp: SmtpSettings = SmtpSettings()
+
+
 class Settings(_Strict):
     """Everything newsmon reads from its settings file."""
 
@@ -192,6 +239,7 @@ class Settings(_Strict):
     default_timezone: TimeZoneName = "Asia/Kolkata"
     crawl: CrawlSettings = CrawlSettings()
     scheduler: SchedulerSettings = SchedulerSettings()
+    digest: DigestSettings = DigestSettings()
     sources: list[Source] = Field(default_factory=list)
 
     @field_validator("sources")
