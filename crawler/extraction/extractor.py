@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from copy import deepcopy
 from datetime import UTC, datetime
 from urllib.parse import urljoin
 
@@ -125,8 +124,8 @@ def extract_with_options(
         article.published_precision = published.precision
         article.published_source = published.source
 
-    # Body work happens on a copy: highlight and junk removal must not disturb the above.
-    work = deepcopy(tree)
+    # From here on the tree is cut up (highlights, page furniture): metadata comes first.
+    work = tree
     found = _highlights(work, sel.get("highlights"))
     article.highlights = found.items
     exclude = [*found.items, *_HEADING_WORDS, *([found.heading] if found.heading else [])]
