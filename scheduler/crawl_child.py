@@ -1,0 +1,98 @@
+"""One crawl run in its own process, as the service starts it:
+
+    python -m scheduler.crawl_child --source NAME --run-id N --timeout SECONDS [--config PATH]
+
+Loads the settings, crawls the one source with ``crawler.runner.crawl`` (the Twisted reactor
+starts and dies with this process) and records the run in the ``crawl_runs`` row N, which the
+supervisor created. Scrapy's own limits apply inside: ``CLOSESPIDER_TIMEOUT`` a little below the
+hard timeout (so the crawl usually ends itself, cleanly, before the supervisor kills it) and
+``MEMUSAGE_LIMIT_MB``, checked every few seconds. If the service dies, the child notices it has
+been re-parented and shuts down gracefully, recording the run as interrupted.
+
+Exit status: 0 ok, 10 partial, 11 failed, 12 timeout, 13 interrupted, 2 bad configuration or
+unknown source, 1 an unexpected error (the supervisor then closes the row as failed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+
+EXIT_CODES = {"ok": 0, "partial": 10, "failed": 11, "timeout": 12, "interrupted": 13}
+#: Seconds the graceful close gets between CLOSESPIDER_TIMEOUT and the supervisor's hard kill.
+CLOSE_MARGIN = 30.0
+MEMUSAGE_CHECK_SECONDS = 5.0
+
+logger = logging.getLogger(__name__)
+
+
+def soft_timeout(hard: float) -> float:
+    """CLOSESPIDER_TIMEOUT for a hard timeout: 30 s earlier, at most a fifth of it earlier."""
+    return max(1.0, hard - min(CLOSE_MARGIN, hard / 5))
+
+
+def _watch_parent(parent: int, interval: float = 1.0) -> None:
+    """Stop this crawl gracefully (then firmly) once the service that started it is gone."""
+    while os.getppid() == parent:
+        time.sleep(interval)
+    logger.warning("the newsmon service (pid %s) is gone; stopping this crawl", parent)
+    os.kill(os.getpid(), signal.SIGTERM)
+    time.sleep(30)
+    os.kill(os.getpid(), signal.SIGTERM)  # Scrapy's second signal: stop now
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m scheduler.crawl_child",
+                                     description="Crawl one source once (started by the service).")
+    parser.add_argument("--config", type=Path, default=None)
+    parser.add_argument("--source", required=True)
+    parser.add_argument("--run-id", type=int, required=True)
+    parser.add_argument("--timeout", type=float, default=None,
+                        help="the supervisor's hard timeout in seconds")
+    parser.add_argument("--log-level", default="WARNING")
+    parser.add_argument("--parent-pid", type=int, default=None)
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    # One line per record, level first: the supervisor relays these into the service's log.
+    logging.basicConfig(level=args.log_level, stream=sys.stderr,
+                        format="%(levelname)s %(name)s: %(message)s", force=True)
+    if logging.getLogger().level > logging.DEBUG:
+        logging.getLogger("scrapy").setLevel(logging.WARNING)  # its INFO is per-crawl noise
+    from config import ConfigError, load_settings
+
+    try:
+        settings = load_settings(args.config)
+        source = settings.source(args.source)
+    except ConfigError as exc:
+        logger.error("%s", exc)
+        return 2
+    except KeyError:
+        logger.error("no source named %r in the configuration", args.source)
+        return 2
+    if args.parent_pid is not None:
+        threading.Thread(target=_watch_parent, args=(args.parent_pid,), daemon=True,
+                         name="watch-parent").start()
+    hard = args.timeout or (source.timeout or settings.crawl.source_timeout).total_seconds()
+
+    from crawler.runner import crawl
+
+    results = crawl(
+        settings, [source], NEWSMON_RUN_ID=args.run_id,
+        CLOSESPIDER_TIMEOUT=soft_timeout(hard),
+        MEMUSAGE_CHECK_INTERVAL_SECONDS=MEMUSAGE_CHECK_SECONDS,
+    )
+    status = results[0].status if results else "failed"
+    return EXIT_CODES.get(status, 1)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
