@@ -29,7 +29,7 @@ from datetime import UTC, date, datetime, timedelta, tzinfo
 
 from crawler.timeparse._model import Precision, TimeResult
 from crawler.timeparse._scan import Stamp, find_stamps, fold
-from crawler.timeparse._zones import is_us, site_zone, zone_for
+from crawler.timeparse._zones import site_zone, zone_for
 
 __all__ = ["Precision", "TimeResult", "parse"]
 
@@ -37,6 +37,7 @@ __all__ = ["Precision", "TimeResult", "parse"]
 # text is cut at the end.
 _MAX_CHARS = 1000
 _FUTURE_SLACK = timedelta(days=1)
+_PRECISIONS = {p.value: p for p in Precision}
 
 
 def parse(text: str, now: datetime, site_tz: str | tzinfo = "UTC") -> TimeResult | None:
@@ -48,14 +49,14 @@ def parse(text: str, now: datetime, site_tz: str | tzinfo = "UTC") -> TimeResult
     >>> parse("2 hours ago", now).dt.isoformat()
     '2026-11-25T10:00:00+00:00'
     """
-    zone, site_key = site_zone(site_tz)
+    site = site_zone(site_tz)
     if not isinstance(text, str) or not text:
         return None
     now = (now if now.tzinfo is not None else now.replace(tzinfo=UTC)).astimezone(UTC)
-    stamps = find_stamps(fold(text[:_MAX_CHARS]), is_us(site_key))
+    stamps = find_stamps(fold(text[:_MAX_CHARS]), site.month_first)
     if not stamps:
         return None
-    return _result(stamps, text, now, zone, site_key)
+    return _result(stamps, text, now, site.tz, site.key)
 
 
 def _result(
@@ -77,7 +78,7 @@ def _result(
             modified, modified_span = later, (second.start, second.end)
     return TimeResult(
         dt=when,
-        precision=Precision(first.precision),
+        precision=_PRECISIONS[first.precision],
         span=(first.start, first.end),
         rule=first.rule,
         modified=modified,

@@ -54,7 +54,8 @@ _NUMBER_BEFORE_NOT: Final = r"(?<![\w.,:/+\-])"
 _YEAR: Final = r"(?:19|20)\d{2}"
 _MONTH: Final = alternation(MONTHS)
 _WEEKDAY: Final = alternation(WEEKDAYS)
-_QTY: Final = rf"(?:\d{{1,4}}|{alternation(NUMBER_WORDS)})"
+# A number in words needs a space before its unit: "an" + "d" is not "and".
+_QTY: Final = rf"(?:\d{{1,4}}|(?:{alternation(NUMBER_WORDS)})(?=\s)|un')"
 _UNIT: Final = rf"(?:{alternation(UNITS)}){_LETTER_AFTER_NOT}\.?"
 _AMOUNTS: Final = (
     rf"{_LETTER_BEFORE_NOT}{_QTY}\s*{_UNIT}"
@@ -100,8 +101,13 @@ _ALTERNATIVES: Final = (
     ("dw", rf"{_LETTER_BEFORE_NOT}(?P<dw_w>{alternation(DAY_WORDS)}){_LETTER_AFTER_NOT}"
            r"(?!'s)"),
 )
+# Every alternative starts a word; saying so up front lets the scan skip the inside of
+# words instead of trying a dozen alternatives at each character.
 _MASTER: Final = re.compile(
-    "|".join(f"(?P<{name}>{pattern})" for name, pattern in _ALTERNATIVES), re.IGNORECASE
+    r"(?<!\w)(?=\w)(?:"
+    + "|".join(f"(?P<{name}>{pattern})" for name, pattern in _ALTERNATIVES)
+    + ")",
+    re.IGNORECASE,
 )
 _AMOUNT: Final = re.compile(rf"({_QTY})\s*({alternation(UNITS)}){_LETTER_AFTER_NOT}",
                             re.IGNORECASE)
@@ -239,6 +245,8 @@ def _add(delta: timedelta, months: int, unit: str, qty: int) -> tuple[timedelta,
 def _quantity(text: str) -> int:
     if text.isdigit():
         return int(text)
+    if text.endswith("'"):  # Italian "un'ora"
+        return 1
     return NUMBER_WORDS[" ".join(text.lower().split())]
 
 
@@ -327,21 +335,23 @@ def _numeric_ymd(match: re.Match[str], text: str, month_first: bool) -> Stamp | 
                        int(match["ny_d"]))
 
 
-def _named(match: re.Match[str], rule: str, prefix: str) -> Stamp | None:
+def _named(match: re.Match[str], text: str, rule: str, prefix: str) -> Stamp | None:
     month_text = match[f"{prefix}_m"]
     year_text = match[f"{prefix}_y"]
-    if month_text.lower() in WORDLIKE_MONTHS and month_text.islower() and year_text is None:
+    if month_text.lower() in WORDLIKE_MONTHS and year_text is None and (
+        month_text.islower() or _prev_word_is_name(text, match.start(f"{prefix}_m"))
+    ):  # "may 5 more", "Long March 5"
         return None
     year = int(year_text) if year_text else None
     return _date_stamp(match, rule, year, MONTHS[month_text.lower()], int(match[f"{prefix}_d"]))
 
 
 def _dmy(match: re.Match[str], text: str, month_first: bool) -> Stamp | None:
-    return _named(match, "day_month", "dmy")
+    return _named(match, text, "day_month", "dmy")
 
 
 def _mdy(match: re.Match[str], text: str, month_first: bool) -> Stamp | None:
-    return _named(match, "month_day", "mdy")
+    return _named(match, text, "month_day", "mdy")
 
 
 def _clock(match: re.Match[str], text: str, month_first: bool) -> Stamp | None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import re
+from dataclasses import dataclass
 from datetime import UTC, timedelta, timezone, tzinfo
 from typing import Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -28,7 +30,7 @@ _FIXED: Final[dict[str, tzinfo]] = {
 }
 
 # Generic names mean whatever the clocks there showed on that date.
-_DST_ZONES: Final[dict[str, str]] = {
+_DST_ZONE_NAMES: Final[dict[str, str]] = {
     "ET": "America/New_York", "Eastern Time": "America/New_York", "Eastern": "America/New_York",
     "CT": "America/Chicago", "Central Time": "America/Chicago",
     "MT": "America/Denver", "Mountain Time": "America/Denver",
@@ -51,7 +53,11 @@ _BY_SITE: Final[dict[str, tuple[tuple[frozenset[str], int], ...]]] = {
                         "Asia/Bahrain", "Asia/Aden"}), 180),),
 }
 
-_ABBREVIATIONS = alternation([*_FIXED_MINUTES, *_DST_ZONES])
+_DST_ZONES: Final[dict[str, tzinfo]] = {
+    name: ZoneInfo(key) for name, key in _DST_ZONE_NAMES.items()
+}
+
+_ABBREVIATIONS = alternation([*_FIXED_MINUTES, *_DST_ZONE_NAMES])
 # Letters are matched case-sensitively: "ist" and "et" are German and French words.
 ZONE_PATTERN: Final = (
     r"(?:(?-i:GMT|UTC|UT)\s?[+-]\s?\d{1,2}(?::?\d{2})?(?![0-9])"
@@ -84,7 +90,7 @@ def zone_for(text: str, site_key: str) -> tzinfo | None:
         return fixed
     generic = _DST_ZONES.get(name)
     if generic is not None:
-        return ZoneInfo(generic)
+        return generic
     match = _OFFSET.fullmatch(name)
     if match is None:
         return None
@@ -97,16 +103,33 @@ def zone_for(text: str, site_key: str) -> tzinfo | None:
     return timezone(-offset if match[1] == "-" else offset)
 
 
-def site_zone(site_tz: str | tzinfo) -> tuple[tzinfo, str]:
-    """The site's tzinfo and its IANA key; raises ValueError for an unknown zone name."""
+@dataclass(frozen=True, slots=True)
+class SiteZone:
+    """The zone of a site: its tzinfo, IANA key, and whether it writes 11/24/2026."""
+
+    tz: tzinfo
+    key: str
+    month_first: bool
+
+
+def site_zone(site_tz: str | tzinfo) -> SiteZone:
+    """The site's zone; raises ValueError for an unknown zone name."""
     if isinstance(site_tz, str):
-        if site_tz.upper() in ("UTC", "Z", "GMT"):
-            return UTC, "UTC"
-        try:
-            return ZoneInfo(site_tz), site_tz
-        except (ZoneInfoNotFoundError, ValueError, OSError):
-            raise ValueError(f"unknown time zone: {site_tz!r}") from None
-    return site_tz, str(getattr(site_tz, "key", None) or site_tz)
+        return _named_site_zone(site_tz)
+    key = str(getattr(site_tz, "key", None) or site_tz)
+    return SiteZone(site_tz, key, is_us(key))
+
+
+# A memo of a pure function: ZoneInfo keeps only eight zones alive on its own, and
+# reloading one from the tz database costs more than parsing a string.
+@functools.lru_cache(maxsize=512)
+def _named_site_zone(name: str) -> SiteZone:
+    if name.upper() in ("UTC", "Z", "GMT"):
+        return SiteZone(UTC, "UTC", False)
+    try:
+        return SiteZone(ZoneInfo(name), name, is_us(name))
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        raise ValueError(f"unknown time zone: {name!r}") from None
 
 
 def is_us(site_key: str) -> bool:
