@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from scrapy import Request, Spider
+from scrapy import Request
 from scrapy.http import Response
 
 
 class FetchTimeMiddleware:
-    def process_response(self, request: Request, response: Response, spider: Spider) -> Response:
+    def process_response(self, request: Request, response: Response) -> Response:
         request.meta["fetched_at"] = datetime.now(UTC)
         return response
 

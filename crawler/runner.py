@@ -83,7 +83,7 @@ def crawl(
     The reactor cannot be restarted: call this at most once per process.
     """
     store = store or Store.from_url(settings.database_url)
-    values = scrapy_settings(settings, NEWSMON_STORE=store, **overrides)
+    values = scrapy_settings(settings, **overrides)
     process = CrawlerProcess(values, install_root_handler=False)
     keep: list[Any] = []
     pairs = _prepare(process, sources, store, progress, keep)
@@ -97,13 +97,12 @@ async def crawl_async(
     settings: Settings, sources: Sequence[Source], *, store: Store,
     progress: ProgressCallback | None = None, **overrides: Any,
 ) -> list[SourceResult]:
-    """Crawl ``sources`` on an already running reactor (tests, embedding)."""
-    import asyncio
-
-    values = scrapy_settings(settings, NEWSMON_STORE=store, **overrides)
+    """Crawl ``sources`` on an already running Twisted reactor (tests, embedding)."""
+    values = scrapy_settings(settings, **overrides)
     runner = CrawlerRunner(values)
     keep: list[Any] = []
     pairs = _prepare(runner, sources, store, progress, keep)
-    await asyncio.gather(*(crawler.crawl_async(source=source, store=store)
-                           for source, crawler in pairs))
+    for source, crawler in pairs:
+        runner.crawl(crawler, source=source, store=store)
+    await runner.join()
     return results(pairs)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from scrapy import Spider
 from scrapy.crawler import Crawler
 
 from config.schema import Settings
@@ -20,7 +21,7 @@ def scrapy_settings(settings: Settings, **overrides: Any) -> dict[str, Any]:
         "CONCURRENT_REQUESTS": crawl.concurrency,
         "CONCURRENT_REQUESTS_PER_DOMAIN": crawl.per_domain_concurrency,
         "DOWNLOAD_DELAY": crawl.download_delay,
-        "RANDOMIZE_DOWNLOAD_DELAY": True,
+        "DOWNLOAD_DELAY_JITTER": 0.5,
         "AUTOTHROTTLE_ENABLED": crawl.autothrottle,
         "AUTOTHROTTLE_START_DELAY": max(crawl.download_delay, 1.0),
         "AUTOTHROTTLE_MAX_DELAY": 30.0,
@@ -34,6 +35,7 @@ def scrapy_settings(settings: Settings, **overrides: Any) -> dict[str, Any]:
         "CLOSESPIDER_TIMEOUT": crawl.source_timeout.total_seconds(),
         "MEMUSAGE_LIMIT_MB": crawl.memory_limit_mb,
         "TELNETCONSOLE_ENABLED": False,
+        "LOG_FORMATTER": "crawler.logformatter.QuietLogFormatter",
         "LOG_LEVEL": "WARNING",
         "NEWSMON_MAX_ARTICLES_PER_RUN": crawl.max_articles_per_run,
         "NEWSMON_DATABASE_URL": settings.database_url,
@@ -48,14 +50,15 @@ def scrapy_settings(settings: Settings, **overrides: Any) -> dict[str, Any]:
     return values
 
 
-def store_for(crawler: Crawler) -> Store:
-    """The Store this crawl writes to: an injected one, else one per database URL."""
-    injected = crawler.settings.get("NEWSMON_STORE")
+def store_for(crawler: Crawler, spider: Spider) -> Store:
+    """The Store this crawl writes to: the spider's (passed in by the runner; Scrapy copies
+    settings, so a Store cannot travel in them), else one per database URL and process."""
+    injected = getattr(spider, "store", None)
     if isinstance(injected, Store):
         return injected
     url = crawler.settings.get("NEWSMON_DATABASE_URL")
     if not url:
-        raise RuntimeError("set NEWSMON_STORE or NEWSMON_DATABASE_URL in the crawl settings")
+        raise RuntimeError("pass store= to the spider or set NEWSMON_DATABASE_URL")
     store = _stores.get(url)
     if store is None:
         store = _stores[url] = Store.from_url(url)

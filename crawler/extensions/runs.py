@@ -56,27 +56,30 @@ class RunRecorder:
     """Opens a crawl_runs row when the spider opens (or adopts ``run_id``, created by a
     supervisor that may have to close it itself if this process is killed) and closes it."""
 
-    def __init__(self, store: Store, stats: StatsCollector, run_id: int | None = None) -> None:
-        self.store = store
+    def __init__(self, crawler: Crawler, stats: StatsCollector, run_id: int | None = None
+                 ) -> None:
+        self.crawler = crawler
         self.stats = stats
         self.run_id = run_id
+        self.store: Store | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> RunRecorder:
         assert crawler.stats is not None
         run_id = crawler.settings.getint("NEWSMON_RUN_ID", 0) or None
-        ext = cls(store_for(crawler), crawler.stats, run_id)
+        ext = cls(crawler, crawler.stats, run_id)
         crawler.signals.connect(ext.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
         return ext
 
     def spider_opened(self, spider: Spider) -> None:
+        self.store = store_for(self.crawler, spider)
         if self.run_id is None:
             self.run_id = self.store.start_run(spider.name)
         self.stats.set_value("newsmon/run_id", self.run_id)
 
     def spider_closed(self, spider: Spider, reason: str) -> None:
-        if self.run_id is None:
+        if self.run_id is None or self.store is None:
             return
         run = collect(self.stats, spider)
         source = getattr(spider, "source", None)

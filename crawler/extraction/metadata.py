@@ -242,7 +242,9 @@ def _dedupe(values: list[str]) -> list[str]:
     return out
 
 
-_BY_RE = re.compile(r"^(?:written\s+)?by[:\s]+", re.IGNORECASE)
+_BY_RE = re.compile(
+    r"^(?:(?:written|story|report(?:ed)?|posted|edited|text)\s+)?by[:\s]+", re.IGNORECASE
+)
 _AUTHOR_SPLIT_RE = re.compile(r"\s+(?:and|&)\s+|\s*[|;]\s*", re.IGNORECASE)
 
 
@@ -268,7 +270,20 @@ def _jsonld_authors(value: Any) -> list[str]:
     return names
 
 
+def _outlet_names(page: PageMeta) -> set[str]:
+    """The site's own names: a byline "By A, The Daily" credits the outlet, not a person."""
+    names = [*page.all("og:site_name"), *page.all("application-name")]
+    publisher = page.article_value("publisher")
+    names.extend(_jsonld_authors(publisher) if publisher else [])
+    return {clean_text(n).casefold() for n in names if n}
+
+
 def authors(page: PageMeta, tree: HtmlElement) -> list[str]:
+    outlets = _outlet_names(page)
+    return [a for a in _authors(page, tree) if a.casefold() not in outlets]
+
+
+def _authors(page: PageMeta, tree: HtmlElement) -> list[str]:
     found = normalise_authors(_jsonld_authors(page.article_value("author")))
     if found:
         return found

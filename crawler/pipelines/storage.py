@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from scrapy import Spider
 from scrapy.crawler import Crawler
 from scrapy.statscollectors import StatsCollector
 
@@ -19,19 +18,23 @@ logger = logging.getLogger(__name__)
 class StoragePipeline:
     """Buffer items and upsert them ``batch_size`` at a time; a batch is all or nothing."""
 
-    def __init__(self, store: Store, stats: StatsCollector, batch_size: int = 50) -> None:
-        self.store = store
+    def __init__(self, crawler: Crawler, stats: StatsCollector, batch_size: int = 50) -> None:
+        self.crawler = crawler
         self.stats = stats
         self.batch_size = batch_size
+        self.store: Store | None = None
         self._batch: list[ArticleItem] = []
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> StoragePipeline:
         assert crawler.stats is not None
-        return cls(store_for(crawler), crawler.stats,
-                   crawler.settings.getint("NEWSMON_BATCH_SIZE", 50))
+        return cls(crawler, crawler.stats, crawler.settings.getint("NEWSMON_BATCH_SIZE", 50))
 
-    def process_item(self, item: Any, spider: Spider) -> Any:
+    def open_spider(self) -> None:
+        assert self.crawler.spider is not None
+        self.store = store_for(self.crawler, self.crawler.spider)
+
+    def process_item(self, item: Any) -> Any:
         if isinstance(item, ArticleItem):
             self._batch.append(item)
             if len(self._batch) >= self.batch_size:
@@ -42,6 +45,7 @@ class StoragePipeline:
         if not self._batch:
             return
         batch, self._batch = self._batch, []
+        assert self.store is not None, "open_spider was not called"
         try:
             outcomes = self.store.upsert_articles(batch)
         except Exception as exc:
@@ -55,5 +59,5 @@ class StoragePipeline:
         for outcome in outcomes:
             self.stats.inc_value(f"newsmon/{outcome.value}")
 
-    def close_spider(self, spider: Spider) -> None:
+    def close_spider(self) -> None:
         self.flush()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from scrapy import Spider
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 from scrapy.statscollectors import StatsCollector
@@ -17,21 +16,24 @@ MAX_KEY_LENGTH = 2048
 class ValidationPipeline:
     """Drop items with no title, no article body, or an unusable URL; count each reason."""
 
-    def __init__(self, stats: StatsCollector, min_body_chars: int = 200) -> None:
+    def __init__(self, crawler: Crawler, stats: StatsCollector, min_body_chars: int = 200
+                 ) -> None:
+        self.crawler = crawler
         self.stats = stats
         self.min_body_chars = min_body_chars
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ValidationPipeline:
         assert crawler.stats is not None
-        return cls(crawler.stats, crawler.settings.getint("NEWSMON_MIN_BODY_CHARS", 200))
+        return cls(crawler, crawler.stats,
+                   crawler.settings.getint("NEWSMON_MIN_BODY_CHARS", 200))
 
     def _drop(self, reason: str, item: ArticleItem) -> DropItem:
         self.stats.inc_value(f"newsmon/dropped/{reason}")
         self.stats.inc_value("newsmon/dropped")
         return DropItem(f"{reason}: {item.url}")
 
-    def process_item(self, item: Any, spider: Spider) -> Any:
+    def process_item(self, item: Any) -> Any:
         if not isinstance(item, ArticleItem):
             return item
         if len(item.url_key) > MAX_KEY_LENGTH:
@@ -39,7 +41,8 @@ class ValidationPipeline:
         item.title = " ".join(item.title.split())
         if not item.title:
             raise self._drop("no title", item)
-        feed_only = not getattr(getattr(spider, "source", None), "fetch_articles", True)
+        source = getattr(self.crawler.spider, "source", None)
+        feed_only = not getattr(source, "fetch_articles", True)
         if not feed_only and len(item.body.strip()) < self.min_body_chars:
             raise self._drop("no article body", item)
         return item

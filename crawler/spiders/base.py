@@ -66,6 +66,9 @@ class SourceSpider(Spider):
         self._seen_keys: set[str] = set()
         self._requested = 0
         self.first_error: str | None = None
+        # 'links' picks article links on listing pages; the rest apply to article pages.
+        self.article_selectors = {k: v for k, v in source.selectors.items() if k != "links"
+                                  } or None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> SourceSpider:
@@ -196,7 +199,7 @@ class SourceSpider(Spider):
         when = fetched_at(response)
         art = extract_article(
             response.text, response.url, fetched_at=when, site_tz=self.source.timezone,
-            selectors=self.source.selectors or None,
+            selectors=self.article_selectors,
         )
         canon = canonical_url(response.url)
         if art.canonical_url:

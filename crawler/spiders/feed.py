@@ -20,11 +20,11 @@ _TAG = re.compile(r"<[^>]+>")
 _WS = re.compile(r"\s+")
 
 
-def _text(html: str | None) -> str | None:
+def _text(markup: str | None) -> str | None:
     """Feed titles and summaries often carry HTML; keep the text."""
-    if not html:
+    if not markup:
         return None
-    text = _WS.sub(" ", html.unescape(_TAG.sub(" ", html))).strip()
+    text = _WS.sub(" ", html.unescape(_TAG.sub(" ", markup))).strip()
     return text or None
 
 
@@ -66,7 +66,9 @@ class FeedSpider(SourceSpider):
             self.count("entries_without_link")
             return None
         link = urljoin(feed_url, link.strip())
-        raw = entry.get("published") or entry.get("updated") or entry.get("created")
+        # Look before reading "updated": feedparser maps it to "published" with a warning.
+        keys = set(entry.keys())
+        raw = next((entry[k] for k in ("published", "updated", "created") if k in keys), None)
         when = time_hint(raw, now, self.source.timezone, "feed")
         if not when and entry.get("published_parsed"):
             # feedparser read a date our parser declined (rare formats); it is UTC.
@@ -74,8 +76,8 @@ class FeedSpider(SourceSpider):
             when = {"published_at": datetime(*parsed[:6], tzinfo=UTC), "published_raw": raw,
                     "published_precision": "second", "published_source": "feed"}
         modified = None
-        if entry.get("updated") and entry.get("published"):
-            mod = time_hint(entry.get("updated"), now, self.source.timezone, "feed")
+        if "updated" in keys and "published" in keys:
+            mod = time_hint(entry["updated"], now, self.source.timezone, "feed")
             modified = mod.get("published_at")
         authors = [a.get("name") for a in entry.get("authors", []) if a.get("name")]
         if not authors and entry.get("author"):
