@@ -34,9 +34,14 @@ def demo_settings_file(folder: Path, base_url: str, database_url: str) -> Path:
 
 
 def articles_table(store: Store) -> Table:
-    table = Table(title="Stored articles")
-    for col in ("id", "source", "title", "published (UTC)", "from", "highlights", "words"):
-        table.add_column(col, overflow="fold")
+    table = Table(title="Stored articles", expand=True)
+    table.add_column("id", justify="right", no_wrap=True)
+    table.add_column("source", overflow="ellipsis", max_width=22)
+    table.add_column("title", ratio=3, overflow="fold")
+    table.add_column("published (UTC)", no_wrap=True)
+    table.add_column("evidence", ratio=2, overflow="fold")
+    table.add_column("highlights", justify="right")
+    table.add_column("words", justify="right")
     for a in store.articles():
         published = a.published_at.strftime("%Y-%m-%d %H:%M") if a.published_at else "-"
         table.add_row(str(a.id), a.source.name, a.title, published,
