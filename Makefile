@@ -17,7 +17,7 @@ install: $(STAMP)
 
 ## The main job, on the embedded default (SQLite under data/).
 run: install
-	$(BIN)/newsmon crawl
+	$(BIN)/newsmon run
 
 demo: install
 	$(BIN)/newsmon demo

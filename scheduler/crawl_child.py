@@ -65,6 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     # One line per record, level first: the supervisor relays these into the service's log.
     logging.basicConfig(level=args.log_level, stream=sys.stderr,
                         format="%(levelname)s %(name)s: %(message)s", force=True)
+    logging.captureWarnings(True)  # one line each, with a level, like every other record
     if logging.getLogger().level > logging.DEBUG:
         logging.getLogger("scrapy").setLevel(logging.WARNING)  # its INFO is per-crawl noise
     from config import ConfigError, load_settings

@@ -177,3 +177,42 @@ class SchedulerLock:
         finally:
             self.held = False
             self._drop_advisory()
+
+
+# -- reading the lock from outside (newsmon status) ------------------------------------
+
+
+class ServiceState:
+    """Whether a service holds this database's lock, as another process can tell."""
+
+    def __init__(self, holder: LockHolder | None, age: timedelta | None, alive: bool) -> None:
+        self.holder = holder
+        self.age = age
+        self.alive = alive
+
+
+def _advisory_held(store: SchedulerStore) -> bool | None:
+    """On PostgreSQL: does some session hold the scheduler's advisory lock? None elsewhere."""
+    if store.engine.dialect.name != "postgresql":
+        return None
+    with store.engine.connect() as conn:
+        return bool(conn.execute(text(
+            "SELECT EXISTS (SELECT 1 FROM pg_locks l JOIN pg_database d ON d.oid = l.database "
+            "WHERE l.locktype = 'advisory' AND l.granted AND l.classid = 0 AND l.objid = :k "
+            "AND l.objsubid = 1 AND d.datname = current_database())"
+        ), {"k": ADVISORY_KEY}).scalar())
+
+
+def service_state(store: SchedulerStore, stale_after: timedelta,
+                  now: datetime | None = None) -> ServiceState:
+    """Read the lock row: alive if its heartbeat is fresh (and, on PostgreSQL, its holder's
+    advisory lock is held — a crashed service's row is then dead at once)."""
+    holder = store.lock_holder()
+    if holder is None:
+        return ServiceState(None, None, False)
+    age = _ago(holder, now or utcnow())
+    alive = age <= stale_after
+    advisory = _advisory_held(store)
+    if advisory is not None:
+        alive = alive and advisory
+    return ServiceState(holder, age, alive)

@@ -80,7 +80,7 @@ class Service:
 
     def __init__(
         self, settings: Settings, store: SchedulerStore, *, config_path: Path | None,
-        digest_command: Sequence[str] | None = None, log_level: int = logging.INFO,
+        digest_command: Sequence[str] | None = None, child_log_level: int = logging.WARNING,
         python: str = sys.executable, clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.settings = settings
@@ -93,7 +93,7 @@ class Service:
         self.supervisor = CrawlSupervisor(
             store, config_path=config_path, kill_after=self.conf.kill_after.total_seconds(),
             memory_limit_mb=settings.crawl.memory_limit_mb, python=python,
-            log_level=log_level,
+            log_level=child_log_level,
         )
         #: Set once a stop was asked for: no new runs start.
         self.draining = threading.Event()

@@ -1,0 +1,97 @@
+"""newsmon run: the background service — every enabled source on its own timetable."""
+
+from __future__ import annotations
+
+import logging
+import logging.handlers
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from config import Settings
+from newsmon.app import app
+from newsmon.options import ConfigOption, VerboseOption, fail, open_store, settings_from
+from scheduler.lock import LockHeld, LockLost
+from scheduler.service import Service
+from storage.scheduler_store import SchedulerStore
+
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+def setup_service_logging(settings: Settings, verbose: int, log_file: Path | None) -> None:
+    """INFO (or DEBUG with -v) to stderr, and to a rotating file if one is configured."""
+    level = logging.DEBUG if verbose else logging.INFO
+    root = logging.getLogger()
+    root.setLevel(level)
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+    stderr = logging.StreamHandler(sys.stderr)
+    stderr.setFormatter(logging.Formatter(LOG_FORMAT))
+    root.addHandler(stderr)
+    path = log_file
+    if path is None and settings.scheduler.log_file:
+        path = Path(settings.scheduler.log_file)
+        if not path.is_absolute():
+            path = Path(settings.data_dir) / path
+    if path is not None:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            handler = logging.handlers.RotatingFileHandler(
+                path, maxBytes=settings.scheduler.log_max_bytes,
+                backupCount=settings.scheduler.log_backups, encoding="utf-8")
+        except OSError as exc:
+            fail(f"cannot write the log file {path}: {exc}\nFix scheduler.log_file or "
+                 "--log-file.", 2)
+        handler.setFormatter(logging.Formatter(LOG_FORMAT))
+        root.addHandler(handler)
+    # APScheduler says "Running job ..." for every run, Alembic a line per start; ours say more.
+    for name in ("apscheduler", "alembic"):
+        logging.getLogger(name).setLevel(max(level, logging.WARNING))
+
+
+def _digest_command(config: Path | None) -> list[str] | None:
+    """``newsmon digest [--config PATH]`` if this installation has a digest command."""
+    names = {c.name for c in app.registered_commands} | {
+        g.name for g in app.registered_groups}
+    if "digest" not in names:
+        return None
+    cmd = [sys.executable, "-m", "newsmon", "digest"]
+    return cmd + (["--config", str(config)] if config is not None else [])
+
+
+@app.command("run")
+def run_command(
+    config: ConfigOption = None,
+    verbose: VerboseOption = 0,
+    log_file: Annotated[Path | None, typer.Option(
+        "--log-file", help="Also log to this file, rotated (default: scheduler.log_file).",
+        show_default=False)] = None,
+) -> None:
+    """Run the background service: crawl every enabled source on its own schedule, each run in
+    its own process with a hard timeout, until stopped.
+
+    SIGTERM or Ctrl+C stops new runs and lets running ones finish within
+    scheduler.grace_period; a second signal stops them at once (they are recorded as
+    interrupted). Only one service may run per database: a second one exits with status 1.
+    Applies pending database migrations first. See 'newsmon status', 'newsmon sources' and
+    'newsmon runs'.
+
+    Example: newsmon run --config /etc/newsmon/settings.yaml --log-file /var/log/newsmon.log
+    """
+    settings = settings_from(config)
+    setup_service_logging(settings, verbose, log_file)
+    if not settings.enabled_sources():
+        fail("no enabled sources to schedule: add sources to the sources file or enable one", 2)
+    config_path = config.resolve() if config is not None else None
+    store = open_store(settings)
+    try:
+        service = Service(settings, SchedulerStore(store.engine), config_path=config_path,
+                          digest_command=_digest_command(config_path),
+                          child_log_level=logging.INFO if verbose else logging.WARNING)
+        service.run()
+    except (LockHeld, LockLost) as exc:
+        fail(str(exc), 1)
+    finally:
+        store.close()

@@ -1,0 +1,58 @@
+"""What ``newsmon sources`` and ``newsmon status`` report: each configured source with its
+schedule, next run, last status, last success, article count and failure streak.
+
+The run history (``crawl_runs``) is the truth for the last run, the last success and the
+failure streak, so manual ``newsmon crawl`` runs count too; ``source_state`` adds what only the
+service knows (the next run time, a back-off in force).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from config.schema import Settings
+from scheduler.jobs import describe
+from storage.scheduler_store import SchedulerStore
+
+
+def source_state_label(enabled: bool, failures: int, threshold: int,
+                       last_status: str | None) -> str:
+    """disabled, backed off (streak at the threshold), failing, new (never ran) or ok."""
+    if not enabled:
+        return "disabled"
+    if failures >= threshold:
+        return "backed off"
+    if failures:
+        return "failing"
+    if last_status is None:
+        return "new"
+    return "ok"
+
+
+def source_rows(settings: Settings, store: SchedulerStore) -> list[dict[str, Any]]:
+    """One row per configured source, in configuration order."""
+    states = store.states()
+    threshold = settings.scheduler.failure_threshold
+    rows = []
+    for source in settings.sources:
+        history = store.history(source.name)
+        state = states.get(source.name)
+        failures = history.consecutive_failures
+        label = source_state_label(source.enabled, failures, threshold, history.last_status)
+        backed_off_until = (state.backed_off_until if state is not None and label == "backed off"
+                            else None)
+        rows.append({
+            "name": source.name,
+            "kind": source.kind.value,
+            "enabled": source.enabled,
+            "schedule": describe(source.schedule),
+            "state": label,
+            "next_run": state.next_run_at if state is not None and source.enabled else None,
+            "last_run": history.last_run_at,
+            "last_status": history.last_status,
+            "last_success": history.last_success_at,
+            "articles": history.articles,
+            "consecutive_failures": failures,
+            "backed_off_until": backed_off_until,
+        })
+    return rows
