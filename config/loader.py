@@ -130,6 +130,9 @@ def load_settings(
     if not isinstance(raw_sources, list):
         raise ConfigError(settings_path, ["field 'sources': expected a list of sources"])
 
+    for key in ("topics_file", "entities_file"):
+        if isinstance(raw.get(key), str):  # relative to the settings file, like sources_file
+            raw[key] = str((settings_path.parent / raw[key]).resolve())
     if env.get(ENV_DATABASE_URL):
         raw["database_url"] = env[ENV_DATABASE_URL]
     if overrides:

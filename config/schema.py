@@ -237,6 +237,9 @@ class Settings(_Strict):
     data_dir: str = "data"
     user_agent: str = "newsmon/0.1 (+https://github.com/newsmon/newsmon)"
     default_timezone: TimeZoneName = "Asia/Kolkata"
+    # Topic keywords and the entity gazetteer; None: the packaged config/*.yaml.
+    topics_file: str | None = None
+    entities_file: str | None = None
     crawl: CrawlSettings = CrawlSettings()
     scheduler: SchedulerSettings = SchedulerSettings()
     digest: DigestSettings = DigestSettings()

@@ -39,9 +39,12 @@ def scrapy_settings(settings: Settings, **overrides: Any) -> dict[str, Any]:
         "LOG_LEVEL": "WARNING",
         "NEWSMON_MAX_ARTICLES_PER_RUN": crawl.max_articles_per_run,
         "NEWSMON_DATABASE_URL": settings.database_url,
+        "NEWSMON_TOPICS_FILE": settings.topics_file,
+        "NEWSMON_ENTITIES_FILE": settings.entities_file,
         "DOWNLOADER_MIDDLEWARES": {"crawler.middlewares.FetchTimeMiddleware": 950},
         "ITEM_PIPELINES": {
             "crawler.pipelines.validate.ValidationPipeline": 100,
+            "crawler.pipelines.classify.ClassifyPipeline": 500,
             "crawler.pipelines.storage.StoragePipeline": 800,
         },
         "EXTENSIONS": {"crawler.extensions.runs.RunRecorder": 500},

@@ -40,10 +40,17 @@ def setup_logging(verbose: int) -> None:
 
 
 def settings_from(config: Path | None) -> Settings:
+    """Load and validate the settings, the sources, the topics and the entity gazetteer."""
+    from crawler.entities import Gazetteer
+    from crawler.topics import Taxonomy
+
     try:
-        return load_settings(config)
+        settings = load_settings(config)
+        Taxonomy.load(settings.topics_file)
+        Gazetteer.load(settings.entities_file)
     except ConfigError as exc:
         fail(str(exc), 2)
+    return settings
 
 
 def open_store(settings: Settings) -> Store:

@@ -53,16 +53,14 @@ class Store:
     stores all it was given or nothing.
     """
 
-    def __init__(self, engine: Engine, matcher: StoryMatcher | None = None) -> None:
+    def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self.matcher = matcher
         self._sessions = sessionmaker(engine, expire_on_commit=False)
         self._source_ids: dict[str, int] = {}
 
     @classmethod
-    def from_url(cls, url: str, *, migrate: bool = True, matcher: StoryMatcher | None = None,
-                 **engine_kwargs: Any) -> Store:
-        store = cls(make_engine(url, **engine_kwargs), matcher)
+    def from_url(cls, url: str, *, migrate: bool = True, **engine_kwargs: Any) -> Store:
+        store = cls(make_engine(url, **engine_kwargs))
         if migrate:
             upgrade(store.engine)
         return store
@@ -122,21 +120,27 @@ class Store:
                 ).scalars())
         return found
 
-    def upsert_articles(self, records: Sequence[ArticleRecord]) -> list[Outcome]:
+    def upsert_articles(
+        self, records: Sequence[ArticleRecord], matcher: StoryMatcher | None = None
+    ) -> list[Outcome]:
         """Store ``records`` in one transaction; return what happened to each, in order.
 
-        A new key inserts a row; a known key whose content hash changed updates the row in
-        place and adds a version; an unchanged one writes nothing. Concurrent writers of one
-        key are safe: the unique key decides, the loser updates or leaves it.
+        A new key inserts a row and files it under a story (``matcher`` decides which
+        candidate, if any, it is a copy of or shares an event with; without one, every
+        article opens its own story); a known key whose content hash changed updates the
+        row in place and adds a version; an unchanged one writes nothing. Concurrent writers
+        of one key are safe: the unique key decides, the loser updates or leaves it.
         """
         outcomes: list[Outcome] = []
         source_ids = {r.source: self.source_id(r.source) for r in records}
         with self.session() as session, session.begin():
             for rec in records:
-                outcomes.append(self._upsert_one(session, rec, source_ids[rec.source]))
+                outcomes.append(
+                    self._upsert_one(session, rec, source_ids[rec.source], matcher))
         return outcomes
 
-    def _upsert_one(self, session: Session, rec: ArticleRecord, source_id: int) -> Outcome:
+    def _upsert_one(self, session: Session, rec: ArticleRecord, source_id: int,
+                    matcher: StoryMatcher | None) -> Outcome:
         chash = rec.content_hash()
         keys = [rec.url_key, *[k for k in rec.alias_keys if k != rec.url_key]]
         existing_id = session.execute(
@@ -161,7 +165,7 @@ class Store:
                 ))
                 self._add_aliases(session, result, keys)
                 self._write_enrichment(session, result, rec, replace=False)
-                self._file_under_story(session, result, rec, source_id)
+                self._file_under_story(session, result, rec, source_id, matcher)
                 return Outcome.NEW
             # Another process inserted this key between our read and our write.
             existing_id = session.execute(
@@ -210,7 +214,8 @@ class Store:
                 for i, b in enumerate(rec.bands)]).on_conflict_do_nothing())
 
     def _file_under_story(
-        self, session: Session, article_id: int, rec: ArticleRecord, source_id: int
+        self, session: Session, article_id: int, rec: ArticleRecord, source_id: int,
+        matcher: StoryMatcher | None,
     ) -> None:
         """Give a new article its story: a near-duplicate's, a same-event article's, or a
         new one with this article as primary."""
@@ -220,14 +225,14 @@ class Store:
             session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _STORY_LOCK})
         match: Candidate | None = None
         duplicate_of: int | None = None
-        if self.matcher is not None and rec.bands:
+        if matcher is not None and rec.bands:
             cands = self._band_candidates(session, article_id, rec)
-            match = self.matcher.near_duplicate(rec, cands) if cands else None
+            match = matcher.near_duplicate(rec, cands) if cands else None
             if match is not None:
                 duplicate_of = match.duplicate_of_id or match.article_id
-        if self.matcher is not None and match is None and rec.entities:
-            cands = self._story_candidates(session, article_id, rec, self.matcher.window)
-            match = self.matcher.same_story(rec, cands) if cands else None
+        if matcher is not None and match is None and rec.entities:
+            cands = self._story_candidates(session, article_id, rec, matcher.window)
+            match = matcher.same_story(rec, cands) if cands else None
         when = rec.published_at or rec.fetched_at
         story_id = match.story_id if match is not None else None
         if story_id is None:

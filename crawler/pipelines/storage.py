@@ -8,8 +8,11 @@ from typing import Any
 from scrapy.crawler import Crawler
 from scrapy.statscollectors import StatsCollector
 
+from crawler.dedup import SimilarityMatcher
+from crawler.entities import Gazetteer
 from crawler.items import ArticleItem
 from crawler.settings import store_for
+from storage.records import StoryMatcher
 from storage.store import Store
 
 logger = logging.getLogger(__name__)
@@ -18,8 +21,10 @@ logger = logging.getLogger(__name__)
 class StoragePipeline:
     """Buffer items and upsert them ``batch_size`` at a time; a batch is all or nothing."""
 
-    def __init__(self, crawler: Crawler, stats: StatsCollector, batch_size: int = 50) -> None:
+    def __init__(self, crawler: Crawler, stats: StatsCollector, batch_size: int = 50,
+                 matcher: StoryMatcher | None = None) -> None:
         self.crawler = crawler
+        self.matcher = matcher
         self.stats = stats
         self.batch_size = batch_size
         self.store: Store | None = None
@@ -28,7 +33,9 @@ class StoragePipeline:
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> StoragePipeline:
         assert crawler.stats is not None
-        return cls(crawler, crawler.stats, crawler.settings.getint("NEWSMON_BATCH_SIZE", 50))
+        gazetteer = Gazetteer.load(crawler.settings.get("NEWSMON_ENTITIES_FILE"))
+        return cls(crawler, crawler.stats, crawler.settings.getint("NEWSMON_BATCH_SIZE", 50),
+                   SimilarityMatcher(gazetteer))
 
     def open_spider(self) -> None:
         assert self.crawler.spider is not None
@@ -47,7 +54,7 @@ class StoragePipeline:
         batch, self._batch = self._batch, []
         assert self.store is not None, "open_spider was not called"
         try:
-            outcomes = self.store.upsert_articles(batch)
+            outcomes = self.store.upsert_articles(batch, self.matcher)
         except Exception as exc:
             # The transaction rolled back: none of the batch is stored, so none is counted.
             self.stats.inc_value("newsmon/errors")

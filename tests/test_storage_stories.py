@@ -1,0 +1,102 @@
+"""One story, once: near-duplicate copies and same-event pieces filed under one story,
+through the real classifier, signature and SQL candidate search, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from crawler.dedup import SimilarityMatcher
+from crawler.entities import Gazetteer
+from crawler.pipelines.classify import enrich
+from crawler.topics import Taxonomy
+from storage import ArticleRecord, Store
+
+T0 = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
+TAXONOMY = Taxonomy.load()
+GAZETTEER = Gazetteer.load()
+
+WIRE = (
+    "New Delhi, Nov 24 (PTI) India and the United States on Tuesday signed a framework "
+    "agreement for the co-production of Stryker armoured vehicles and Javelin anti-tank "
+    "missiles, the Ministry of Defence said in a statement. The agreement, concluded after "
+    "two years of negotiations, covers the transfer of technology for the vehicle's hull and "
+    "the missile's seeker, and will see the first locally assembled units delivered to the "
+    "Army within three years. Officials said the deal would strengthen the defence "
+    "industrial base and create jobs in small and medium enterprises that supply components. "
+    "The Pentagon welcomed the step as a sign of deepening defence cooperation between the "
+    "two countries, which have held several joint exercises this year. Defence Secretary "
+    "Rajesh Kumar Singh said procurement procedures had been simplified to speed up such "
+    "partnerships, and that further proposals for naval systems were under consideration."
+)
+
+
+def rec(key: str, title: str, body: str, source: str, minutes: int = 0) -> ArticleRecord:
+    r = ArticleRecord(url_key=key, canonical_url=f"https://{key}", url=f"https://{key}",
+                      source=source, title=title, body=body,
+                      fetched_at=T0 + timedelta(minutes=minutes),
+                      published_at=T0 + timedelta(minutes=minutes))
+    enrich(r, TAXONOMY, GAZETTEER)
+    return r
+
+
+def test_copies_and_same_event_pieces_share_a_story(store: Store) -> None:
+    matcher = SimilarityMatcher(GAZETTEER)
+    original = rec("wire.example/stryker", "India, US sign Stryker and Javelin co-production "
+                   "pact", WIRE, "wire")
+    copy = rec("daily.example/news/123", "Stryker, Javelin co-production pact signed by India "
+               "and US", "Follow us for more news.\n\n" + WIRE.replace("three years",
+               "four years") + "\n\nSubscribe to our newsletter.", "daily", minutes=30)
+    own = rec("times.example/defence/stryker-javelin", "India and US sign Stryker Javelin "
+              "co-production pact in Delhi", "Washington and New Delhi moved closer on armoured "
+              "vehicles on Tuesday when negotiators initialled a co-production arrangement "
+              "covering Stryker vehicles and Javelin missiles. Our correspondent reports that "
+              "the Indian Army will receive the first units within a few years, and that the "
+              "Pentagon sees the deal as a milestone for the partnership between the United "
+              "States and India in defence manufacturing." * 2, "times", minutes=90)
+    unrelated = rec("trade.example/steel", "EU and India narrow gaps on steel levy",
+                    "Negotiators from the European Union and India narrowed their differences "
+                    "on a carbon levy for steel imports, trade officials said, as the two sides "
+                    "prepared for a final round of talks on a free trade agreement covering "
+                    "tariffs, customs duty and market access for agricultural exports." * 2,
+                    "trade", minutes=60)
+    store.upsert_articles([original], matcher)
+    store.upsert_articles([copy, unrelated], matcher)
+    store.upsert_articles([own], matcher)
+
+    arts = {a.url_key: a for a in store.articles()}
+    o, c, w, u = (arts[k] for k in ("wire.example/stryker", "daily.example/news/123",
+                                    "times.example/defence/stryker-javelin",
+                                    "trade.example/steel"))
+    assert o.story_id is not None and o.duplicate_of_id is None
+    assert c.duplicate_of_id == o.id and c.story_id == o.story_id
+    assert w.duplicate_of_id is None and w.story_id == o.story_id
+    assert u.story_id not in (None, o.story_id)
+    assert (o.primary_topic, u.primary_topic) == ("defence", "trade")
+
+    from storage.models import Story
+    with store.session() as s:
+        story = s.get(Story, o.story_id)
+        assert story is not None
+        assert (story.primary_article_id, story.article_count, story.source_count) == (o.id, 3, 3)
+
+
+def test_without_a_matcher_every_article_opens_its_own_story(store: Store) -> None:
+    a = rec("a.example/1", "India, US sign pact", WIRE, "a")
+    b = rec("b.example/1", "India, US sign pact", WIRE, "b")
+    store.upsert_articles([a, b])
+    x, y = store.articles()
+    assert x.story_id != y.story_id and x.story_id is not None
+
+
+def test_an_update_keeps_the_story_and_refreshes_topics(store: Store) -> None:
+    matcher = SimilarityMatcher(GAZETTEER)
+    first = rec("a.example/1", "India, US sign defence pact", WIRE, "a")
+    store.upsert_articles([first], matcher)
+    (before,) = store.articles()
+    changed = rec("a.example/1", "India, US sign defence pact", WIRE + " Updated with the "
+                  "text of the joint statement on tariffs and exports and trade deal talks.",
+                  "a", minutes=120)
+    store.upsert_articles([changed], matcher)
+    (after,) = store.articles()
+    assert after.story_id == before.story_id
+    assert after.topic_scores != before.topic_scores
