@@ -7,6 +7,7 @@ and articles given the same ``story`` label belong to one story.
 
 from __future__ import annotations
 
+import inspect
 import zlib
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
@@ -86,7 +87,12 @@ class Newsroom:
         )
 
     def add(self, *records: ArticleRecord) -> list[int]:
-        self.store.upsert_articles(list(records), self.matcher)
+        # The matcher moved from the Store to each upsert call; accept either API.
+        if "matcher" in inspect.signature(self.store.upsert_articles).parameters:
+            self.store.upsert_articles(list(records), matcher=self.matcher)  # type: ignore[call-arg,unused-ignore]
+        else:
+            self.store.matcher = self.matcher  # type: ignore[attr-defined,unused-ignore]
+            self.store.upsert_articles(list(records))
         ids = []
         for rec in records:
             art = self.store.article_by_url(rec.url_key)
