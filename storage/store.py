@@ -287,8 +287,9 @@ class Store:
         pairs = list(enumerate(rec.bands))
         hits = session.execute(
             select(ArticleBand.article_id, func.count().label("n"))
+            .join(Article, Article.id == ArticleBand.article_id)
             .where(tuple_(ArticleBand.band, ArticleBand.bucket).in_(pairs),
-                   ArticleBand.article_id != article_id)
+                   ArticleBand.article_id != article_id, Article.story_id.is_not(None))
             .group_by(ArticleBand.article_id)
             .order_by(func.count().desc(), ArticleBand.article_id)
             .limit(_MAX_CANDIDATES)
@@ -303,7 +304,7 @@ class Store:
             .join(Article, Article.id == ArticleEntity.article_id)
             .where(ArticleEntity.entity_id.in_(list(rec.entities)),
                    ArticleEntity.article_id != article_id,
-                   Article.duplicate_of_id.is_(None),
+                   Article.duplicate_of_id.is_(None), Article.story_id.is_not(None),
                    Article.first_seen_at >= when - window,
                    Article.first_seen_at <= when + window)
             .group_by(ArticleEntity.article_id)
@@ -311,6 +312,70 @@ class Store:
             .limit(_MAX_CANDIDATES)
         ).all()
         return self._candidates(session, [(int(a), int(n)) for a, n in hits])
+
+    # -- re-processing ---------------------------------------------------------------
+
+    def articles_to_reprocess(
+        self, since: datetime | None, after: tuple[datetime, int] | None, limit: int
+    ) -> list[tuple[int, ArticleRecord]]:
+        """The next ``limit`` articles first seen at or after ``since``, in first-seen order,
+        after the ``(first_seen_at, id)`` position ``after``; as (id, record) pairs."""
+        stmt = select(Article).order_by(Article.first_seen_at, Article.id).limit(limit)
+        if since is not None:
+            stmt = stmt.where(Article.first_seen_at >= since)
+        if after is not None:
+            stmt = stmt.where(tuple_(Article.first_seen_at, Article.id) > tuple_(*after))
+        with self.session() as session:
+            rows = list(session.execute(stmt).unique().scalars())
+        return [(a.id, ArticleRecord(
+            url_key=a.url_key, canonical_url=a.canonical_url, url=a.url, source=a.source.name,
+            title=a.title, body=a.body, fetched_at=a.first_seen_at, highlights=a.highlights,
+            summary=a.summary, authors=a.authors, published_at=a.published_at,
+        )) for a in rows]
+
+    def unfile_since(self, since: datetime | None) -> int:
+        """Take articles first seen at or after ``since`` out of their stories (to be filed
+        again by :meth:`refile`); returns how many."""
+        cond = [Article.first_seen_at >= since] if since is not None else []
+        with self.engine.begin() as conn:
+            result = conn.execute(update(Article).where(*cond).values(
+                story_id=None, duplicate_of_id=None))
+        return int(result.rowcount or 0)
+
+    def refile(self, items: Sequence[tuple[int, ArticleRecord]],
+               matcher: StoryMatcher | None) -> None:
+        """Replace the enrichment of stored articles and file them under stories again, in
+        the order given, in one transaction."""
+        with self.session() as session, session.begin():
+            for article_id, rec in items:
+                session.execute(update(Article).where(Article.id == article_id).values(
+                    topic_scores=rec.topic_scores, primary_topic=rec.primary_topic,
+                    minhash=rec.minhash))
+                self._write_enrichment(session, article_id, rec, replace=True)
+                source_id = session.execute(
+                    select(Article.source_id).where(Article.id == article_id)).scalar_one()
+                self._file_under_story(session, article_id, rec, source_id, matcher)
+
+    def recount_stories(self) -> None:
+        """Recompute every story's primary, counts and times from its articles; drop empty
+        stories."""
+        with self.session() as session, session.begin():
+            session.execute(delete(Story).where(
+                ~select(Article.id).where(Article.story_id == Story.id).exists()))
+            stats = session.execute(
+                select(Article.story_id, func.count(Article.id),
+                       func.count(func.distinct(Article.source_id)),
+                       func.min(Article.first_seen_at),
+                       func.max(func.coalesce(Article.published_at, Article.first_seen_at)))
+                .where(Article.story_id.is_not(None)).group_by(Article.story_id)
+            ).all()
+            for story_id, n, sources, first, last in stats:
+                primary = session.execute(
+                    select(Article.id, Article.title).where(Article.story_id == story_id)
+                    .order_by(Article.first_seen_at, Article.id).limit(1)).one()
+                session.execute(update(Story).where(Story.id == story_id).values(
+                    article_count=n, source_count=sources, first_seen_at=first,
+                    last_seen_at=last, primary_article_id=primary[0], title=primary[1]))
 
     def _add_aliases(self, session: Session, article_id: int, keys: Sequence[str]) -> None:
         rows = [{"url_key": k, "article_id": article_id} for k in dict.fromkeys(keys)]

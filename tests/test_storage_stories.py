@@ -100,3 +100,37 @@ def test_an_update_keeps_the_story_and_refreshes_topics(store: Store) -> None:
     (after,) = store.articles()
     assert after.story_id == before.story_id
     assert after.topic_scores != before.topic_scores
+
+
+def test_reprocess_command_refiles_stories_and_topics(db_url: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Stored without clustering (as before an upgrade), then `newsmon reprocess` files the
+    copy under the original's story and sets topics."""
+    import yaml
+    from typer.testing import CliRunner
+
+    from newsmon.app import app
+    from newsmon.cli import _load_commands
+
+    store = Store.from_url(db_url)
+    original = rec("wire.example/stryker", "India, US sign Stryker co-production pact", WIRE,
+                   "wire")
+    copy = rec("daily.example/123", "Stryker co-production pact signed", WIRE, "daily", 30)
+    for r in (original, copy):
+        r.topics, r.primary_topic, r.entities, r.bands = {}, None, {}, []
+    store.upsert_articles([original, copy])
+    settings = tmp_path / "settings.yaml"
+    settings.write_text(yaml.safe_dump({"database_url": db_url, "sources": []}))
+    _load_commands()
+    result = CliRunner().invoke(app, ["reprocess", "--config", str(settings),
+                                      "--batch-size", "1"])
+    assert result.exit_code == 0, result.output
+    assert "reprocessed 2 articles" in result.output
+    o, c = sorted(store.articles(), key=lambda a: a.id)
+    assert c.duplicate_of_id == o.id and c.story_id == o.story_id
+    assert o.primary_topic == "defence"
+    from storage.models import Story
+    with store.session() as s:
+        stories = s.query(Story).all()
+        assert [(st.primary_article_id, st.article_count, st.source_count) for st in stories
+                ] == [(o.id, 2, 2)]
+    store.close()
