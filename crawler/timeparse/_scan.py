@@ -386,7 +386,8 @@ def _clock(match: re.Match[str], text: str, month_first: bool) -> Stamp | None:
     if hour > 23:
         return None
     zone = match["ck_zone"]
-    if zone is not None or match["ck_uhr"]:
+    # "18:45 Uhr" is a time wherever it stands; "5 Uhr" and "6 PM" are often prose.
+    if zone is not None or (match["ck_uhr"] and match["ck_ho"] is None):
         standing = ANYWHERE
     return Stamp(match.start(), match.end(), "clock", precision,
                  clock=(hour, minute, second, micro), zone=zone, standing=standing)
