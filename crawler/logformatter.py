@@ -8,10 +8,11 @@ from typing import Any
 from scrapy import Spider
 from scrapy.http import Response
 from scrapy.logformatter import LogFormatter, LogFormatterResult
+from twisted.python.failure import Failure
 
 
 class QuietLogFormatter(LogFormatter):
-    def dropped(self, item: Any, exception: BaseException, response: Response | None,
-                spider: Spider) -> LogFormatterResult:
+    def dropped(self, item: Any, exception: BaseException,
+                response: Response | Failure | None, spider: Spider) -> LogFormatterResult:
         return {"level": logging.INFO, "msg": "Dropped: %(exception)s",
                 "args": {"exception": exception}}

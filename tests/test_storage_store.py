@@ -6,6 +6,7 @@ import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy.exc import StatementError
 
 from storage import ArticleRecord, Outcome, RunStats, Store
 from storage.migrate import current_revisions, head_revisions
@@ -83,7 +84,7 @@ def test_naive_times_are_refused(store: Store) -> None:
 def test_failed_batch_stores_nothing(store: Store) -> None:
     good = record(key="example.com/good")
     bad = record(key="example.com/bad", fetched_at=datetime(2026, 1, 1))  # naive: refused
-    with pytest.raises(Exception):
+    with pytest.raises(StatementError, match="naive datetime"):
         store.upsert_articles([good, bad])
     assert store.count_articles() == 0
     assert store.known_keys(["example.com/good"]) == set()

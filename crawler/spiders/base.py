@@ -249,11 +249,10 @@ class SourceSpider(Spider):
     def on_error(self, failure: Failure) -> None:
         request = getattr(failure, "request", None)
         url = request.url if request is not None else "?"
-        if failure.check(HttpError):
-            response = failure.value.response
-            message = f"{url}: HTTP {response.status}"
+        if isinstance(failure.value, HttpError):
+            message = f"{url}: HTTP {failure.value.response.status}"
         else:
-            message = f"{url}: {failure.getErrorMessage() or failure.type.__name__}"
+            message = f"{url}: {failure.getErrorMessage() or type(failure.value).__name__}"
         if request is not None and request.meta.get("newsmon_start"):
             self.count("start_failures")
         self.record_error(message)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import calendar
 import html
 import re
 from collections.abc import Iterator
@@ -73,7 +74,8 @@ class FeedSpider(SourceSpider):
         if not when and entry.get("published_parsed"):
             # feedparser read a date our parser declined (rare formats); it is UTC.
             parsed = entry["published_parsed"]
-            when = {"published_at": datetime(*parsed[:6], tzinfo=UTC), "published_raw": raw,
+            when = {"published_at": datetime.fromtimestamp(calendar.timegm(parsed), UTC),
+                    "published_raw": raw,
                     "published_precision": "second", "published_source": "feed"}
         modified = None
         if "updated" in keys and "published" in keys:

@@ -102,7 +102,7 @@ class ListingSpider(SourceSpider):
         """A time label in the article's card: the nearest ancestor that has one."""
         tz = self.source.timezone
         for level in range(1, 4):
-            card = anchor.xpath("ancestor::*[%d]" % level)
+            card = anchor.xpath(f"ancestor::*[{level}]")
             if not card:
                 break
             for value in card.xpath(".//time/@datetime | .//@data-time | .//time/text()"

@@ -96,10 +96,10 @@ class SitemapSpider(SourceSpider):
                 continue
             news_date = _child_text(url_el, "publication_date", _NEWS_NS)
             when = time_hint(news_date, now, self.source.timezone, "sitemap")
-            modified = None
-            lastmod = _child_text(url_el, "lastmod")
-            if lastmod:
-                modified = time_hint(lastmod, now, self.source.timezone, "sitemap").get(
+            modified: datetime | None = None
+            url_lastmod = _child_text(url_el, "lastmod")
+            if url_lastmod:
+                modified = time_hint(url_lastmod, now, self.source.timezone, "sitemap").get(
                     "published_at")
             keywords = _child_text(url_el, "keywords", _NEWS_NS)
             hints.append(Hint(
