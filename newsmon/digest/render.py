@@ -65,6 +65,14 @@ def safe_url(value: object) -> str:
     return quote(url, safe=":/?#@!$&*+,;=%-._~")
 
 
+def counted(count: int, noun: str) -> str:
+    """``1 story``, ``2 stories``, ``3 sources``."""
+    if count == 1:
+        return f"{count} {noun}"
+    plural = noun[:-1] + "ies" if re.search(r"[^aeiou]y$", noun) else noun + "s"
+    return f"{count} {plural}"
+
+
 def _environment(fmt: DigestFormat, template_dir: str | Path | None) -> jinja2.Environment:
     loaders: list[jinja2.BaseLoader] = []
     if template_dir:
@@ -80,6 +88,7 @@ def _environment(fmt: DigestFormat, template_dir: str | Path | None) -> jinja2.E
     )
     env.filters["md"] = md_escape
     env.filters["safe_url"] = safe_url
+    env.filters["n"] = counted
     return env
 
 

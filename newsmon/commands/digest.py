@@ -1,0 +1,106 @@
+"""newsmon digest: the day's stories, each once, by topic — as Markdown, HTML, JSON or text."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from sqlalchemy.exc import SQLAlchemyError
+
+from newsmon.app import app
+from newsmon.commands.search import time_window
+from newsmon.digest import (
+    DigestFormat,
+    MailError,
+    TemplateError,
+    build_digest,
+    digest_zone,
+    email_configured,
+    email_digest,
+    render,
+)
+from newsmon.options import ConfigOption, err_console, fail, open_store, settings_from
+from newsmon.timespec import TimeSpecError, parse_day
+
+
+@app.command("digest")
+def digest_command(
+    day: Annotated[str | None, typer.Option(
+        "--date", "-d", help="The day: today, yesterday or 2026-11-25, in your time zone "
+        "(default: today).")] = None,
+    since: Annotated[str | None, typer.Option(
+        "--since", help="Instead of a day, from this time: 24h, 7d, 2026-11-25 or an ISO "
+        "time.")] = None,
+    until: Annotated[str | None, typer.Option(
+        "--until", help="... to this time (default: now); a date includes that day.")] = None,
+    topic: Annotated[str | None, typer.Option(
+        "--topic", "-t", help="Only this topic (defence, trade).")] = None,
+    fmt: Annotated[DigestFormat, typer.Option(
+        "--format", "-f", case_sensitive=False, help="markdown, html (one self-contained "
+        "page), json or text.")] = DigestFormat.MARKDOWN,
+    out: Annotated[Path | None, typer.Option(
+        "--out", "-o", help="Write here instead of standard output.")] = None,
+    email: Annotated[bool, typer.Option(
+        "--email", help="Also email it (text + HTML) to digest.recipients via digest.smtp; "
+        "the password comes from $NEWSMON_SMTP_PASSWORD (or digest.smtp.password_env).")
+    ] = False,
+    config: ConfigOption = None,
+) -> None:
+    """Build the digest of a day: on-topic stories grouped by topic, each story once with the
+    other sources that reported it, the most widely covered first, with totals and failed
+    crawl runs at the top. A day with no news gives a short digest that says so.
+
+    Example: newsmon digest --date yesterday --format html --out digest.html --email
+    """
+    if day is not None and (since is not None or until is not None):
+        fail("give --date, or --since (and --until), not both", 2)
+    if until is not None and since is None:
+        fail("--until needs --since", 2)
+    settings = settings_from(config)
+    tz = digest_zone(settings)
+    now = datetime.now(UTC)
+    if email and not email_configured(settings):
+        fail("--email: set digest.smtp.host and digest.recipients in the settings to send "
+             "digests", 2)
+    store = open_store(settings)
+    try:
+        if since is not None:
+            start, end = time_window(since, until, tz)
+            assert start is not None
+            digest = build_digest(store, settings, since=start, until=end or now, topic=topic,
+                                  now=now)
+        else:
+            try:
+                the_day = parse_day(day or "today", now=now, tz=tz)
+            except TimeSpecError:
+                fail(f"--date: {day!r} is not a day: use today, yesterday or a date such as "
+                     "2026-11-25", 2)
+            digest = build_digest(store, settings, day=the_day, topic=topic, now=now)
+    except ValueError as exc:
+        fail(str(exc), 2)
+    except SQLAlchemyError as exc:
+        fail(f"cannot read the database: {exc.__class__.__name__}: {getattr(exc, 'orig', exc)}")
+    finally:
+        store.close()
+    try:
+        document = render(digest, fmt, template_dir=settings.digest.template_dir)
+    except TemplateError as exc:
+        fail(f"{exc}\nFix the template or digest.template_dir in the settings.", 2)
+    if out is None:
+        typer.echo(document, nl=False)
+    else:
+        try:
+            out.write_text(document, encoding="utf-8")
+        except OSError as exc:
+            fail(f"cannot write {out}: {exc.strerror or exc}", 2)
+        err_console.print(f"digest written to {out}", highlight=False)
+    if email:
+        try:
+            email_digest(settings, digest)
+        except (MailError, TemplateError) as exc:
+            fail(f"{exc}\nCheck digest.smtp in the settings and "
+                 f"${settings.digest.smtp.password_env}.")
+        err_console.print(f"digest emailed to {', '.join(settings.digest.recipients)}",
+                          highlight=False)

@@ -1,0 +1,117 @@
+"""newsmon search: full-text search over titles, highlights and bodies, with filters."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
+
+import typer
+from sqlalchemy.exc import SQLAlchemyError
+
+from newsmon.app import app
+from newsmon.options import ConfigOption, fail, open_store, settings_from
+from newsmon.output import Column, FormatOption, OutputFormat, print_rows
+from newsmon.timespec import TimeSpecError, parse_when
+from storage.query_language import QuerySyntaxError, parse_query
+from storage.search import SearchFilters, search
+
+QUERY_HELP = ('Words (tariff), "exact phrases", prefixes (missil*), AND (or a space), OR, '
+              "NOT or -word, and (groups). Leave out to list the newest articles.")
+COLUMNS = (
+    Column("id", justify="right"),
+    Column("dated_at", "when"),
+    Column("source"),
+    Column("primary_topic", "topic"),
+    Column("story_id", "story", justify="right"),
+    Column("title", max_width=50),
+    Column("snippet", max_width=70),
+)
+
+
+class SortOrder(StrEnum):
+    RANK = "rank"
+    DATE = "date"
+
+
+SinceOption = Annotated[str | None, typer.Option(
+    "--since", help="From this time: 24h, 7d, today, 2026-11-25 (local midnight) or an ISO "
+    "time.")]
+UntilOption = Annotated[str | None, typer.Option(
+    "--until", help="Before this time (same forms; a date includes that whole day).")]
+
+
+def time_window(since: str | None, until: str | None, tz: ZoneInfo
+                ) -> tuple[datetime | None, datetime | None]:
+    """--since/--until as aware datetimes, or exit 2 with the accepted forms."""
+    now = datetime.now(UTC)
+    out: list[datetime | None] = []
+    for name, value, end in (("--since", since, False), ("--until", until, True)):
+        if value is None:
+            out.append(None)
+            continue
+        try:
+            out.append(parse_when(value, now=now, tz=tz, end=end))
+        except TimeSpecError as exc:
+            fail(f"{name}: {exc}", 2)
+    if out[0] is not None and out[1] is not None and out[0] >= out[1]:
+        fail("--since must be before --until", 2)
+    return out[0], out[1]
+
+
+@app.command("search")
+def search_command(
+    query: Annotated[str | None, typer.Argument(help=QUERY_HELP, show_default=False)] = None,
+    topic: Annotated[str | None, typer.Option("--topic", "-t", help="Only articles in this "
+                                              "topic (defence, trade).")] = None,
+    source: Annotated[str | None, typer.Option("--source", "-s",
+                                               help="Only this source's articles.")] = None,
+    entity: Annotated[str | None, typer.Option(
+        "--entity", "-e", help="Only articles mentioning this entity: an id such as "
+        "country:us or organisation:drdo, or just us, drdo.")] = None,
+    since: SinceOption = None,
+    until: UntilOption = None,
+    story: Annotated[int | None, typer.Option("--story", help="Only articles of this story "
+                                              "(its id, from search or show).")] = None,
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1, max=10000,
+                                       help="At most this many results.")] = 20,
+    sort: Annotated[SortOrder, typer.Option(
+        "--sort", case_sensitive=False, help="rank: best match first; date: newest first.")
+    ] = SortOrder.RANK,
+    fmt: FormatOption = OutputFormat.TABLE,
+    config: ConfigOption = None,
+) -> None:
+    """Search articles by their title, highlights and body, best match first, with the
+    matching words marked **like this** in a snippet.
+
+    Example: newsmon search '"free trade agreement" india -steel' --topic trade --since 7d
+    """
+    try:
+        node = parse_query(query) if query is not None else None
+    except QuerySyntaxError as exc:
+        fail(f"search query: {exc}", 2)
+    if query is not None and node is None:
+        fail("search query: nothing to search for; give a word, or leave the query out to "
+             "list the newest articles", 2)
+    settings = settings_from(config)
+    tz = ZoneInfo(settings.default_timezone)
+    start, end = time_window(since, until, tz)
+    filters = SearchFilters(topic=topic, source=source, entity=entity, since=start, until=end,
+                            story_id=story)
+    store = open_store(settings)
+    try:
+        hits = search(store, node, filters, limit=limit, order=sort.value)
+    except SQLAlchemyError as exc:
+        fail(f"search failed: {exc.__class__.__name__}: {getattr(exc, 'orig', exc)}")
+    finally:
+        store.close()
+    rows: list[dict[str, Any]] = []
+    for h in hits:
+        rows.append({"id": h.id, "dated_at": h.dated_at, "source": h.source,
+                     "primary_topic": h.primary_topic, "story_id": h.story_id,
+                     "title": h.title, "snippet": h.snippet, "url": h.url,
+                     "published_at": h.published_at, "rank": h.rank})
+    what = f"for {query!r}" if query else "newest"
+    print_rows(rows, COLUMNS, fmt, title=f"{len(rows)} articles {what} (times in {tz.key})",
+               tz=tz, empty="no articles match")

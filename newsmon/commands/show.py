@@ -1,0 +1,145 @@
+"""newsmon show: one article in full, with the other articles of its story."""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import asdict
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
+
+import typer
+from rich.text import Text
+
+from crawler.urls import InvalidURL, url_key
+from newsmon.app import app
+from newsmon.options import ConfigOption, console, fail, open_store, settings_from
+from newsmon.output import Column, FormatOption, OutputFormat, plain, print_rows
+from storage.queries import ArticleDetail, article_detail
+from storage.store import Store
+
+BODY_PREVIEW_CHARS = 600
+SIBLING_COLUMNS = (
+    Column("id", justify="right"),
+    Column("dated_at", "when"),
+    Column("source"),
+    Column("copy", "copy of", justify="right"),
+    Column("title", max_width=60),
+)
+
+
+def _find(ref: str, store: Store) -> int | None:
+    if ref.isdigit():
+        return int(ref)
+    try:
+        key = url_key(ref)
+    except InvalidURL:
+        fail(f"{ref!r} is neither an article id nor an http(s) URL", 2)
+    article = store.article_by_url(key)
+    return None if article is None else int(article.id)
+
+
+def _as_dict(d: ArticleDetail) -> dict[str, Any]:
+    data = asdict(d.row)
+    data.pop("lead")
+    data.update(body=d.body, authors=d.authors, language=d.language, section=d.section,
+                tags=d.tags, modified_at=d.modified_at, entities=d.entities,
+                story=asdict(d.story) if d.story else None,
+                siblings=[{k: v for k, v in asdict(s).items() if k != "lead"}
+                          for s in d.siblings])
+    return data
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_jsonable(v) for v in value]
+    return plain(value)
+
+
+@app.command("show")
+def show_command(
+    article: Annotated[str, typer.Argument(help="An article id, or any URL it is known under.",
+                                           show_default=False)],
+    body: Annotated[bool, typer.Option("--body", help="Print the whole body, not its "
+                                       "opening.")] = False,
+    fmt: FormatOption = OutputFormat.TABLE,
+    config: ConfigOption = None,
+) -> None:
+    """Print one article — title, source, times, topics, entities, highlights, body — and the
+    other articles of its story (copies and other sources' reports).
+
+    Example: newsmon show https://www.thehindu.com/news/national/some-story/article123.ece
+    """
+    settings = settings_from(config)
+    tz = ZoneInfo(settings.default_timezone)
+    store = open_store(settings)
+    try:
+        aid = _find(article, store)
+        detail = article_detail(store, aid) if aid is not None else None
+    finally:
+        store.close()
+    if detail is None:
+        fail(f"no article with id {article}" if article.isdigit()
+             else f"no article known under {article}")
+    if fmt is not OutputFormat.TABLE:
+        data = _jsonable(_as_dict(detail))
+        if fmt is OutputFormat.JSON:
+            sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+        elif fmt is OutputFormat.NDJSON:
+            sys.stdout.write(json.dumps(data, ensure_ascii=False) + "\n")
+        else:
+            flat = {k: (json.dumps(v, ensure_ascii=False) if isinstance(v, dict | list) else v)
+                    for k, v in data.items()}
+            print_rows([flat], [], fmt)
+        return
+    _print(detail, tz, body)
+
+
+def _n(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+def _print(d: ArticleDetail, tz: ZoneInfo, full_body: bool) -> None:
+    r = d.row
+    when = r.dated_at.astimezone(tz).strftime("%Y-%m-%d %H:%M %Z")
+    console.print(Text(r.title, style="bold"))
+    console.print(Text(f"#{r.id} · {r.source} · {when}"
+                       + ("" if r.published_at else " (first seen; no publication time)"),
+                       style="dim"))
+    console.print(Text(r.url, style="cyan"))
+    facts = [("topic", r.primary_topic or "off-topic")]
+    if r.topics:
+        facts.append(("scores", ", ".join(f"{t} {s:.1f}" for t, s in
+                                          sorted(r.topics.items(), key=lambda x: -x[1]))))
+    if d.entities:
+        facts.append(("entities", ", ".join(f"{e} ×{n}" for e, n in d.entities.items())))
+    if d.authors:
+        facts.append(("by", ", ".join(d.authors)))
+    if d.story:
+        facts.append(("story", f"#{d.story.id}: {_n(d.story.article_count, 'article')} from "
+                      f"{_n(d.story.source_count, 'source')}"))
+    if r.duplicate_of_id:
+        facts.append(("copy of", f"#{r.duplicate_of_id}"))
+    for label, value in facts:
+        line = Text(f"{label}: ", style="bold")
+        line.append(value)
+        console.print(line)
+    if r.highlights:
+        console.print()
+        for h in r.highlights:
+            console.print(Text(f"• {h}"))
+    if r.summary:
+        console.print()
+        console.print(Text(r.summary, style="italic"))
+    console.print()
+    text = d.body if full_body or len(d.body) <= BODY_PREVIEW_CHARS else (
+        d.body[:BODY_PREVIEW_CHARS].rsplit(" ", 1)[0] + " … (--body for all of it)")
+    console.print(Text(text))
+    if d.siblings:
+        console.print()
+        rows = [{"id": s.id, "dated_at": s.dated_at, "source": s.source,
+                 "copy": s.duplicate_of_id, "title": s.title} for s in d.siblings]
+        print_rows(rows, SIBLING_COLUMNS, OutputFormat.TABLE, tz=tz, console=console,
+                   title=f"Also in story #{r.story_id}")
