@@ -55,6 +55,7 @@ SECTION_HEADING = "## Near-duplicates, stories and topics"
 COMMAND = ".venv/bin/python benchmarks/stories_eval.py"
 
 Pair = tuple[str, str]
+_ALSO_READ = re.compile(r"^Also Read:.*$", re.MULTILINE)
 
 
 @dataclass
@@ -197,6 +198,11 @@ def run(path: Path, verbose: bool) -> tuple[str, list[str]]:
         acc = sum((t in a.topics) == (t in a.expected_topics) for a in arts) / len(arts)
         per_topic.append((t, tp / (tp + fp) if tp + fp else 1.0,
                           tp / (tp + fn) if tp + fn else 1.0, acc))
+    # Extraction drops "Also read ..." link lines (crawler/cleaning.py); the set keeps them
+    # in the copies, where they bring another story's headline into the body.
+    unlinked = sum(
+        frozenset(classify(a.title, _ALSO_READ.sub("", a.body), taxonomy=taxonomy).topics)
+        == a.expected_topics for a in arts) / len(arts)
     off_truth = [a for a in arts if not a.expected_topics]
     off_acc = sum(not a.topics for a in off_truth) / len(off_truth)
 
@@ -239,6 +245,8 @@ def run(path: Path, verbose: bool) -> tuple[str, list[str]]:
         ("story pairs, near-duplicates + `same_story`", p_st, r_st,
          f"{len(same_pairs)} pairs accepted by same_story"),
         ("topics, exact set match", None, None, f"accuracy {exact:.3f}"),
+        ("topics, exact set match, \"Also Read\" lines dropped first", None, None,
+         f"accuracy {unlinked:.3f}"),
     ]
     for t, prec, rec, acc in per_topic:
         rows.append((f"topic `{t}`", prec, rec, f"accuracy {acc:.3f}"))
@@ -295,6 +303,47 @@ def run(path: Path, verbose: bool) -> tuple[str, list[str]]:
     return "\n".join(lines), details
 
 
+NOTES = """\
+What the numbers say (first run: the set was written before any of it was evaluated, and
+neither code nor configuration was changed after seeing the results):
+
+- **Near-duplicates.** No false pair. Direct pairwise recall misses the 0.95 target: the
+  bodies are short (median ~210 words) and each syndicated copy carries its own header,
+  footer, "Also Read" link and added sentence, so two *copies* of one story often share
+  only 40-60% of their 3-shingles, while a copy and its original share more. With 25 bands
+  of 5 rows a pair becomes a candidate with probability 0.5 at Jaccard ~0.53, so the band
+  stage alone caps recall (see its row). A store that files each copy under any stored
+  member of its group gets the union-find row. The highest similarity between articles of
+  different groups is the pair of consecutive-day cold-wave bulletins (same template,
+  different numbers), then the two monthly trade-data reports (0.23); other articles stay at
+  or below 0.12, and what they share is boilerplate. So accepting candidates at 0.5
+  instead of 0.6 costs no precision here; recall beyond that needs more, shorter bands
+  (32 x 4 puts the 50% point near Jaccard 0.42), which changes every stored band hash and
+  should be decided before the first crawl.
+- **Stories.** Headline words (without entity names) plus entity overlap link most
+  independently written reports of one event. The false links are the two cold-wave
+  bulletins of consecutive days ("cold wave ... north India" both days). The missed links
+  are analysis pieces whose headlines share fewer than two content words with the news
+  report (the Navy drone order, the India-EU carbon tax, the Oman pact, the India-US
+  dairy sticking points); headlines and entities alone cannot link those.
+- **Topics.** Recall is 1.0 for both topics; every error is a topic too many. They are
+  the deliberately hard off-topic articles and one labelling choice: a football final
+  won by the armed forces' team, a cyclone with "Navy on standby" in the headline, a
+  market report led by defence stocks, electricity and mobile "tariff" headlines without
+  the words "electricity" or "mobile", "Also Read" lines that bring another story's
+  headline into a body, and arms exports (BrahMos to Indonesia, record defence exports),
+  which the set labels defence only but whose "exports" count for trade. The threshold
+  row shows the trade-off; a threshold picked from this set would be fitted to it, so the
+  packaged 5.0 stays as designed until it is calibrated on a sample of real crawled
+  articles.
+- **Cost.** The signature is dominated by hashing shingles (SHA-1, one call per shingle,
+  ~40%) and `update_batch`. Topic and entity matching look words up in dictionaries of word
+  tuples; a single regular expression alternating over a topic's terms measured 24 ms on a
+  450-word text against 0.37 ms for the lookups. Means include noise from other jobs on the
+  machine; medians are the better guide.
+"""
+
+
 def write_docs_section(table: str, summary: str) -> None:
     """Replace (or append) this script's section of docs/benchmarks.md, leaving others."""
     section = (
@@ -306,6 +355,7 @@ def write_docs_section(table: str, summary: str) -> None:
         "written pieces). Topics use the packaged `config/topics.yaml` with no source "
         "pinning.\n\n"
         f"{table}\n\n"
+        f"{NOTES}\n"
         "Reproduce (from the repository root; `make_dataset.py` rebuilds the set, "
         "deterministically):\n\n"
         f"```\n{COMMAND}\n```\n"
