@@ -15,8 +15,9 @@ word gains little (log), an article twice as long needs about 1.4 times the raw 
 (sqrt, because on-topic articles keep using topic words as they grow, but sub-linearly), and
 bodies shorter than R are not inflated (a 30-word feed summary is scored like a 100-word
 text). The title is short and always present, so it is not normalised. A topic is reported
-when its score reaches ``threshold``; with the packaged weights 5.0 means "one strong term in
-the title, or about two strong terms in a 100-word body".
+when its score reaches ``threshold``; with the packaged weights 5.0 means "one term of weight
+2 or more in the title, or about two strong terms in a 100-word body" (the measured
+trade-off is in docs/benchmarks.md).
 """
 
 from __future__ import annotations
