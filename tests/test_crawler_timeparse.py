@@ -179,6 +179,12 @@ def test_arabic_plural_without_number_is_not_a_time() -> None:
     ("11/24/26 6:17 PM ET", NEW_YORK, "2026-11-24T18:17-05:00", "minute"),
     ("Nov 24th 2026|WASHINGTON, DC", LONDON, "2026-11-24T00:00+00:00", "day"),
     ("Nov 25, 2026 6 PM IST", "UTC", "2026-11-25T18:00+05:30", "hour"),
+    ("Tue Nov 24 2026 23:02:00 GMT+0530 (India Standard Time)", "UTC",
+     "2026-11-24T23:02+05:30", "second"),
+    ("11:02 PM IST on Nov 24, 2026", "UTC", "2026-11-24T23:02+05:30", "minute"),
+    ("24-Nov-2026 11:02", LONDON, "2026-11-24T11:02+00:00", "minute"),
+    ("Nov 24, 2026\n11:02 PM IST", "UTC", "2026-11-24T23:02+05:30", "minute"),
+    ("Listen 3:45 | Nov 24, 2026", LONDON, "2026-11-24T00:00+00:00", "day"),
 ])
 def test_absolute_forms(text: str, tz: str, expected: str, precision: str) -> None:
     check(text, tz, expected, precision)
@@ -432,3 +438,4 @@ def test_never_raises_on_odd_input() -> None:
         parse(text, NOW, KOLKATA)
         parse(text, datetime(1, 1, 2, tzinfo=UTC))
         parse(text, datetime(9999, 12, 30, tzinfo=UTC))
+        parse(text, datetime.max.replace(tzinfo=UTC))

@@ -38,6 +38,7 @@ __all__ = ["Precision", "TimeResult", "parse"]
 _MAX_CHARS = 1000
 _FUTURE_SLACK = timedelta(days=1)
 _PRECISIONS = {p.value: p for p in Precision}
+_LAST_NOW = datetime.max.replace(tzinfo=UTC) - _FUTURE_SLACK
 
 
 def parse(text: str, now: datetime, site_tz: str | tzinfo = "UTC") -> TimeResult | None:
@@ -67,14 +68,15 @@ def _result(
     if first.zone is None and not first.relative and rest and rest[0].zone is not None:
         inherited = rest[0].zone
     when = _when(first, now, site_tz, site_key, inherited, None)
-    if when is None or when > now + _FUTURE_SLACK:
+    latest = now + _FUTURE_SLACK if now < _LAST_NOW else now
+    if when is None or when > latest:
         return None
     modified = modified_span = None
     if rest:
         second = rest[0]
         context = when if first.ymd is not None or first.days_back is not None else None
         later = _when(second, now, site_tz, site_key, None, context)
-        if later is not None and later <= now + _FUTURE_SLACK:
+        if later is not None and later <= latest:
             modified, modified_span = later, (second.start, second.end)
     return TimeResult(
         dt=when,

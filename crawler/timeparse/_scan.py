@@ -175,7 +175,9 @@ def _joinable(a: Stamp, b: Stamp) -> bool:
     b_day = b.clock is None and not b.relative and (b.ymd is not None or b.days_back is not None)
     a_clock = a.clock is not None and a.ymd is None and a.days_back is None
     b_clock = b.clock is not None and b.ymd is None and b.days_back is None
-    return (a_day and b_clock) or (a_clock and b_day)
+    # Printed before a date, a clock carries am/pm, a zone or two hour digits: "3:45 |
+    # Nov 24, 2026" is a video's length next to a date more often than a time.
+    return (a_day and b_clock) or (a_clock and b_day and a.standing != JOINED_ONLY)
 
 
 def _join(a: Stamp, b: Stamp) -> Stamp:

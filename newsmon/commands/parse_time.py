@@ -10,7 +10,6 @@ from typing import Annotated
 import typer
 
 from crawler.timeparse import TimeResult, parse
-from crawler.timeparse._zones import site_zone
 from newsmon.app import app
 from newsmon.options import ConfigOption, settings_from
 
@@ -30,7 +29,7 @@ def _fetch_time(value: str | None) -> datetime:
 
 def _zone(value: str) -> str:
     try:
-        site_zone(value)
+        parse("", datetime.now(UTC), value)  # checks the zone before anything else
     except ValueError:
         raise typer.BadParameter(
             f"{value!r} is not an IANA time zone",
