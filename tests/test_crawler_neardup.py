@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+import importlib.util
+import json
 import re
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -164,3 +167,16 @@ def test_time_window_and_near_duplicates() -> None:
     assert not same_story(a, late)
     unknown = StoryFeatures.build("Council clears drones", [], None)
     assert same_story(a, unknown)
+
+
+def test_labelled_set_is_what_the_generator_builds() -> None:
+    root = Path(__file__).resolve().parent.parent / "benchmarks" / "data" / "stories"
+    spec = importlib.util.spec_from_file_location("make_dataset", root / "make_dataset.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    stored = [json.loads(line) for line in
+              (root / "stories.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert module.build() == stored
+    assert len(stored) >= 200
+    assert sum(1 for a in stored if a["copy_of"] is None) == 58  # hand-written articles
