@@ -8,12 +8,14 @@ Run from the repository root:
 
 A result is correct when it equals the expected value to the minute (rows with precision
 "minute", relative times included) or to the calendar day in the site's zone (precision
-"day"); None must match null. Times are warm: every parser first reads every string once.
+"day"); None must match null. Times are warm: every parser first reads every string once,
+then each string's time is the best of --repeats runs.
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import platform
 import re
@@ -143,15 +145,27 @@ class Score:
     future_returned: int = 0
 
 
-def measure(name: str, parser: Parser, rows: list[Row], repeats: int) -> Score:
+def measure(name: str, parser: Parser, rows: list[Row], number: int, repeats: int) -> Score:
+    """Answers, and per string the best of ``repeats`` runs of ``number`` calls (as timeit).
+
+    The best run, with the garbage collector off, is the parser's own cost; other
+    processes on a shared machine only ever add to it.
+    """
     results = [parser(row) for row in rows]  # warm-up, and the answers
     micros = []
     clock = time.perf_counter_ns
-    for row in rows:
-        start = clock()
-        for _ in range(repeats):
-            parser(row)
-        micros.append((clock() - start) / repeats / 1000)
+    gc.disable()
+    try:
+        for row in rows:
+            best = float("inf")
+            for _ in range(repeats):
+                start = clock()
+                for _ in range(number):
+                    parser(row)
+                best = min(best, clock() - start)
+            micros.append(best / number / 1000)
+    finally:
+        gc.enable()
     score = Score(name, results, micros)
     for row, got in zip(rows, results, strict=True):
         ok = correct(row, got)
@@ -222,8 +236,15 @@ non-timestamps that sit next to them (comment counts, read times, model numbers,
 page counters, video lengths). Expected values were worked out by hand from each string,
 its fetch time and the site's zone.
 
-Reproduce: `{COMMAND}` (Python {platform.python_version()}, warm timings: each string
-parsed once before it is timed).
+Read the first row with care: the corpus and the parser have the same author. The corpus
+was written from what the outlets print before the parser first ran on it; that first run
+scored 492/495 (missed "an hour and 20 minutes ago" and Italian "un'ora fa", and read the
+rocket "Long March 5" as 5 March), and those three were then fixed. Formats from outlets
+not in the corpus will find gaps the table cannot show.
+
+Reproduce: `{COMMAND}` (Python {platform.python_version()}; warm timings: every string is
+parsed once first, then each string's time is the best of 3 runs, as `timeit` does, of 20
+calls for ours and 1 call for dateparser).
 
 {table(scores, rows)}
 
@@ -256,13 +277,14 @@ def main(argv: list[str] | None = None) -> int:
     args = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     args.add_argument("--write-docs", action="store_true", help="update docs/benchmarks.md")
     args.add_argument("--failures", action="store_true", help="list every wrong answer")
-    args.add_argument("--repeats", type=int, default=20, help="timed calls per string (ours)")
+    args.add_argument("--repeats", type=int, default=3,
+                      help="timed runs per string; the best counts (default 3)")
     opts = args.parse_args(argv)
     rows = load_rows()
     scores = [
-        measure("newsmon crawler.timeparse", ours, rows, opts.repeats),
-        measure("dateparser, as documented", dateparser_documented, rows, 1),
-        measure("dateparser, at its best", dateparser_best, rows, 1),
+        measure("newsmon crawler.timeparse", ours, rows, 20, opts.repeats),
+        measure("dateparser, as documented", dateparser_documented, rows, 1, opts.repeats),
+        measure("dateparser, at its best", dateparser_best, rows, 1, opts.repeats),
     ]
     print(table(scores, rows))
     print()
