@@ -17,6 +17,8 @@ from crawler.neardup import (
 )
 from storage.records import ArticleRecord, Candidate
 
+_FEATURE_CACHE = 50_000
+
 
 class SimilarityMatcher:
     """Near-duplicates by MinHash estimate; same story by headline words and entities."""
@@ -27,6 +29,8 @@ class SimilarityMatcher:
         self.gazetteer = gazetteer
         self.threshold = threshold
         self.window = window
+        # A stored article is a candidate for many new ones in a row; build its features once.
+        self._features_of: dict[tuple[int, str], StoryFeatures] = {}
 
     def near_duplicate(self, record: ArticleRecord, candidates: list[Candidate]
                        ) -> Candidate | None:
@@ -54,7 +58,13 @@ class SimilarityMatcher:
         mine = self._features(record.title, list(record.entities), record)
         best: tuple[float, Candidate] | None = None
         for cand in candidates:
-            theirs = self._features(cand.title, cand.entities, cand)
+            key = (cand.article_id, cand.title)
+            theirs = self._features_of.get(key)
+            if theirs is None:
+                if len(self._features_of) >= _FEATURE_CACHE:
+                    self._features_of.clear()
+                theirs = self._features_of[key] = self._features(cand.title, cand.entities,
+                                                                 cand)
             if same_story(mine, theirs):
                 sim = story_similarity(mine, theirs)
                 if best is None or sim > best[0]:

@@ -141,10 +141,12 @@ class ArticleBand(Base):
 
     __tablename__ = "article_bands"
 
-    band: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    # A bucket hashes the band's index with its values, so buckets of different bands
+    # never collide and the bucket alone is the lookup key.
     bucket: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     article_id: Mapped[int] = mapped_column(
         BigId, ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True, index=True)
+    band: Mapped[int] = mapped_column(SmallInteger)
 
 
 class ArticleURL(Base):

@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, delete, func, select, text, tuple_, update
+from sqlalchemy import Engine, delete, func, insert, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
@@ -28,7 +28,8 @@ from storage.models import (
     SourceRow,
     Story,
 )
-from storage.records import ArticleRecord, Candidate, Outcome, RunStats, StoryMatcher
+from storage.records import ArticleRecord, Outcome, RunStats, StoryMatcher
+from storage.stories import NewArticle, StoryFiler
 
 logger = logging.getLogger(__name__)
 
@@ -37,9 +38,12 @@ _ARTICLE_FIELDS = (
     "published_at", "published_raw", "published_precision", "published_source",
     "language", "image_url", "section", "tags", "topic_scores", "primary_topic", "minhash",
 )
-# Any constant will do: it names the lock that serialises story filing across processes.
-_STORY_LOCK = 0x6E65_7773  # "news"
-_MAX_CANDIDATES = 50
+
+
+
+def _keys(rec: ArticleRecord) -> list[str]:
+    """Every key ``rec`` is known under, its own first."""
+    return [rec.url_key, *[k for k in dict.fromkeys(rec.alias_keys) if k != rec.url_key]]
 
 
 def utcnow() -> datetime:
@@ -130,47 +134,96 @@ class Store:
         article opens its own story); a known key whose content hash changed updates the
         row in place and adds a version; an unchanged one writes nothing. Concurrent writers
         of one key are safe: the unique key decides, the loser updates or leaves it.
+        New articles are written with a handful of statements per batch, not per article.
         """
-        outcomes: list[Outcome] = []
         source_ids = {r.source: self.source_id(r.source) for r in records}
+        outcomes: list[Outcome | None] = [None] * len(records)
         with self.session() as session, session.begin():
-            for rec in records:
-                outcomes.append(
-                    self._upsert_one(session, rec, source_ids[rec.source], matcher))
-        return outcomes
+            known = self._known_ids(session, [k for r in records for k in _keys(r)])
+            fresh: list[int] = []
+            fresh_keys: set[str] = set()
+            for i, rec in enumerate(records):
+                if rec.url_key in fresh_keys or any(k in known for k in _keys(rec)):
+                    continue
+                fresh.append(i)
+                fresh_keys.add(rec.url_key)
+            inserted = self._insert_new(session, [records[i] for i in fresh], source_ids)
+            filed: list[NewArticle] = []
+            for i in fresh:
+                aid = inserted.get(records[i].url_key)
+                if aid is not None:
+                    outcomes[i] = Outcome.NEW
+                    filed.append(NewArticle(aid, records[i], source_ids[records[i].source]))
+            StoryFiler(session, matcher).file(filed)
+            # Known keys, repeats within the batch, and keys another process inserted first.
+            for i, rec in enumerate(records):
+                if outcomes[i] is None:
+                    outcomes[i] = self._upsert_one(session, rec, source_ids[rec.source],
+                                                   matcher)
+        return [o for o in outcomes if o is not None]
+
+    def _known_ids(self, session: Session, keys: Sequence[str]) -> dict[str, int]:
+        wanted = list(dict.fromkeys(keys))
+        found: dict[str, int] = {}
+        for i in range(0, len(wanted), 1000):
+            found.update(session.execute(
+                select(ArticleURL.url_key, ArticleURL.article_id)
+                .where(ArticleURL.url_key.in_(wanted[i:i + 1000]))
+            ).all())
+        return found
+
+    def _insert_new(self, session: Session, records: Sequence[ArticleRecord],
+                    source_ids: dict[str, int]) -> dict[str, int]:
+        """Insert ``records`` (distinct new keys) with their versions, aliases and enrichment;
+        return key -> id of those inserted (a key another process took meanwhile is absent)."""
+        if not records:
+            return {}
+        rows = []
+        for rec in records:
+            values: dict[str, Any] = {f: getattr(rec, f) for f in _ARTICLE_FIELDS}
+            rows.append(dict(values, url_key=rec.url_key, source_id=source_ids[rec.source],
+                             content_hash=rec.content_hash(), first_seen_at=rec.fetched_at,
+                             fetched_at=rec.fetched_at, modified_at=rec.modified_at))
+        ids: dict[str, int] = dict(session.execute(
+            self._insert(Article.__table__).values(rows)
+            .on_conflict_do_nothing(index_elements=["url_key"])
+            .returning(Article.url_key, Article.id)
+        ).all())
+        done = [r for r in records if r.url_key in ids]
+        if not done:
+            return ids
+        session.execute(insert(ArticleVersion), [
+            {"article_id": ids[r.url_key], "fetched_at": r.fetched_at,
+             "modified_at": r.modified_at, "content_hash": row["content_hash"],
+             "title": r.title}
+            for r, row in zip(records, rows, strict=True) if r.url_key in ids])
+        alias_rows = {k: ids[r.url_key] for r in done for k in _keys(r)}
+        session.execute(
+            self._insert(ArticleURL.__table__)
+            .values([{"url_key": k, "article_id": a} for k, a in alias_rows.items()])
+            .on_conflict_do_nothing(index_elements=["url_key"]))
+        self._insert_enrichment(session, [(ids[r.url_key], r) for r in done])
+        return ids
 
     def _upsert_one(self, session: Session, rec: ArticleRecord, source_id: int,
                     matcher: StoryMatcher | None) -> Outcome:
+        """The careful path for one record: insert if new, else update or leave it."""
         chash = rec.content_hash()
-        keys = [rec.url_key, *[k for k in rec.alias_keys if k != rec.url_key]]
+        keys = _keys(rec)
         existing_id = session.execute(
             select(ArticleURL.article_id).where(ArticleURL.url_key.in_(keys)).limit(1)
         ).scalar()
-        values: dict[str, Any] = {f: getattr(rec, f) for f in _ARTICLE_FIELDS}
         if existing_id is None:
-            result = session.execute(
-                self._insert(Article.__table__)
-                .values(
-                    url_key=rec.url_key, source_id=source_id, content_hash=chash,
-                    first_seen_at=rec.fetched_at, fetched_at=rec.fetched_at,
-                    modified_at=rec.modified_at, **values,
-                )
-                .on_conflict_do_nothing(index_elements=["url_key"])
-                .returning(Article.id)
-            ).scalar()
-            if result is not None:
-                session.add(ArticleVersion(
-                    article_id=result, fetched_at=rec.fetched_at, modified_at=rec.modified_at,
-                    content_hash=chash, title=rec.title,
-                ))
-                self._add_aliases(session, result, keys)
-                self._write_enrichment(session, result, rec, replace=False)
-                self._file_under_story(session, result, rec, source_id, matcher)
+            inserted = self._insert_new(session, [rec], {rec.source: source_id})
+            if rec.url_key in inserted:
+                StoryFiler(session, matcher).file(
+                    [NewArticle(inserted[rec.url_key], rec, source_id)])
                 return Outcome.NEW
             # Another process inserted this key between our read and our write.
             existing_id = session.execute(
                 select(Article.id).where(Article.url_key == rec.url_key)
             ).scalar_one()
+        values: dict[str, Any] = {f: getattr(rec, f) for f in _ARTICLE_FIELDS}
         article = session.get(Article, existing_id, with_for_update={"of": Article})
         assert article is not None
         self._add_aliases(session, article.id, keys)
@@ -200,118 +253,22 @@ class Store:
         if replace:
             for table in (ArticleTopic, ArticleEntity, ArticleBand):
                 session.execute(delete(table).where(table.article_id == article_id))
-        if rec.topics:
-            session.execute(self._insert(ArticleTopic.__table__).values([
-                {"article_id": article_id, "topic": t, "score": sc}
-                for t, sc in rec.topics.items()]))
-        if rec.entities:
-            session.execute(self._insert(ArticleEntity.__table__).values([
-                {"article_id": article_id, "entity_id": e, "mentions": n}
-                for e, n in rec.entities.items()]))
-        if rec.bands:
-            session.execute(self._insert(ArticleBand.__table__).values([
-                {"band": i, "bucket": b, "article_id": article_id}
-                for i, b in enumerate(rec.bands)]).on_conflict_do_nothing())
+        self._insert_enrichment(session, [(article_id, rec)])
 
-    def _file_under_story(
-        self, session: Session, article_id: int, rec: ArticleRecord, source_id: int,
-        matcher: StoryMatcher | None,
-    ) -> None:
-        """Give a new article its story: a near-duplicate's, a same-event article's, or a
-        new one with this article as primary."""
-        if self.engine.dialect.name == "postgresql":
-            # Two processes filing copies of one wire story at once would each miss the
-            # other and open two stories; one transaction at a time files stories.
-            session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _STORY_LOCK})
-        match: Candidate | None = None
-        duplicate_of: int | None = None
-        if matcher is not None and rec.bands:
-            cands = self._band_candidates(session, article_id, rec)
-            match = matcher.near_duplicate(rec, cands) if cands else None
-            if match is not None:
-                duplicate_of = match.duplicate_of_id or match.article_id
-        if matcher is not None and match is None and rec.entities:
-            cands = self._story_candidates(session, article_id, rec, matcher.window)
-            match = matcher.same_story(rec, cands) if cands else None
-        when = rec.published_at or rec.fetched_at
-        story_id = match.story_id if match is not None else None
-        if story_id is None:
-            story = Story(primary_article_id=article_id, title=rec.title,
-                          first_seen_at=rec.fetched_at, last_seen_at=when)
-            session.add(story)
-            session.flush()
-            story_id = story.id
-        else:
-            sources = session.execute(
-                select(func.count(func.distinct(Article.source_id)))
-                .where(Article.story_id == story_id, Article.id != article_id)
-            ).scalar_one()
-            same_source = session.execute(
-                select(func.count(Article.id)).where(
-                    Article.story_id == story_id, Article.source_id == source_id)
-            ).scalar_one()
-            session.execute(update(Story).where(Story.id == story_id).values(
-                article_count=Story.article_count + 1,
-                source_count=sources + (0 if same_source else 1),
-                last_seen_at=func.max(Story.last_seen_at, when)
-                if self.engine.dialect.name == "sqlite"
-                else func.greatest(Story.last_seen_at, when),
-            ))
-        session.execute(update(Article).where(Article.id == article_id).values(
-            story_id=story_id, duplicate_of_id=duplicate_of))
-
-    def _candidates(self, session: Session, ids_scores: list[tuple[int, int]]
-                    ) -> list[Candidate]:
-        if not ids_scores:
-            return []
-        scores = dict(ids_scores)
-        rows = session.execute(
-            select(Article.id, Article.story_id, Article.duplicate_of_id, Article.title,
-                   Article.minhash, Article.published_at, Article.first_seen_at)
-            .where(Article.id.in_(scores))
-        ).all()
-        ents: dict[int, set[str]] = {}
-        for aid, eid in session.execute(
-            select(ArticleEntity.article_id, ArticleEntity.entity_id)
-            .where(ArticleEntity.article_id.in_(scores))
-        ):
-            ents.setdefault(aid, set()).add(eid)
-        out = [Candidate(article_id=r[0], story_id=r[1], duplicate_of_id=r[2], title=r[3],
-                         minhash=r[4], entities=ents.get(r[0], set()), published_at=r[5],
-                         first_seen_at=r[6], shared_bands=scores[r[0]]) for r in rows]
-        out.sort(key=lambda c: (-c.shared_bands, c.first_seen_at, c.article_id))
-        return out
-
-    def _band_candidates(self, session: Session, article_id: int, rec: ArticleRecord
-                         ) -> list[Candidate]:
-        pairs = list(enumerate(rec.bands))
-        hits = session.execute(
-            select(ArticleBand.article_id, func.count().label("n"))
-            .join(Article, Article.id == ArticleBand.article_id)
-            .where(tuple_(ArticleBand.band, ArticleBand.bucket).in_(pairs),
-                   ArticleBand.article_id != article_id, Article.story_id.is_not(None))
-            .group_by(ArticleBand.article_id)
-            .order_by(func.count().desc(), ArticleBand.article_id)
-            .limit(_MAX_CANDIDATES)
-        ).all()
-        return self._candidates(session, [(int(a), int(n)) for a, n in hits])
-
-    def _story_candidates(self, session: Session, article_id: int, rec: ArticleRecord,
-                          window: Any) -> list[Candidate]:
-        when = rec.published_at or rec.fetched_at
-        hits = session.execute(
-            select(ArticleEntity.article_id, func.count().label("n"))
-            .join(Article, Article.id == ArticleEntity.article_id)
-            .where(ArticleEntity.entity_id.in_(list(rec.entities)),
-                   ArticleEntity.article_id != article_id,
-                   Article.duplicate_of_id.is_(None), Article.story_id.is_not(None),
-                   Article.first_seen_at >= when - window,
-                   Article.first_seen_at <= when + window)
-            .group_by(ArticleEntity.article_id)
-            .order_by(func.count().desc(), ArticleEntity.article_id)
-            .limit(_MAX_CANDIDATES)
-        ).all()
-        return self._candidates(session, [(int(a), int(n)) for a, n in hits])
+    def _insert_enrichment(self, session: Session,
+                           items: Sequence[tuple[int, ArticleRecord]]) -> None:
+        topics = [{"article_id": a, "topic": t, "score": sc}
+                  for a, r in items for t, sc in r.topics.items()]
+        entities = [{"article_id": a, "entity_id": e, "mentions": n}
+                    for a, r in items for e, n in r.entities.items()]
+        bands = {(b, a): i for a, r in items for i, b in enumerate(r.bands)}
+        if topics:
+            session.execute(insert(ArticleTopic), topics)
+        if entities:
+            session.execute(insert(ArticleEntity), entities)
+        if bands:
+            session.execute(insert(ArticleBand), [
+                {"bucket": b, "article_id": a, "band": i} for (b, a), i in bands.items()])
 
     # -- re-processing ---------------------------------------------------------------
 
@@ -354,7 +311,7 @@ class Store:
                 self._write_enrichment(session, article_id, rec, replace=True)
                 source_id = session.execute(
                     select(Article.source_id).where(Article.id == article_id)).scalar_one()
-                self._file_under_story(session, article_id, rec, source_id, matcher)
+                StoryFiler(session, matcher).file([NewArticle(article_id, rec, source_id)])
 
     def recount_stories(self) -> None:
         """Recompute every story's primary, counts and times from its articles; drop empty

@@ -53,7 +53,7 @@ def upgrade() -> None:
             name=op.f("fk_article_bands_article_id_articles"),
             ondelete="CASCADE",
         ),
-        sa.PrimaryKeyConstraint("band", "bucket", "article_id", name=op.f("pk_article_bands")),
+        sa.PrimaryKeyConstraint("bucket", "article_id", name=op.f("pk_article_bands")),
     )
     with op.batch_alter_table("article_bands", schema=None) as batch_op:
         batch_op.create_index(

@@ -1,0 +1,226 @@
+"""StoryFiler: files a batch of new articles under stories, inside the batch's transaction.
+
+For every new article, in order: a near-duplicate (an article sharing LSH band buckets,
+confirmed by the matcher) gives it that article's story and marks it a copy; else an
+article about the same event (sharing entities within the matcher's time window, confirmed
+by the matcher) gives it its story; else it opens a new story as its primary. Candidates
+come from a few set-based queries per batch, never a scan of the corpus, and earlier
+articles of the same batch are candidates for later ones.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from itertools import count
+
+from sqlalchemy import func, or_, select, text, update
+from sqlalchemy.orm import Session
+
+from storage.models import Article, ArticleBand, ArticleEntity, Story
+from storage.records import ArticleRecord, Candidate, StoryMatcher
+
+# Any constant will do: it names the lock that serialises story filing across processes.
+STORY_LOCK = 0x6E65_7773  # "news"
+MAX_CANDIDATES = 50
+# A batch's same-event pool: the most recent articles of its time window, at most this many.
+MAX_POOL = 20_000
+_CHUNK = 5_000
+
+
+@dataclass(slots=True)
+class NewArticle:
+    article_id: int
+    record: ArticleRecord
+    source_id: int
+
+
+def _chunks(values: Sequence[int], size: int = _CHUNK) -> Iterable[Sequence[int]]:
+    for i in range(0, len(values), size):
+        yield values[i:i + size]
+
+
+class StoryFiler:
+    def __init__(self, session: Session, matcher: StoryMatcher | None) -> None:
+        self.session = session
+        self.matcher = matcher
+        self._temp_ids = count(-1, -1)  # provisional ids of stories opened in this batch
+
+    def file(self, items: Sequence[NewArticle]) -> None:
+        if not items:
+            return
+        if self.session.get_bind().dialect.name == "postgresql":
+            # Two processes filing copies of one wire story at once would each miss the
+            # other and open two stories; one transaction at a time files stories.
+            self.session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": STORY_LOCK})
+        by_bucket: dict[int, list[Candidate]] = defaultdict(list)
+        by_entity: dict[str, list[Candidate]] = defaultdict(list)
+        if self.matcher is not None:
+            self._load_band_candidates(items, by_bucket)
+            self._load_window_pool(items, by_entity)
+
+        assigned: list[tuple[int, int, int | None]] = []  # article, story (maybe temp), dup of
+        new_stories: dict[int, Story] = {}
+        for item in items:
+            rec = item.record
+            match, duplicate_of = self._match(rec, by_bucket, by_entity)
+            if match is not None and match.story_id is not None:
+                story_id = match.story_id
+            else:
+                story_id = next(self._temp_ids)
+                when = rec.published_at or rec.fetched_at
+                new_stories[story_id] = Story(
+                    primary_article_id=item.article_id, title=rec.title,
+                    first_seen_at=rec.fetched_at, last_seen_at=when)
+            assigned.append((item.article_id, story_id, duplicate_of))
+            if self.matcher is not None:
+                self._remember(item, story_id, duplicate_of, by_bucket, by_entity)
+
+        real: dict[int, int] = {}
+        if new_stories:
+            temps = list(new_stories)
+            self.session.add_all(new_stories[t] for t in temps)
+            self.session.flush()
+            real = {t: new_stories[t].id for t in temps}
+        # ORM bulk UPDATE by primary key: one executemany for the whole batch.
+        self.session.execute(update(Article), [
+            {"id": a, "story_id": real.get(s, s), "duplicate_of_id": d} for a, s, d in assigned])
+        joined = {real.get(s, s) for _, s, _ in assigned if s > 0}
+        if joined:
+            self._recount(sorted(joined))
+
+    # -- matching ------------------------------------------------------------------------
+
+    def _match(
+        self, rec: ArticleRecord, by_bucket: dict[int, list[Candidate]],
+        by_entity: dict[str, list[Candidate]],
+    ) -> tuple[Candidate | None, int | None]:
+        if self.matcher is None:
+            return None, None
+        if rec.bands:
+            hits: Counter[int] = Counter()
+            seen: dict[int, Candidate] = {}
+            for bucket in rec.bands:
+                for cand in by_bucket.get(bucket, ()):
+                    hits[cand.article_id] += 1
+                    seen[cand.article_id] = cand
+            if hits:
+                cands = [seen[a] for a, _ in hits.most_common(MAX_CANDIDATES)]
+                for c in cands:
+                    c.shared_bands = hits[c.article_id]
+                match = self.matcher.near_duplicate(rec, cands)
+                if match is not None:
+                    return match, match.duplicate_of_id or match.article_id
+        if rec.entities:
+            shared: Counter[int] = Counter()
+            seen = {}
+            for entity in rec.entities:
+                for cand in by_entity.get(entity, ()):
+                    shared[cand.article_id] += 1
+                    seen[cand.article_id] = cand
+            if shared:
+                cands = [seen[a] for a, _ in shared.most_common(MAX_CANDIDATES)]
+                match = self.matcher.same_story(rec, cands)
+                if match is not None:
+                    return match, None
+        return None, None
+
+    def _remember(self, item: NewArticle, story_id: int, duplicate_of: int | None,
+                  by_bucket: dict[int, list[Candidate]],
+                  by_entity: dict[str, list[Candidate]]) -> None:
+        rec = item.record
+        cand = Candidate(article_id=item.article_id, story_id=story_id,
+                         duplicate_of_id=duplicate_of, title=rec.title, minhash=rec.minhash,
+                         entities=set(rec.entities), published_at=rec.published_at,
+                         first_seen_at=rec.fetched_at)
+        for bucket in rec.bands:
+            by_bucket[bucket].append(cand)
+        if duplicate_of is None:
+            for entity in rec.entities:
+                by_entity[entity].append(cand)
+
+    # -- candidate pools -----------------------------------------------------------------
+
+    def _load_band_candidates(self, items: Sequence[NewArticle],
+                              by_bucket: dict[int, list[Candidate]]) -> None:
+        buckets = sorted({b for it in items for b in it.record.bands})
+        own = {it.article_id for it in items}
+        pairs: list[tuple[int, int]] = []
+        for chunk in _chunks(buckets):
+            pairs.extend(
+                (int(b), int(a)) for b, a in self.session.execute(
+                    select(ArticleBand.bucket, ArticleBand.article_id)
+                    .where(ArticleBand.bucket.in_(chunk)))
+                if a not in own)
+        cands = self._candidates(sorted({a for _, a in pairs}), with_entities=False)
+        for bucket, article_id in pairs:
+            cand = cands.get(article_id)
+            if cand is not None:
+                by_bucket[bucket].append(cand)
+
+    def _load_window_pool(self, items: Sequence[NewArticle],
+                          by_entity: dict[str, list[Candidate]]) -> None:
+        assert self.matcher is not None
+        if not any(it.record.entities for it in items):
+            return
+        times = [it.record.published_at or it.record.fetched_at for it in items]
+        lo, hi = min(times) - self.matcher.window, max(times) + self.matcher.window
+        own = [it.article_id for it in items]
+        ids = list(self.session.execute(
+            select(Article.id)
+            .where(or_(Article.published_at.between(lo, hi),
+                       Article.first_seen_at.between(lo, hi)),
+                   Article.story_id.is_not(None), Article.duplicate_of_id.is_(None),
+                   Article.id.not_in(own))
+            .order_by(Article.first_seen_at.desc()).limit(MAX_POOL)
+        ).scalars())
+        wanted = {e for it in items for e in it.record.entities}
+        for cand in self._candidates(ids, with_entities=True).values():
+            for entity in cand.entities & wanted:
+                by_entity[entity].append(cand)
+
+    def _candidates(self, ids: Sequence[int], *, with_entities: bool) -> dict[int, Candidate]:
+        out: dict[int, Candidate] = {}
+        for chunk in _chunks(ids):
+            for row in self.session.execute(
+                select(Article.id, Article.story_id, Article.duplicate_of_id, Article.title,
+                       Article.minhash, Article.published_at, Article.first_seen_at)
+                .where(Article.id.in_(chunk), Article.story_id.is_not(None))
+            ):
+                out[row[0]] = Candidate(
+                    article_id=row[0], story_id=row[1], duplicate_of_id=row[2], title=row[3],
+                    minhash=row[4], entities=set(), published_at=row[5], first_seen_at=row[6])
+        if with_entities and out:
+            keys = sorted(out)
+            for chunk in _chunks(keys):
+                for aid, eid in self.session.execute(
+                    select(ArticleEntity.article_id, ArticleEntity.entity_id)
+                    .where(ArticleEntity.article_id.in_(chunk))
+                ):
+                    out[aid].entities.add(eid)
+        return out
+
+    def _recount(self, story_ids: Sequence[int]) -> None:
+        rows: list[dict[str, object]] = []
+        for chunk in _chunks(story_ids):
+            for sid, n, sources, last in self.session.execute(
+                select(Article.story_id, func.count(Article.id),
+                       func.count(func.distinct(Article.source_id)),
+                       func.max(func.coalesce(Article.published_at, Article.first_seen_at)))
+                .where(Article.story_id.in_(chunk)).group_by(Article.story_id)
+            ):
+                rows.append({"id": sid, "article_count": n, "source_count": sources,
+                             "last_seen_at": _aware(last)})
+        if rows:
+            self.session.execute(update(Story), rows)
+
+
+def _aware(value: datetime | str) -> datetime:
+    """``max(coalesce(...))`` comes back as text on SQLite, bypassing the column type."""
+    from storage.types import UTCDateTime
+
+    out = UTCDateTime().process_result_value(value, None)  # type: ignore[arg-type]
+    assert out is not None
+    return out
