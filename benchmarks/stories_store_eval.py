@@ -71,7 +71,8 @@ def main() -> None:
             store.upsert_articles(records[i:i + args.batch], matcher)
         elapsed = time.perf_counter() - t0
         with store.session() as s:
-            arts = {a.url_key.split("/", 1)[1]: a for a in s.execute(select(Article)).unique().scalars()}
+            stored = s.execute(select(Article)).unique().scalars()
+            arts = {a.url_key.split("/", 1)[1]: a for a in stored}
             topics: dict[int, set[str]] = {}
             for aid, topic in s.execute(select(ArticleTopic.article_id, ArticleTopic.topic)):
                 topics.setdefault(aid, set()).add(topic)
