@@ -123,8 +123,9 @@ def backoff_delay(
     if failures < settings.failure_threshold:
         return None
     k = failures - settings.failure_threshold + 1
-    seconds = period.total_seconds() * settings.backoff_factor ** min(k, 64)
-    return max(period, min(timedelta(seconds=seconds), settings.backoff_max))
+    seconds = period.total_seconds() * float(settings.backoff_factor) ** min(k, 64)
+    capped = timedelta(seconds=min(seconds, settings.backoff_max.total_seconds()))
+    return max(period, capped)
 
 
 def digest_trigger(settings: Settings) -> CronTrigger | None:

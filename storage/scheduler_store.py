@@ -117,9 +117,10 @@ class SchedulerStore:
         stmt = self._insert(SchedulerLock.__table__).values(
             id=LOCK_ID, token=holder.token, host=holder.host, pid=holder.pid,
             started_at=holder.started_at, heartbeat_at=holder.heartbeat_at,
-        ).on_conflict_do_nothing(index_elements=["id"])
+        ).on_conflict_do_nothing(index_elements=["id"]).returning(SchedulerLock.id)
+        # RETURNING, not rowcount: psycopg reports 1 for an insert that did nothing.
         with self.engine.begin() as conn:
-            return bool(conn.execute(stmt).rowcount)
+            return conn.execute(stmt).scalar() is not None
 
     def lock_holder(self) -> LockHolder | None:
         with self.engine.connect() as conn:
