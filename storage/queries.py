@@ -225,11 +225,9 @@ def stats(store: Store, by: StatsBy | None, tz: tzinfo, *, since: datetime | Non
                 select(ArticleTopic.topic, func.count(ArticleTopic.article_id))
                 .join(Article, Article.id == ArticleTopic.article_id)
                 .where(*window).group_by(ArticleTopic.topic)).all())
-            primary = dict(conn.execute(
-                select(func.coalesce(Article.primary_topic, "(off-topic)"),
-                       func.count(Article.id))
-                .where(*window).group_by(func.coalesce(Article.primary_topic, "(off-topic)"))
-            ).all())
+            primary = {t or "(off-topic)": n for t, n in conn.execute(
+                select(Article.primary_topic, func.count(Article.id))
+                .where(*window).group_by(Article.primary_topic))}
             for topic in sorted(set(in_topic) | set(primary), key=lambda t: (t[0] == "(", t)):
                 out.append({"topic": topic, "articles": int(in_topic.get(topic, 0)),
                             "primary": int(primary.get(topic, 0))})

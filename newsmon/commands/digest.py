@@ -95,7 +95,7 @@ def digest_command(
             out.write_text(document, encoding="utf-8")
         except OSError as exc:
             fail(f"cannot write {out}: {exc.strerror or exc}", 2)
-        err_console.print(f"digest written to {out}", highlight=False)
+        err_console.print(f"digest written to {out}", highlight=False, soft_wrap=True)
     if email:
         try:
             email_digest(settings, digest)
@@ -103,4 +103,4 @@ def digest_command(
             fail(f"{exc}\nCheck digest.smtp in the settings and "
                  f"${settings.digest.smtp.password_env}.")
         err_console.print(f"digest emailed to {', '.join(settings.digest.recipients)}",
-                          highlight=False)
+                          highlight=False, soft_wrap=True)

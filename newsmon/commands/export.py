@@ -77,6 +77,6 @@ def export_command(
                 n = _write(rows, fmt, fh)
         except OSError as exc:
             fail(f"cannot write {out}: {exc.strerror or exc}", 2)
-        err_console.print(f"{n} articles written to {out}", highlight=False)
+        err_console.print(f"{n} articles written to {out}", highlight=False, soft_wrap=True)
     finally:
         store.close()

@@ -18,7 +18,8 @@ from storage.query_language import QuerySyntaxError, parse_query
 from storage.search import SearchFilters, search
 
 QUERY_HELP = ('Words (tariff), "exact phrases", prefixes (missil*), AND (or a space), OR, '
-              "NOT or -word, and (groups). Leave out to list the newest articles.")
+              "NOT or -word, and (groups); quote the whole query for your shell, as in "
+              "'india -steel'. Leave out to list the newest articles.")
 COLUMNS = (
     Column("id", justify="right"),
     Column("dated_at", "when"),
@@ -62,7 +63,8 @@ def time_window(since: str | None, until: str | None, tz: ZoneInfo
 
 @app.command("search")
 def search_command(
-    query: Annotated[str | None, typer.Argument(help=QUERY_HELP, show_default=False)] = None,
+    words: Annotated[list[str] | None, typer.Argument(
+        help=QUERY_HELP, show_default=False, metavar="[QUERY]...")] = None,
     topic: Annotated[str | None, typer.Option("--topic", "-t", help="Only articles in this "
                                               "topic (defence, trade).")] = None,
     source: Annotated[str | None, typer.Option("--source", "-s",
@@ -87,6 +89,7 @@ def search_command(
 
     Example: newsmon search '"free trade agreement" india -steel' --topic trade --since 7d
     """
+    query = " ".join(words) if words else None
     try:
         node = parse_query(query) if query is not None else None
     except QuerySyntaxError as exc:
