@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from crawler.entities import Gazetteer
 from crawler.neardup import (
+    MIN_SHARED_TITLE_WORDS,
     NEAR_DUPLICATE_THRESHOLD,
     STORY_WINDOW,
     Signature,
@@ -29,6 +30,7 @@ class SimilarityMatcher:
         self.gazetteer = gazetteer
         self.threshold = threshold
         self.window = window
+        self.min_shared_terms = MIN_SHARED_TITLE_WORDS
         # A stored article is a candidate for many new ones in a row; build its features once.
         self._features_of: dict[tuple[int, str], StoryFeatures] = {}
 

@@ -149,6 +149,17 @@ class ArticleBand(Base):
     band: Mapped[int] = mapped_column(SmallInteger)
 
 
+class ArticleTerm(Base):
+    """Content words of an article's headline (entity names and stop words left out): two
+    articles about one event share at least two, so these find same-story candidates."""
+
+    __tablename__ = "article_terms"
+
+    term: Mapped[str] = mapped_column(String(64), primary_key=True)
+    article_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True, index=True)
+
+
 class ArticleURL(Base):
     """Every URL an article was seen under (feed link, fetched URL, canonical), by key."""
 

@@ -50,6 +50,7 @@ class ArticleRecord:
     entities: dict[str, int] = field(default_factory=dict)
     minhash: bytes | None = None
     bands: list[int] = field(default_factory=list)
+    title_terms: list[str] = field(default_factory=list)
 
     def content_hash(self) -> str:
         """Hash of what a reader sees; a change here is an update, anything else is not."""
@@ -83,6 +84,8 @@ class StoryMatcher(Protocol):
     """
 
     window: timedelta
+    # How many headline terms a same-story candidate must share with the new article.
+    min_shared_terms: int
 
     def near_duplicate(self, record: ArticleRecord, candidates: list[Candidate]
                        ) -> Candidate | None:

@@ -20,6 +20,7 @@ from storage.models import (
     Article,
     ArticleBand,
     ArticleEntity,
+    ArticleTerm,
     ArticleTopic,
     ArticleURL,
     ArticleVersion,
@@ -251,7 +252,7 @@ class Store:
         self, session: Session, article_id: int, rec: ArticleRecord, *, replace: bool
     ) -> None:
         if replace:
-            for table in (ArticleTopic, ArticleEntity, ArticleBand):
+            for table in (ArticleTopic, ArticleEntity, ArticleBand, ArticleTerm):
                 session.execute(delete(table).where(table.article_id == article_id))
         self._insert_enrichment(session, [(article_id, rec)])
 
@@ -262,6 +263,10 @@ class Store:
         entities = [{"article_id": a, "entity_id": e, "mentions": n}
                     for a, r in items for e, n in r.entities.items()]
         bands = {(b, a): i for a, r in items for i, b in enumerate(r.bands)}
+        terms = [{"term": t, "article_id": a}
+                 for a, r in items for t in dict.fromkeys(r.title_terms)]
+        if terms:
+            session.execute(insert(ArticleTerm), terms)
         if topics:
             session.execute(insert(ArticleTopic), topics)
         if entities:

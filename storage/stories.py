@@ -4,7 +4,8 @@ For every new article, in order: a near-duplicate (an article sharing LSH band b
 confirmed by the matcher) gives it that article's story and marks it a copy; else an
 article about the same event (sharing entities within the matcher's time window, confirmed
 by the matcher) gives it its story; else it opens a new story as its primary. Candidates
-come from a few set-based queries per batch, never a scan of the corpus, and earlier
+come from a few set-based queries per batch (LSH buckets; headline terms within the time
+window), never a scan of the corpus or of the window, and earlier
 articles of the same batch are candidates for later ones.
 """
 
@@ -19,14 +20,12 @@ from itertools import count
 from sqlalchemy import func, or_, select, text, update
 from sqlalchemy.orm import Session
 
-from storage.models import Article, ArticleBand, ArticleEntity, Story
+from storage.models import Article, ArticleBand, ArticleEntity, ArticleTerm, Story
 from storage.records import ArticleRecord, Candidate, StoryMatcher
 
 # Any constant will do: it names the lock that serialises story filing across processes.
 STORY_LOCK = 0x6E65_7773  # "news"
 MAX_CANDIDATES = 50
-# A batch's same-event pool: the most recent articles of its time window, at most this many.
-MAX_POOL = 20_000
 _CHUNK = 5_000
 
 
@@ -56,16 +55,16 @@ class StoryFiler:
             # other and open two stories; one transaction at a time files stories.
             self.session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": STORY_LOCK})
         by_bucket: dict[int, list[Candidate]] = defaultdict(list)
-        by_entity: dict[str, list[Candidate]] = defaultdict(list)
+        by_term: dict[str, list[Candidate]] = defaultdict(list)
         if self.matcher is not None:
             self._load_band_candidates(items, by_bucket)
-            self._load_window_pool(items, by_entity)
+            self._load_term_candidates(items, by_term)
 
         assigned: list[tuple[int, int, int | None]] = []  # article, story (maybe temp), dup of
         new_stories: dict[int, Story] = {}
         for item in items:
             rec = item.record
-            match, duplicate_of = self._match(rec, by_bucket, by_entity)
+            match, duplicate_of = self._match(rec, by_bucket, by_term)
             if match is not None and match.story_id is not None:
                 story_id = match.story_id
             else:
@@ -76,7 +75,7 @@ class StoryFiler:
                     first_seen_at=rec.fetched_at, last_seen_at=when)
             assigned.append((item.article_id, story_id, duplicate_of))
             if self.matcher is not None:
-                self._remember(item, story_id, duplicate_of, by_bucket, by_entity)
+                self._remember(item, story_id, duplicate_of, by_bucket, by_term)
 
         real: dict[int, int] = {}
         if new_stories:
@@ -95,7 +94,7 @@ class StoryFiler:
 
     def _match(
         self, rec: ArticleRecord, by_bucket: dict[int, list[Candidate]],
-        by_entity: dict[str, list[Candidate]],
+        by_term: dict[str, list[Candidate]],
     ) -> tuple[Candidate | None, int | None]:
         if self.matcher is None:
             return None, None
@@ -113,15 +112,16 @@ class StoryFiler:
                 match = self.matcher.near_duplicate(rec, cands)
                 if match is not None:
                     return match, match.duplicate_of_id or match.article_id
-        if rec.entities:
+        if rec.title_terms:
             shared: Counter[int] = Counter()
             seen = {}
-            for entity in rec.entities:
-                for cand in by_entity.get(entity, ()):
+            for term in set(rec.title_terms):
+                for cand in by_term.get(term, ()):
                     shared[cand.article_id] += 1
                     seen[cand.article_id] = cand
-            if shared:
-                cands = [seen[a] for a, _ in shared.most_common(MAX_CANDIDATES)]
+            need = self.matcher.min_shared_terms
+            cands = [seen[a] for a, n in shared.most_common(MAX_CANDIDATES) if n >= need]
+            if cands:
                 match = self.matcher.same_story(rec, cands)
                 if match is not None:
                     return match, None
@@ -129,7 +129,7 @@ class StoryFiler:
 
     def _remember(self, item: NewArticle, story_id: int, duplicate_of: int | None,
                   by_bucket: dict[int, list[Candidate]],
-                  by_entity: dict[str, list[Candidate]]) -> None:
+                  by_term: dict[str, list[Candidate]]) -> None:
         rec = item.record
         cand = Candidate(article_id=item.article_id, story_id=story_id,
                          duplicate_of_id=duplicate_of, title=rec.title, minhash=rec.minhash,
@@ -138,8 +138,8 @@ class StoryFiler:
         for bucket in rec.bands:
             by_bucket[bucket].append(cand)
         if duplicate_of is None:
-            for entity in rec.entities:
-                by_entity[entity].append(cand)
+            for term in set(rec.title_terms):
+                by_term[term].append(cand)
 
     # -- candidate pools -----------------------------------------------------------------
 
@@ -160,26 +160,39 @@ class StoryFiler:
             if cand is not None:
                 by_bucket[bucket].append(cand)
 
-    def _load_window_pool(self, items: Sequence[NewArticle],
-                          by_entity: dict[str, list[Candidate]]) -> None:
+    def _load_term_candidates(self, items: Sequence[NewArticle],
+                              by_term: dict[str, list[Candidate]]) -> None:
+        """Stored articles within the time window that share a headline term with some
+        article of the batch (a same-story match needs several shared terms)."""
         assert self.matcher is not None
-        if not any(it.record.entities for it in items):
+        terms = sorted({t for it in items for t in it.record.title_terms})
+        if not terms:
             return
         times = [it.record.published_at or it.record.fetched_at for it in items]
         lo, hi = min(times) - self.matcher.window, max(times) + self.matcher.window
-        own = [it.article_id for it in items]
-        ids = list(self.session.execute(
-            select(Article.id)
-            .where(or_(Article.published_at.between(lo, hi),
-                       Article.first_seen_at.between(lo, hi)),
-                   Article.story_id.is_not(None), Article.duplicate_of_id.is_(None),
-                   Article.id.not_in(own))
-            .order_by(Article.first_seen_at.desc()).limit(MAX_POOL)
-        ).scalars())
-        wanted = {e for it in items for e in it.record.entities}
-        for cand in self._candidates(ids, with_entities=True).values():
-            for entity in cand.entities & wanted:
-                by_entity[entity].append(cand)
+        own = {it.article_id for it in items}
+        hits: list[tuple[str, int]] = []
+        for chunk in _chunks(terms):  # type: ignore[arg-type]
+            hits.extend(
+                (str(t), int(a)) for t, a in self.session.execute(
+                    select(ArticleTerm.term, ArticleTerm.article_id)
+                    .join(Article, Article.id == ArticleTerm.article_id)
+                    .where(ArticleTerm.term.in_(chunk),
+                           or_(Article.published_at.between(lo, hi),
+                               Article.first_seen_at.between(lo, hi)),
+                           Article.story_id.is_not(None), Article.duplicate_of_id.is_(None)))
+                if a not in own)
+        # Only articles sharing enough terms with one of the batch are worth loading.
+        term_sets: dict[int, set[str]] = defaultdict(set)
+        for term, aid in hits:
+            term_sets[aid].add(term)
+        need = self.matcher.min_shared_terms
+        wanted = [aid for aid, ts in term_sets.items()
+                  if any(len(ts.intersection(it.record.title_terms)) >= need for it in items)]
+        cands = self._candidates(sorted(wanted), with_entities=True)
+        for aid, cand in cands.items():
+            for term in term_sets[aid]:
+                by_term[term].append(cand)
 
     def _candidates(self, ids: Sequence[int], *, with_entities: bool) -> dict[int, Candidate]:
         out: dict[int, Candidate] = {}

@@ -8,7 +8,7 @@ from scrapy.crawler import Crawler
 
 from crawler.entities import Gazetteer
 from crawler.items import ArticleItem
-from crawler.neardup import band_hashes, signature
+from crawler.neardup import band_hashes, signature, title_tokens
 from crawler.topics import Taxonomy, classify
 
 
@@ -24,6 +24,7 @@ def enrich(item: ArticleItem, taxonomy: Taxonomy, gazetteer: Gazetteer,
     sig = signature(item.body)
     item.minhash = sig.to_bytes() if sig is not None else None
     item.bands = band_hashes(sig) if sig is not None else []
+    item.title_terms = sorted(t for t in title_tokens(item.title, gazetteer) if len(t) <= 64)
 
 
 class ClassifyPipeline:

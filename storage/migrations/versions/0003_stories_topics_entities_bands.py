@@ -41,6 +41,25 @@ def upgrade() -> None:
         )
 
     op.create_table(
+        "article_terms",
+        sa.Column("term", sa.String(length=64), nullable=False),
+        sa.Column(
+            "article_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.ForeignKeyConstraint(
+            ["article_id"],
+            ["articles.id"],
+            name=op.f("fk_article_terms_article_id_articles"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("term", "article_id", name=op.f("pk_article_terms")),
+    )
+    with op.batch_alter_table("article_terms", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_article_terms_article_id"), ["article_id"], unique=False
+        )
+
+    op.create_table(
         "article_bands",
         sa.Column("band", sa.SmallInteger(), nullable=False),
         sa.Column("bucket", sa.BigInteger(), nullable=False),
@@ -165,6 +184,7 @@ def downgrade() -> None:
     with op.batch_alter_table("article_bands", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_article_bands_article_id"))
 
+    op.drop_table("article_terms")
     op.drop_table("article_bands")
     with op.batch_alter_table("stories", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_stories_primary_article_id"))
