@@ -1,0 +1,414 @@
+"""Search latency and digest build time on 100,000 synthetic articles, SQLite and PostgreSQL.
+
+Builds a database through the real migrations (FTS5 triggers, the generated tsvector and its
+GIN index all do their work on insert), fills it with synthetic news — a Zipf-distributed
+vocabulary with defence and trade terms, 20 sources, 100 days of 1,000 articles, stories of one
+to eight articles with verbatim copies, topics and entities — then times
+:func:`storage.search.search` on a fixed mix of queries (words common and rare, phrases,
+OR, exclusions, prefixes, filters, filter-only listings) and
+:func:`newsmon.digest.build_digest` plus rendering for single days.
+
+Rows are written with bulk Core inserts, not ``Store.upsert_articles``: this measures reading,
+and story filing for 100,000 articles would dominate the run.
+
+Example::
+
+    .venv/bin/python benchmarks/search_bench.py --write-docs
+    .venv/bin/python benchmarks/search_bench.py --articles 20000 --db sqlite
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import random
+import re
+import shlex
+import statistics
+import sys
+import time
+import uuid
+from collections.abc import Generator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
+
+from sqlalchemy import create_engine, func, insert, select, text  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
+
+from config import Settings  # noqa: E402
+from newsmon.digest import build_digest, render  # noqa: E402
+from storage.models import Article, ArticleEntity, ArticleTopic, SourceRow, Story  # noqa: E402
+from storage.search import SearchFilters, search  # noqa: E402
+from storage.store import Store  # noqa: E402
+
+DOCS_PATH = REPO_ROOT / "docs" / "benchmarks.md"
+SECTION_HEADING = "## Search and digest"
+PG_ADMIN_URL = os.environ.get("NEWSMON_TEST_PG_URL",
+                              "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+IST = "Asia/Kolkata"
+# The newest day of the synthetic data ends here; "7d" and "24h" filters count back from it.
+END = datetime(2026, 11, 25, 18, 30, tzinfo=UTC)  # midnight IST
+
+DOMAIN = {
+    "defence": ("missile army navy frigate submarine drone tank fighter jet brahmos rafale "
+                "tejas drdo hal defence military border artillery radar warship helicopter "
+                "howitzer corvette procurement exercise troops airforce carrier sonar "
+                "torpedo ammunition").split(),
+    "trade": ("tariff duty export import trade agreement steel aluminium wto customs "
+              "dumping quota deficit surplus rupee commerce investment sanctions "
+              "semiconductor textiles pharma shipping freight supply chain").split(),
+}
+COMMON = ("the of and to in a is that for on with as was by at from said it be has have "
+          "will an are this were which its after new also more government minister "
+          "officials year told on percent first two last week people country").split()
+PLACES = "india china us pakistan russia france japan uk bangladesh australia".split()
+ENTITIES = [f"country:{p}" for p in PLACES] + [
+    "organisation:drdo", "organisation:hal", "organisation:wto", "organisation:nato",
+    "organisation:isro"]
+
+QUERIES: list[tuple[str, str | None, dict[str, Any]]] = [
+    ("common word", "india", {}),
+    ("domain word", "missile", {}),
+    ("rare word", "brahmos", {}),
+    ("phrase", '"trade agreement"', {}),
+    ("OR", "tariff OR duty", {}),
+    ("exclusion", "navy -china", {}),
+    ("prefix", "missil*", {}),
+    ("two words", "india tariff", {}),
+    ("group", "(submarine OR frigate) navy", {}),
+    ("word + topic + 7d", "drone", {"topic": "defence", "since": END - timedelta(days=7)}),
+    ("word + source", "steel", {"source": "source-07"}),
+    ("word + entity", "exports", {"entity": "country:us"}),
+    ("no query, topic + 24h", None, {"topic": "trade", "since": END - timedelta(hours=24)}),
+    ("no query, source", None, {"source": "source-03"}),
+]
+
+
+@dataclass
+class Corpus:
+    vocab: list[str]
+    cum: list[float]
+
+
+def make_corpus(rng: random.Random, size: int = 20000) -> Corpus:
+    syllables = ["ka", "ro", "mi", "ten", "sha", "vor", "pel", "dan", "qui", "lo", "zar",
+                 "ni", "tu", "bra", "gel", "hom", "ix", "ust", "re", "na"]
+    made: set[str] = set()
+    while len(made) < size:
+        made.add("".join(rng.choice(syllables) for _ in range(rng.randint(2, 4))))
+    vocab = COMMON + PLACES + sorted(made)
+    weights = [1.0 / (rank + 1) ** 1.05 for rank in range(len(vocab))]
+    cum, total = [], 0.0
+    for w in weights:
+        total += w
+        cum.append(total)
+    return Corpus(vocab, cum)
+
+
+def words(rng: random.Random, corpus: Corpus, n: int, topic: str | None) -> list[str]:
+    out = rng.choices(corpus.vocab, cum_weights=corpus.cum, k=n)
+    if topic is not None:
+        terms = DOMAIN[topic]
+        for i in rng.sample(range(n), k=max(1, n // 12)):
+            out[i] = rng.choice(terms)
+    return out
+
+
+def sentences(rng: random.Random, corpus: Corpus, n_words: int, topic: str | None) -> str:
+    ws = words(rng, corpus, n_words, topic)
+    out, i = [], 0
+    while i < len(ws):
+        k = rng.randint(8, 20)
+        chunk = ws[i : i + k]
+        out.append(" ".join(chunk).capitalize() + ".")
+        i += k
+    return " ".join(out)
+
+
+def generate(store: Store, n_articles: int, seed: int = 7, batch: int = 2000) -> float:
+    """Fill ``store`` with ``n_articles`` synthetic articles; returns the seconds it took."""
+    rng = random.Random(seed)
+    corpus = make_corpus(rng)
+    started = time.perf_counter()
+    now = datetime.now(UTC)
+    with store.engine.begin() as conn:
+        conn.execute(insert(SourceRow), [
+            {"id": i + 1, "name": f"source-{i:02d}", "kind": "rss", "created_at": now}
+            for i in range(20)])
+    days = max(1, n_articles // 1000)
+    per_day = n_articles // days
+    article_id = story_id = 0
+    pending: dict[str, list[dict[str, Any]]] = {"stories": [], "articles": [], "topics": [],
+                                                "entities": []}
+
+    def flush() -> None:
+        with store.engine.begin() as conn:
+            if pending["stories"]:
+                conn.execute(insert(Story), pending["stories"])
+            if pending["articles"]:
+                conn.execute(insert(Article), pending["articles"])
+            if pending["topics"]:
+                conn.execute(insert(ArticleTopic), pending["topics"])
+            if pending["entities"]:
+                conn.execute(insert(ArticleEntity), pending["entities"])
+        for rows in pending.values():
+            rows.clear()
+
+    for day in range(days):
+        day_start = END - timedelta(days=days - day)
+        made = 0
+        while made < per_day:
+            size = rng.choices([1, 2, 3, 4, 6, 8], weights=[70, 18, 6, 3, 2, 1])[0]
+            size = min(size, per_day - made)
+            topic = rng.choices(["defence", "trade", None], weights=[45, 35, 20])[0]
+            story_id += 1
+            first_id = article_id + 1
+            when = day_start + timedelta(seconds=rng.randint(0, 86399))
+            title = sentences(rng, corpus, rng.randint(6, 12), topic).rstrip(".")
+            body = sentences(rng, corpus, rng.randint(120, 320), topic)
+            highlights = [sentences(rng, corpus, rng.randint(8, 14), topic)
+                          for _ in range(rng.choice([0, 0, 2, 3]))]
+            ents = rng.sample(ENTITIES, k=rng.randint(1, 3))
+            sources = rng.sample(range(1, 21), k=size)
+            for j in range(size):
+                article_id += 1
+                copy = j > 0 and rng.random() < 0.5
+                t = when + timedelta(minutes=7 * j)
+                a_title = title if (j == 0 or copy) else sentences(
+                    rng, corpus, rng.randint(6, 12), topic).rstrip(".")
+                a_body = body if (j == 0 or copy) else sentences(
+                    rng, corpus, rng.randint(120, 320), topic)
+                scores = {topic: round(rng.uniform(5, 15), 2)} if topic else {}
+                if topic and rng.random() < 0.15:
+                    other = "trade" if topic == "defence" else "defence"
+                    scores[other] = round(rng.uniform(5, scores[topic]), 2)
+                pending["articles"].append({
+                    "id": article_id, "url_key": f"bench.example/{article_id}",
+                    "canonical_url": f"https://bench.example/{article_id}",
+                    "url": f"https://bench.example/{article_id}", "source_id": sources[j],
+                    "title": a_title.capitalize(), "highlights": highlights if j == 0 else [],
+                    "summary": None, "body": a_body, "authors": [], "published_at": t,
+                    "first_seen_at": t, "fetched_at": t, "content_hash": f"{article_id:064x}",
+                    "tags": [], "story_id": story_id,
+                    "duplicate_of_id": first_id if copy else None,
+                    "primary_topic": topic, "topic_scores": scores})
+                pending["topics"] += [{"article_id": article_id, "topic": k, "score": v}
+                                      for k, v in scores.items()]
+                pending["entities"] += [{"article_id": article_id, "entity_id": e,
+                                         "mentions": rng.randint(1, 5)} for e in ents]
+            pending["stories"].append({
+                "id": story_id, "primary_article_id": first_id, "title": title.capitalize(),
+                "first_seen_at": when, "last_seen_at": when + timedelta(minutes=7 * (size - 1)),
+                "article_count": size, "source_count": size})
+            made += size
+            if len(pending["articles"]) >= batch:
+                flush()
+    flush()
+    if store.engine.dialect.name == "postgresql":
+        with store.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text("VACUUM ANALYZE"))
+    else:
+        with store.engine.begin() as conn:
+            conn.execute(text("ANALYZE"))
+            conn.execute(text("INSERT INTO articles_fts(articles_fts) VALUES ('optimize')"))
+    return time.perf_counter() - started
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    k = max(0, math.ceil(q / 100 * len(ordered)) - 1)
+    return ordered[k]
+
+
+def time_searches(store: Store, reps: int, seed: int = 11) -> dict[str, list[float]]:
+    rng = random.Random(seed)
+    plan = [q for q in QUERIES for _ in range(reps)]
+    rng.shuffle(plan)
+    for _name, query, filters in QUERIES:  # warm caches once
+        search(store, query, SearchFilters(**filters))
+    times: dict[str, list[float]] = {name: [] for name, _, _ in QUERIES}
+    for name, query, filters in plan:
+        t = time.perf_counter()
+        hits = search(store, query, SearchFilters(**filters), limit=20)
+        times[name].append((time.perf_counter() - t) * 1000)
+        assert hits or query is None or name == "rare word", f"{name}: no hits"
+    return times
+
+
+def time_digests(store: Store, n_days: int, reps: int
+                 ) -> tuple[list[float], list[float], int, int]:
+    settings = Settings(default_timezone=IST)
+    last = END.astimezone(ZoneInfo(IST)).date() - timedelta(days=1)
+    days = [last - timedelta(days=i) for i in range(n_days)]
+    build, rendered, stories, articles = [], [], 0, 0
+    build_digest(store, settings, day=days[0])
+    for _ in range(reps):
+        for d in days:
+            t = time.perf_counter()
+            digest = build_digest(store, settings, day=d)
+            t1 = time.perf_counter()
+            render(digest, "html")
+            render(digest, "markdown")
+            t2 = time.perf_counter()
+            build.append((t1 - t) * 1000)
+            rendered.append((t2 - t1) * 1000)
+            stories = max(stories, digest.totals.stories)
+            articles = max(articles, digest.totals.articles + digest.totals.off_topic)
+    return build, rendered, stories, articles
+
+
+@dataclass
+class Result:
+    db: str
+    articles: int
+    load_s: float
+    size_mb: float | None
+    search: dict[str, list[float]]
+    digest_build: list[float]
+    digest_render: list[float]
+    digest_stories: int
+    digest_articles: int
+
+
+def run(db: str, url: str, n: int, reps: int) -> Result:
+    store = Store.from_url(url)
+    try:
+        have = store.count_articles()
+        load = 0.0
+        if have != n:
+            if have:
+                raise SystemExit(f"{url} holds {have} articles, not {n}: use an empty database")
+            print(f"[{db}] generating {n:,} articles …", file=sys.stderr, flush=True)
+            load = generate(store, n)
+            print(f"[{db}] loaded in {load:.0f} s", file=sys.stderr, flush=True)
+        size = None
+        with store.engine.connect() as conn:
+            if db == "postgresql":
+                size = conn.execute(select(func.pg_database_size(func.current_database()))
+                                    ).scalar_one() / 2**20
+            else:
+                path = make_url(url).database
+                size = Path(path).stat().st_size / 2**20 if path else None
+        print(f"[{db}] timing searches …", file=sys.stderr, flush=True)
+        searches = time_searches(store, reps)
+        print(f"[{db}] timing digests …", file=sys.stderr, flush=True)
+        build, rendered, stories, day_articles = time_digests(store, n_days=5, reps=2)
+        return Result(db, n, load, size, searches, build, rendered, stories, day_articles)
+    finally:
+        store.close()
+
+
+def _pg_database(keep: bool) -> Generator[str, None, None]:
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    name = f"newsmon_bench_{uuid.uuid4().hex[:8]}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        if not keep:
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def table(results: list[Result]) -> str:
+    lines = ["| query | " + " | ".join(f"{r.db} p50 ms | {r.db} p95 ms" for r in results)
+             + " |", "|---|" + "---|---|" * len(results)]
+    for name, _, _ in QUERIES:
+        cells = []
+        for r in results:
+            cells += [f"{statistics.median(r.search[name]):.1f}",
+                      f"{percentile(r.search[name], 95):.1f}"]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    cells = []
+    for r in results:
+        everything = [t for ts in r.search.values() for t in ts]
+        cells += [f"**{statistics.median(everything):.1f}**",
+                  f"**{percentile(everything, 95):.1f}**"]
+    lines.append("| **all queries** | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def summary(results: list[Result], reps: int) -> str:
+    out = []
+    for r in results:
+        everything = [t for ts in r.search.values() for t in ts]
+        size = f"{r.size_mb:,.0f} MB" if r.size_mb is not None else "?"
+        out.append(
+            f"- {r.db}: {r.articles:,} articles ({size} on disk, loaded in {r.load_s:.0f} s); "
+            f"search p50 {statistics.median(everything):.1f} ms, p95 "
+            f"{percentile(everything, 95):.1f} ms over {len(everything)} searches "
+            f"({len(QUERIES)} queries × {reps}); digest of one day (up to "
+            f"{r.digest_articles:,} articles, {r.digest_stories} stories) built in median "
+            f"{statistics.median(r.digest_build):.0f} ms, max {max(r.digest_build):.0f} ms; "
+            f"rendering HTML + Markdown {statistics.median(r.digest_render):.0f} ms.")
+    return "\n".join(out)
+
+
+def write_docs(results: list[Result], reps: int, command: str) -> None:
+    cpu = os.cpu_count()
+    section = (
+        f"{SECTION_HEADING}\n\n"
+        f"`storage.search.search` (top 20 with snippets, the CLI's call) and "
+        f"`newsmon.digest.build_digest` on {results[0].articles:,} synthetic articles: 100 "
+        "days × 1,000, 20 sources, ~300-word bodies from a Zipf vocabulary with defence and "
+        "trade terms, stories of 1–8 articles (half of the extra ones verbatim copies), topics "
+        "and entities. Each query ran "
+        f"{reps} times in shuffled order after one warm-up; times are wall-clock in one "
+        f"process on this machine ({cpu} CPUs), PostgreSQL 15 on the same host, SQLite "
+        "3.40 in WAL mode. Targets: search p95 < 200 ms, digest < 5 s.\n\n"
+        f"{table(results)}\n\n{summary(results, reps)}\n\n"
+        "Reproduce (from the repository root; PostgreSQL from $NEWSMON_TEST_PG_URL, a "
+        "scratch database is created and dropped):\n\n"
+        f"```\n{command}\n```\n")
+    text_ = DOCS_PATH.read_text(encoding="utf-8") if DOCS_PATH.exists() else "# Benchmarks\n"
+    pattern = re.compile(rf"^{re.escape(SECTION_HEADING)}\n.*?(?=^## |\Z)",
+                         re.MULTILINE | re.DOTALL)
+    if pattern.search(text_):
+        text_ = pattern.sub(lambda _m: section + "\n", text_, count=1).rstrip("\n") + "\n"
+    else:
+        text_ = text_.rstrip("\n") + "\n\n" + section
+    DOCS_PATH.write_text(text_, encoding="utf-8")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--articles", type=int, default=100_000)
+    parser.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="both")
+    parser.add_argument("--sqlite-path", type=Path, default=Path("/tmp/newsmon_bench.db"),
+                        help="reused when it already holds --articles articles")
+    parser.add_argument("--reps", type=int, default=20)
+    parser.add_argument("--keep", action="store_true", help="keep the PostgreSQL database")
+    parser.add_argument("--write-docs", action="store_true",
+                        help=f"replace the '{SECTION_HEADING}' section of docs/benchmarks.md")
+    args = parser.parse_args(argv)
+    results = []
+    if args.db in ("sqlite", "both"):
+        results.append(run("sqlite", f"sqlite:///{args.sqlite_path}", args.articles, args.reps))
+    if args.db in ("postgresql", "both"):
+        gen = _pg_database(args.keep)
+        url = next(gen)
+        try:
+            results.append(run("postgresql", url, args.articles, args.reps))
+        finally:
+            gen.close()
+    print(table(results))
+    print()
+    print(summary(results, args.reps))
+    if args.write_docs:
+        command = ".venv/bin/python benchmarks/search_bench.py " + " ".join(
+            shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:]))
+        write_docs(results, args.reps, command.strip())
+
+
+if __name__ == "__main__":
+    main()
