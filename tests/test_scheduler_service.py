@@ -237,10 +237,10 @@ def test_a_hanging_source_is_killed_at_its_timeout_while_the_others_go_on(
     assert hung.status == "timeout", hung
     assert hung.first_error is not None and "timeout" in hung.first_error
     assert hung.seconds is not None and hung.seconds < 4 + 2 + 3
-    # The other source ran, and finished, while the hanging one was still hanging.
+    # The other source ran while the hanging one was still hanging, and went on after it.
     assert hung.finished is not None
-    assert any(r.status == "ok" and r.finished is not None and r.finished < hung.finished
-               for r in others), (hung, others)
+    assert all(r.status == "ok" for r in others), others
+    assert any(r.started < hung.finished for r in others), (hung, others)
     assert_no_overlap(sched.runs(None, 500))
     # A 1 s interval on a run that hangs for 4 s: skipped, never doubled.
     assert site.requests[ATOM] <= len(finished(sched, "capitol-defense-daily")) + 1

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import logging.handlers
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -53,21 +55,22 @@ def setup_service_logging(settings: Settings, verbose: int, log_file: Path | Non
 
 def _digest_command(config: Path | None) -> list[str] | None:
     """``newsmon digest [--config PATH]`` if this installation has a digest command."""
-    names = {c.name for c in app.registered_commands} | {
-        g.name for g in app.registered_groups}
-    if "digest" not in names:
+    if importlib.util.find_spec("newsmon.commands.digest") is None:
         return None
     cmd = [sys.executable, "-m", "newsmon", "digest"]
     return cmd + (["--config", str(config)] if config is not None else [])
+
+
+LogFileOption = Annotated[Path | None, typer.Option(
+    "--log-file", help="Also log to this file, rotated (default: scheduler.log_file).",
+    show_default=False)]
 
 
 @app.command("run")
 def run_command(
     config: ConfigOption = None,
     verbose: VerboseOption = 0,
-    log_file: Annotated[Path | None, typer.Option(
-        "--log-file", help="Also log to this file, rotated (default: scheduler.log_file).",
-        show_default=False)] = None,
+    log_file: LogFileOption = None,
 ) -> None:
     """Run the background service: crawl every enabled source on its own schedule, each run in
     its own process with a hard timeout, until stopped.
@@ -80,18 +83,42 @@ def run_command(
 
     Example: newsmon run --config /etc/newsmon/settings.yaml --log-file /var/log/newsmon.log
     """
+    settings_from(config)  # a bad configuration fails here, like every other command
+    # The CLI has imported every command (Scrapy, Twisted, the extractors: ~170 MB). The
+    # service needs none of that for months, so it replaces this process (same pid, for
+    # systemd) with one that imports only the scheduler (~70 MB).
+    argv = [sys.executable, "-m", "newsmon.commands.run"]
+    if config is not None:
+        argv += ["--config", str(config.resolve())]
+    argv += ["-v"] * verbose
+    if log_file is not None:
+        argv += ["--log-file", str(log_file.resolve())]
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(sys.executable, argv)
+
+
+def serve(
+    config: ConfigOption = None,
+    verbose: VerboseOption = 0,
+    log_file: LogFileOption = None,
+) -> None:
+    """The service itself (``python -m newsmon.commands.run``, what ``newsmon run`` execs)."""
     settings = settings_from(config)
     setup_service_logging(settings, verbose, log_file)
     if not settings.enabled_sources():
         fail("no enabled sources to schedule: add sources to the sources file or enable one", 2)
-    config_path = config.resolve() if config is not None else None
     store = open_store(settings)
     try:
-        service = Service(settings, SchedulerStore(store.engine), config_path=config_path,
-                          digest_command=_digest_command(config_path),
+        service = Service(settings, SchedulerStore(store.engine), config_path=config,
+                          digest_command=_digest_command(config),
                           child_log_level=logging.INFO if verbose else logging.WARNING)
         service.run()
     except (LockHeld, LockLost) as exc:
         fail(str(exc), 1)
     finally:
         store.close()
+
+
+if __name__ == "__main__":
+    typer.run(serve)
