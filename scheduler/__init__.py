@@ -1,0 +1,12 @@
+"""The background service behind ``newsmon run``.
+
+- :mod:`scheduler.service` — :class:`~scheduler.service.Service`: APScheduler jobs rebuilt
+  from the configuration, one service per database, a clean stop on SIGTERM/SIGINT.
+- :mod:`scheduler.jobs` — triggers, first run times, misfire grace, back-off (pure functions).
+- :mod:`scheduler.lock` — the database lock row with its heartbeat (and, on PostgreSQL, an
+  advisory lock); :class:`~scheduler.lock.LockHeld`, :class:`~scheduler.lock.LockLost`.
+- :mod:`scheduler.child` — child processes with a hard timeout and a memory cap, and the
+  crawl supervisor that always closes its run row.
+- :mod:`scheduler.crawl_child` — the child's entry point: one source, one crawl.
+- :mod:`scheduler.report` — what ``newsmon sources`` and ``newsmon status`` show.
+"""

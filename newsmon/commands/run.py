@@ -83,7 +83,9 @@ def run_command(
 
     Example: newsmon run --config /etc/newsmon/settings.yaml --log-file /var/log/newsmon.log
     """
-    settings_from(config)  # a bad configuration fails here, like every other command
+    settings = settings_from(config)  # a bad configuration fails here, like elsewhere
+    if not settings.enabled_sources():
+        fail("no enabled sources to schedule: add sources to the sources file or enable one", 2)
     # The CLI has imported every command (Scrapy, Twisted, the extractors: ~170 MB). The
     # service needs none of that for months, so it replaces this process (same pid, for
     # systemd) with one that imports only the scheduler (~70 MB).
