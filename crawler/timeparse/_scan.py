@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Final
@@ -59,7 +60,7 @@ _QTY: Final = rf"(?:\d{{1,4}}|(?:{alternation(NUMBER_WORDS)})(?=\s)|un')"
 _UNIT: Final = rf"(?:{alternation(UNITS)}){_LETTER_AFTER_NOT}\.?"
 _AMOUNTS: Final = (
     rf"{_LETTER_BEFORE_NOT}{_QTY}\s*{_UNIT}"
-    rf"(?:\s*,?\s*(?:(?:and|et|und|y|e|en)\s+)?{_QTY}\s*{_UNIT})*"
+    rf"(?:\s*(?:,\s*)?(?:(?:and|et|und|y|e|en)\s+)?{_QTY}\s*{_UNIT}){{0,4}}"
 )
 _AMPM: Final = rf"[ap]\.?\s?m(?:\.|{_LETTER_AFTER_NOT})"
 
@@ -81,21 +82,21 @@ _ALTERNATIVES: Final = (
             rf"{_NUMBER_BEFORE_NOT}(?P<dmy_d>[0-3]?\d)(?:st|nd|rd|th|er|º|°)?(?:\.(?=\s))?"
             r"(?:\s*(?:of|de)\s+|\s*[\-/]\s*|\s+)"
             rf"(?P<dmy_m>{_MONTH}){_LETTER_AFTER_NOT}\.?"
-            rf"(?:(?:\s*,?\s*(?:(?:de|del)\s+)?|\s*[\-/]\s*)(?P<dmy_y>{_YEAR})(?![0-9]))?"),
+            rf"(?:(?:\s*(?:,\s*)?(?:(?:de|del)\s+)?|\s*[\-/]\s*)(?P<dmy_y>{_YEAR})(?![0-9]))?"),
     ("mdy", rf"(?:{_LETTER_BEFORE_NOT}(?:{_WEEKDAY}){_LETTER_AFTER_NOT}\.?,?\s*)?"
             rf"{_LETTER_BEFORE_NOT}(?P<mdy_m>{_MONTH}){_LETTER_AFTER_NOT}\.?\s*"
             r"(?P<mdy_d>[0-3]?\d)(?:st|nd|rd|th)?(?![0-9]|[:.]\d)"
-            rf"(?:\s*,?\s*(?P<mdy_y>{_YEAR})(?![0-9]|:\d))?"),
+            rf"(?:\s*(?:,\s*)?(?P<mdy_y>{_YEAR})(?![0-9]|:\d))?"),
     ("ck", rf"{_NUMBER_BEFORE_NOT}(?:"
            r"(?P<ck_h>[0-2]?\d):(?P<ck_mi>[0-5]\d)(?::(?P<ck_s>[0-5]\d)(?:[.,](?P<ck_f>\d{1,6}))?)?"
            r"(?![0-9])"
            r"|(?P<ck_hd>[0-2]?\d)\.(?P<ck_mid>[0-5]\d)(?![0-9])"
-           rf"(?=\s?{_AMPM}|\s*uhr|\s*h{_LETTER_AFTER_NOT}|\s*,?\s*{ZONE_PATTERN})"
+           rf"(?=\s?{_AMPM}|\s*uhr|\s*h{_LETTER_AFTER_NOT}|\s*(?:,\s*)?{ZONE_PATTERN})"
            rf"|(?P<ck_hf>[0-2]?\d)h(?P<ck_mif>[0-5]\d)(?![0-9]){_LETTER_AFTER_NOT}"
            rf"|(?P<ck_ho>[01]?\d)(?=\s?{_AMPM}|\s?uhr{_LETTER_AFTER_NOT})"
            rf")(?:\s?(?P<ck_ap>[ap])\.?\s?m(?:\.|{_LETTER_AFTER_NOT}))?"
            rf"(?:\s*(?P<ck_uhr>uhr|hrs|h){_LETTER_AFTER_NOT}\.?)?"
-           rf"(?:\s*,?\s*\(?(?P<ck_zone>{ZONE_PATTERN})\)?)?"),
+           rf"(?:\s*(?:,\s*)?\(?(?P<ck_zone>{ZONE_PATTERN})\)?)?"),
     ("sh", rf"(?<![\w.,$£€₹+\-/#])(?P<sh_n1>\d{{1,3}})(?P<sh_u1>{alternation(SHORT_UNITS)})"
            rf"(?:\s?(?P<sh_n2>\d{{1,2}})(?P<sh_u2>mins|min|m))?{_LETTER_AFTER_NOT}(?![.,]\d)"),
     ("dw", rf"{_LETTER_BEFORE_NOT}(?P<dw_w>{alternation(DAY_WORDS)}){_LETTER_AFTER_NOT}"
@@ -148,26 +149,28 @@ def fold(text: str) -> str:
     return text.translate(_FOLD)
 
 
-def find_stamps(text: str, month_first: bool) -> list[Stamp]:
-    """The timestamps in ``text`` (already folded), in order, joined and filtered."""
-    atoms: list[Stamp] = []
-    for match in _MASTER.finditer(text):
-        stamp = _BUILDERS[match.lastgroup or ""](match, text, month_first)
-        if stamp is not None:
-            atoms.append(stamp)
+def find_stamps(text: str, month_first: bool, limit: int = 2) -> list[Stamp]:
+    """The first ``limit`` timestamps in ``text`` (already folded), joined and filtered."""
     stamps: list[Stamp] = []
-    i = 0
-    while i < len(atoms):
-        a = atoms[i]
-        b = atoms[i + 1] if i + 1 < len(atoms) else None
+    atoms = _atoms(text, month_first)
+    a = next(atoms, None)
+    while a is not None and len(stamps) < limit:
+        b = next(atoms, None)
         if b is not None and _joinable(a, b) and _GAP.fullmatch(text, a.end, b.start):
             stamps.append(_join(a, b))
-            i += 2
+            a = next(atoms, None)
             continue
         if _stands_alone(a, text):
             stamps.append(a)
-        i += 1
+        a = b
     return stamps
+
+
+def _atoms(text: str, month_first: bool) -> Iterator[Stamp]:
+    for match in _MASTER.finditer(text):
+        stamp = _BUILDERS[match.lastgroup or ""](match, text, month_first)
+        if stamp is not None:
+            yield stamp
 
 
 def _joinable(a: Stamp, b: Stamp) -> bool:
