@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import time
 from datetime import UTC, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
@@ -153,6 +154,8 @@ def test_arabic_plural_without_number_is_not_a_time() -> None:
     ("Tue, 24 Nov 2026 10:02:00 +0530", "UTC", "2026-11-24T10:02+05:30", "second"),
     ("Tue, 24 Nov 2026 10:02:00 GMT", KOLKATA, "2026-11-24T10:02+00:00", "second"),
     ("Tue, 24 Nov 2026 10:02:00 -0500", "UTC", "2026-11-24T10:02-05:00", "second"),
+    ("Tue, 24 Nov 2026 10:02:00 Z", KOLKATA, "2026-11-24T10:02+00:00", "second"),
+    ("Tue, 24 Nov 2026 10:02:00 UT", KOLKATA, "2026-11-24T10:02+00:00", "second"),
     ("2026-11-24T10:02:00+05:30", "UTC", "2026-11-24T10:02+05:30", "second"),
     ("2026-11-24T04:32:00.123Z", "UTC", "2026-11-24T04:32:00.123+00:00", "second"),
     ("2026-11-24T10:02+01:00", "UTC", "2026-11-24T10:02+01:00", "minute"),
@@ -429,6 +432,14 @@ def test_short_forms_only_as_labels() -> None:
     assert parse("the 3d model", NOW) is None
     assert parse("2h", NOW) is not None
     assert parse("2h · World", NOW) is not None
+
+
+def test_adversarial_input_stays_fast() -> None:
+    # Repeated amounts once backtracked exponentially ("1 h 1 h 1 h ..." without "ago").
+    for text in ["1 h " * 250, "1 h, " * 200, "a an " * 200, "1 day, " * 143, "11:02 " * 166]:
+        started = time.perf_counter()
+        assert parse(text, NOW) is None
+        assert time.perf_counter() - started < 0.5, text[:20]
 
 
 def test_never_raises_on_odd_input() -> None:

@@ -73,7 +73,7 @@ _ALTERNATIVES: Final = (
     ("iso", rf"{_NUMBER_BEFORE_NOT}(?P<iso_y>{_YEAR})-(?P<iso_mo>[01]\d)-(?P<iso_d>[0-3]\d)"
             r"(?:(?:T|\s+|,\s*)(?P<iso_h>[0-2]\d):(?P<iso_mi>[0-5]\d)"
             r"(?::(?P<iso_s>[0-5]\d)(?:[.,](?P<iso_f>\d{1,9}))?)?"
-            rf"(?:\s*(?P<iso_zone>(?-i:Z)(?![^\W\d_])|{ZONE_PATTERN}))?)?(?![0-9])"),
+            rf"(?:\s*(?P<iso_zone>{ZONE_PATTERN}))?)?(?![0-9])"),
     ("nd", rf"{_NUMBER_BEFORE_NOT}(?P<nd_a>\d{{1,2}})(?P<nd_sep>[./\-])(?P<nd_b>\d{{1,2}})"
            rf"(?P=nd_sep)(?P<nd_y>{_YEAR}|\d{{2}})(?![0-9])(?!(?P=nd_sep)\d)"),
     ("ny", rf"{_NUMBER_BEFORE_NOT}(?P<ny_y>{_YEAR})(?P<ny_sep>[./])(?P<ny_m>\d{{1,2}})"

@@ -62,7 +62,7 @@ _ABBREVIATIONS = alternation([*_FIXED_MINUTES, *_DST_ZONE_NAMES])
 ZONE_PATTERN: Final = (
     r"(?:(?-i:GMT|UTC|UT)\s?[+-]\s?\d{1,2}(?::?\d{2})?(?![0-9])"
     r"|[+-](?:[01]\d|2[0-3]):?[0-5]\d(?![0-9])"
-    rf"|(?-i:{_ABBREVIATIONS})(?![^\W\d_]))"
+    rf"|(?-i:{_ABBREVIATIONS}|Z)(?![^\W\d_]))"
 )
 _OFFSET = re.compile(r"(?:GMT|UTC|UT)?\s?([+-])\s?(\d{1,2})(?::?(\d{2}))?")
 
