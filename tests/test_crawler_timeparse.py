@@ -188,6 +188,8 @@ def test_arabic_plural_without_number_is_not_a_time() -> None:
     ("24-Nov-2026 11:02", LONDON, "2026-11-24T11:02+00:00", "minute"),
     ("Nov 24, 2026\n11:02 PM IST", "UTC", "2026-11-24T23:02+05:30", "minute"),
     ("Listen 3:45 | Nov 24, 2026", LONDON, "2026-11-24T00:00+00:00", "day"),
+    ("Tue Nov 24 23:02:00 UTC 2025", KOLKATA, "2025-11-24T23:02+00:00", "second"),
+    ("Tue Nov 24 23:02:00 2025", "UTC", "2025-11-24T23:02+00:00", "second"),
 ])
 def test_absolute_forms(text: str, tz: str, expected: str, precision: str) -> None:
     check(text, tz, expected, precision)

@@ -115,6 +115,7 @@ _AMOUNT: Final = re.compile(rf"({_QTY})\s*({alternation(UNITS)}){_LETTER_AFTER_N
 _GAP: Final = re.compile(
     rf"[\s,|·•\-/;:]*(?:(?:{alternation(CONNECTOR_WORDS)})\s+)?[\s,]*", re.IGNORECASE
 )
+_TRAILING_YEAR: Final = re.compile(rf"\s+({_YEAR})(?![0-9:])")
 _HARD_SEPARATORS: Final = frozenset("·•|()[]{}-,;/")
 _FINER: Final = (SECOND, MINUTE, HOUR, DAY, WEEK, MONTH, YEAR)
 
@@ -157,7 +158,7 @@ def find_stamps(text: str, month_first: bool, limit: int = 2) -> list[Stamp]:
     while a is not None and len(stamps) < limit:
         b = next(atoms, None)
         if b is not None and _joinable(a, b) and _GAP.fullmatch(text, a.end, b.start):
-            stamps.append(_join(a, b))
+            stamps.append(_join(a, b, text))
             a = next(atoms, None)
             continue
         if _stands_alone(a, text):
@@ -183,10 +184,17 @@ def _joinable(a: Stamp, b: Stamp) -> bool:
     return (a_day and b_clock) or (a_clock and b_day and a.standing != JOINED_ONLY)
 
 
-def _join(a: Stamp, b: Stamp) -> Stamp:
+def _join(a: Stamp, b: Stamp, text: str) -> Stamp:
     day, clock = (a, b) if a.clock is None else (b, a)
-    return Stamp(a.start, b.end, f"{a.rule}+{b.rule}", clock.precision, ymd=day.ymd,
-                 days_back=day.days_back, clock=clock.clock, zone=clock.zone)
+    joined = Stamp(a.start, b.end, f"{a.rule}+{b.rule}", clock.precision, ymd=day.ymd,
+                   days_back=day.days_back, clock=clock.clock, zone=clock.zone)
+    if day is a and day.ymd is not None and day.ymd[0] is None:
+        # ctime and `date` print the year last: "Tue Nov 24 23:02:00 UTC 2026".
+        year = _TRAILING_YEAR.match(text, b.end)
+        if year is not None and _valid_date(int(year[1]), day.ymd[1], day.ymd[2]):
+            joined.ymd = (int(year[1]), day.ymd[1], day.ymd[2])
+            joined.end = year.end()
+    return joined
 
 
 def _stands_alone(stamp: Stamp, text: str) -> bool:
