@@ -24,6 +24,9 @@ class TitleStories:
     """A StoryMatcher for tests: same title = copy; same label (from :class:`Newsroom`) = story."""
 
     window = timedelta(days=7)
+    # The store offers same-story candidates sharing this many headline terms; articles with
+    # one label share two made-up terms (see Newsroom.article).
+    min_shared_terms = 2
 
     def __init__(self) -> None:
         self.labels: dict[str, str] = {}
@@ -84,6 +87,7 @@ class Newsroom:
             topic_scores=topics, topics=topics, primary_topic=primary,
             entities=entities if entities is not None else {"country:in": 1},
             bands=bands_for(title),
+            title_terms=[f"story-{story}", f"label-{story}"] if story is not None else [],
         )
 
     def add(self, *records: ArticleRecord) -> list[int]:
