@@ -166,3 +166,58 @@ def test_email_failure_exits_1(room: Newsroom, db_url: str, tmp_path: Path) -> N
     assert result.stderr == (
         "Error: could not send the digest after 1 attempt: ConnectionRefusedError: [Errno 111] "
         "Connection refused\nCheck digest.smtp in the settings and $NEWSMON_SMTP_PASSWORD.\n")
+
+
+def test_daily_writes_files_and_mails(room: Newsroom, db_url: str, tmp_path: Path) -> None:
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        config = write_config(tmp_path, db_url, digest={
+            "recipients": ["desk@example.com"],
+            "smtp": {"host": "127.0.0.1", "port": controller.port, "security": "none"}})
+        result = digest(config, "--daily", "--date", "2026-11-25")
+    finally:
+        controller.stop()
+    assert result.exit_code == 0, result.output
+    folder = tmp_path / "digests"
+    assert result.stdout == ""
+    assert result.stderr.splitlines() == [
+        f"digest of 2026-11-25 written to {folder / '2026-11-25.md'}, "
+        f"{folder / '2026-11-25.html'}",
+        "digest emailed to desk@example.com"]
+    assert (folder / "2026-11-25.md").read_text().startswith("# Digest — Wednesday")
+    assert len(inbox.contents) == 1
+
+
+def test_daily_without_mail_and_with_a_failed_send(room: Newsroom, db_url: str,
+                                                   tmp_path: Path) -> None:
+    plain = digest(write_config(tmp_path, db_url), "--daily", "--date", "2026-11-25")
+    assert plain.exit_code == 0
+    assert plain.stderr.startswith("digest of 2026-11-25 written to ")
+    config = write_config(tmp_path, db_url, digest={
+        "recipients": ["desk@example.com"],
+        "smtp": {"host": "127.0.0.1", "port": free_port(), "security": "none", "retries": 0}})
+    failed = digest(config, "--daily", "--date", "2026-11-25")
+    assert failed.exit_code == 1
+    assert failed.stderr.splitlines()[1:] == [
+        "Error: digest of 2026-11-25 not emailed after 1 attempt: ConnectionRefusedError: "
+        "[Errno 111] Connection refused",
+        "Check digest.smtp in the settings and $NEWSMON_SMTP_PASSWORD."]
+    assert (tmp_path / "digests" / "2026-11-25.html").exists()
+    refused = digest(config, "--daily", "--format", "html")
+    assert (refused.exit_code, refused.stderr) == (
+        2, "Error: --daily takes only --date: it writes Markdown and HTML files and emails "
+           "them as the settings say\n")
+
+
+@pytest.mark.parametrize(("local", "day"), [
+    ("2026-11-25T07:00+05:30", "2026-11-24"),
+    ("2026-11-25T11:59+05:30", "2026-11-24"),
+    ("2026-11-25T12:00+05:30", "2026-11-25"),
+    ("2026-11-25T23:30+05:30", "2026-11-25"),
+])
+def test_the_daily_day(local: str, day: str) -> None:
+    from newsmon.digest import daily_day
+
+    assert daily_day(datetime.fromisoformat(local), IST).isoformat() == day

@@ -16,10 +16,12 @@ from newsmon.digest import (
     MailError,
     TemplateError,
     build_digest,
+    daily_day,
     digest_zone,
     email_configured,
     email_digest,
     render,
+    run_daily,
 )
 from newsmon.options import ConfigOption, err_console, fail, open_store, settings_from
 from newsmon.timespec import TimeSpecError, parse_day
@@ -46,6 +48,12 @@ def digest_command(
         "--email", help="Also email it (text + HTML) to digest.recipients via digest.smtp; "
         "the password comes from $NEWSMON_SMTP_PASSWORD (or digest.smtp.password_env).")
     ] = False,
+    daily: Annotated[bool, typer.Option(
+        "--daily", help="The service's daily job: write YYYY-MM-DD.md and .html to the "
+        "digest folder (digest.output_dir, default <data_dir>/digests) and email them when "
+        "digest.smtp is set. The day: --date, else yesterday before noon and today from "
+        "noon. Exit status 1 if the email could not be sent (the files are written).")
+    ] = False,
     config: ConfigOption = None,
 ) -> None:
     """Build the digest of a day: on-topic stories grouped by topic, each story once with the
@@ -54,6 +62,10 @@ def digest_command(
 
     Example: newsmon digest --date yesterday --format html --out digest.html --email
     """
+    if daily:
+        _daily(day, config, extra=any(x is not None for x in (since, until, topic, out))
+               or email or fmt is not DigestFormat.MARKDOWN)
+        return
     if day is not None and (since is not None or until is not None):
         fail("give --date, or --since (and --until), not both", 2)
     if until is not None and since is None:
@@ -104,3 +116,36 @@ def digest_command(
                  f"${settings.digest.smtp.password_env}.")
         err_console.print(f"digest emailed to {', '.join(settings.digest.recipients)}",
                           highlight=False, soft_wrap=True)
+
+
+def _daily(day: str | None, config: Path | None, *, extra: bool) -> None:
+    if extra:
+        fail("--daily takes only --date: it writes Markdown and HTML files and emails them as "
+             "the settings say", 2)
+    settings = settings_from(config)
+    tz = digest_zone(settings)
+    now = datetime.now(UTC)
+    try:
+        the_day = parse_day(day, now=now, tz=tz) if day else daily_day(now, tz)
+    except TimeSpecError:
+        fail(f"--date: {day!r} is not a day: use today, yesterday or a date such as "
+             "2026-11-25", 2)
+    store = open_store(settings)
+    try:
+        result = run_daily(settings, store, the_day, now=now)
+    except TemplateError as exc:
+        fail(f"{exc}\nFix the template or digest.template_dir in the settings.", 2)
+    except (SQLAlchemyError, OSError) as exc:
+        fail(f"digest of {the_day} not written: {exc.__class__.__name__}: {exc}")
+    finally:
+        store.close()
+    files = ", ".join(str(f) for f in result.files)
+    err_console.print(f"digest of {the_day} written to {files}", highlight=False,
+                      soft_wrap=True)
+    if result.mail == "sent":
+        err_console.print(f"digest emailed to {', '.join(result.recipients)}",
+                          highlight=False, soft_wrap=True)
+    elif result.mail == "failed":
+        fail(f"digest of {the_day} not emailed after {result.attempts} attempt"
+             f"{'' if result.attempts == 1 else 's'}: {result.error}\nCheck digest.smtp in the "
+             f"settings and ${settings.digest.smtp.password_env}.")

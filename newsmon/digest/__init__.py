@@ -15,12 +15,20 @@ from newsmon.digest.build import (
     day_bounds,
     digest_zone,
 )
-from newsmon.digest.daily import DigestResult, email_configured, email_digest, output_dir, run_daily
+from newsmon.digest.daily import (
+    DigestResult,
+    daily_day,
+    email_configured,
+    email_digest,
+    output_dir,
+    run_daily,
+)
 from newsmon.digest.mail import MailError, build_message, send_digest, smtp_password
 from newsmon.digest.render import DigestFormat, TemplateError, render
 
 __all__ = [
     "Copy", "Digest", "DigestFormat", "DigestResult", "DigestSection", "DigestStory",
+    "daily_day",
     "MailError", "RunFailure", "TemplateError", "Totals", "build_digest", "build_message",
     "day_bounds", "digest_zone", "email_configured", "email_digest", "output_dir", "render",
     "run_daily", "send_digest", "smtp_password",

@@ -18,7 +18,7 @@ import tempfile
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from pathlib import Path
 
 from config.schema import Settings
@@ -48,6 +48,13 @@ class DigestResult:
     @property
     def ok(self) -> bool:
         return self.mail != "failed"
+
+
+def daily_day(now: datetime, tz: tzinfo) -> date:
+    """The day a scheduled digest covers: the local day just ended when it runs before noon
+    (a 07:00 digest is yesterday's), else the day now ending (a 20:00 digest is today's)."""
+    local = now.astimezone(tz)
+    return local.date() - timedelta(days=1) if local.hour < 12 else local.date()
 
 
 def output_dir(settings: Settings) -> Path:
