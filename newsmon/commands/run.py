@@ -54,10 +54,11 @@ def setup_service_logging(settings: Settings, verbose: int, log_file: Path | Non
 
 
 def _digest_command(config: Path | None) -> list[str] | None:
-    """``newsmon digest [--config PATH]`` if this installation has a digest command."""
+    """``newsmon digest --daily [--config PATH]`` if this installation has a digest command
+    (it writes the day's files and emails them as the settings say)."""
     if importlib.util.find_spec("newsmon.commands.digest") is None:
         return None
-    cmd = [sys.executable, "-m", "newsmon", "digest"]
+    cmd = [sys.executable, "-m", "newsmon", "digest", "--daily"]
     return cmd + (["--config", str(config)] if config is not None else [])
 
 
