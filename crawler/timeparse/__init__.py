@@ -21,6 +21,8 @@ Contract of :func:`parse`:
 - Nothing more than a day after ``now`` is returned: such a text gives None.
 - Comment counts, "5 min read", model numbers, prices, lone years and phone numbers give
   None: a wrong timestamp is worse than none.
+- Patterns are compiled at import; the only state is a memo of site-zone lookups. Only the
+  first 1,000 characters are read: pass the label, not the page.
 """
 
 from __future__ import annotations

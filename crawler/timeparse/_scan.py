@@ -64,6 +64,9 @@ _AMOUNTS: Final = (
 )
 _AMPM: Final = rf"[ap]\.?\s?m(?:\.|{_LETTER_AFTER_NOT})"
 
+# Tried in this order at each word start: "now" phrases, Arabic, "ago" before the amount
+# (vor, hace, il y a), "ago" after it, ISO 8601, numeric D/M/Y and Y/M/D, day-month and
+# month-day names, clock times, short labels ("2h"), and day words.
 _ALTERNATIVES: Final = (
     ("now", rf"{_LETTER_BEFORE_NOT}(?:{alternation(NOW_PHRASES)}){_LETTER_AFTER_NOT}"),
     ("ar", rf"(?:{alternation(AR_AGO)})\s*(?P<ar_n>\d{{1,4}})?\s*"
@@ -232,7 +235,7 @@ def _finest(units: list[str]) -> str:
     return min(units, key=_FINER.index)
 
 
-def _relative(match: re.Match[str], start: int, end: int, body: str) -> Stamp | None:
+def _relative(start: int, end: int, body: str) -> Stamp | None:
     delta = timedelta()
     months = 0
     units: list[str] = []
@@ -278,11 +281,11 @@ def _arabic(match: re.Match[str], text: str, month_first: bool) -> Stamp | None:
 
 
 def _ago_before(match: re.Match[str], text: str, month_first: bool) -> Stamp | None:
-    return _relative(match, match.start(), match.end(), match["rp_body"])
+    return _relative(match.start(), match.end(), match["rp_body"])
 
 
 def _ago_after(match: re.Match[str], text: str, month_first: bool) -> Stamp | None:
-    return _relative(match, match.start(), match.end(), match["rs_body"])
+    return _relative(match.start(), match.end(), match["rs_body"])
 
 
 def _short(match: re.Match[str], text: str, month_first: bool) -> Stamp | None:
