@@ -10,4 +10,6 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # Reflow docstring paragraphs; commands keep their line breaks only between paragraphs.
+    rich_markup_mode="markdown",
 )
