@@ -78,6 +78,7 @@ Query = Term | Phrase | Prefix | Not | And | Or
 # -- parsing -------------------------------------------------------------------------------
 
 _TOKEN_RE = re.compile(r'\s+|"|\(|\)|[^\s"()]+')
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _WORDISH = re.compile(r"[^\W_]")  # a letter or digit
 _PREFIX_RE = re.compile(r"^(\w+)\*$")
 
@@ -252,6 +253,8 @@ def parse_query(text: str) -> Query | None:
     Raises :class:`QuerySyntaxError` for an unterminated phrase, unbalanced parentheses, a
     dangling operator, a misplaced ``*``, or a query that only excludes.
     """
+    # Control characters (NUL among them, which PostgreSQL refuses) are not search text.
+    text = _CONTROL.sub(" ", text)
     node = _Parser(text).parse()
     if node is not None:
         _check_exclusions(node, text)

@@ -240,3 +240,26 @@ def test_migration_downgrades_and_reindexes_existing_rows(room: Newsroom) -> Non
     assert "0004" in current_revisions(engine)
     assert ids(search(room.store, "repairs")) == [aid]
     assert ids(search(room.store, "cable")) == [aid]
+
+
+QUERY_ALPHABET = list('ab "()*-:^+.,;_&|\'') + ["AND", "OR", "NOT", "NEAR", "é", "中", "\x00"]
+
+
+def test_any_input_is_a_result_or_a_syntax_error(room: Newsroom) -> None:
+    """Whatever is typed, the database never sees malformed syntax: search returns hits or
+    parse_query says what is wrong."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    room.one("a b", body="a b ab a-b " * 5)
+
+    @settings(max_examples=150, deadline=None,
+              suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(st.lists(st.sampled_from(QUERY_ALPHABET), max_size=12).map("".join))
+    def check(query: str) -> None:
+        try:
+            search(room.store, query, limit=5)
+        except QuerySyntaxError:
+            pass
+
+    check()
