@@ -41,7 +41,19 @@ def scrapy_settings(settings: Settings, **overrides: Any) -> dict[str, Any]:
         "NEWSMON_DATABASE_URL": settings.database_url,
         "NEWSMON_TOPICS_FILE": settings.topics_file,
         "NEWSMON_ENTITIES_FILE": settings.entities_file,
-        "DOWNLOADER_MIDDLEWARES": {"crawler.middlewares.FetchTimeMiddleware": 950},
+        # A 429 or 503 that says Retry-After is retried after that long, if at most this.
+        "NEWSMON_RETRY_AFTER_MAX": 30.0,
+        # Buffered articles are written at least this often, so a killed crawl loses little.
+        "NEWSMON_BATCH_SECONDS": 5.0,
+        # How long the end of a run keeps trying to record itself while the database is away.
+        "NEWSMON_RUN_RECORD_WAIT": 30.0,
+        "DOWNLOADER_MIDDLEWARES": {
+            "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+            "crawler.retry.RetryAfterMiddleware": 550,
+            # Sees a redirect before Scrapy's RedirectMiddleware (600) follows it.
+            "crawler.middlewares.RedirectSchemeMiddleware": 610,
+            "crawler.middlewares.FetchTimeMiddleware": 950,
+        },
         "ITEM_PIPELINES": {
             "crawler.pipelines.validate.ValidationPipeline": 100,
             "crawler.pipelines.classify.ClassifyPipeline": 500,

@@ -16,15 +16,18 @@ from typing import Any, ClassVar
 from scrapy import Request, Spider
 from scrapy.crawler import Crawler
 from scrapy.http import Response, TextResponse
-from scrapy.spidermiddlewares.httperror import HttpError
+from sqlalchemy.exc import SQLAlchemyError
 from twisted.python.failure import Failure
 
 from config.schema import Source
 from crawler.extraction import extract_article
 from crawler.items import ArticleItem
 from crawler.middlewares import fetched_at
+from crawler.spiders.encoding import response_text
+from crawler.spiders.failures import database_reason, describe_failure
 from crawler.timeparse import parse as parse_time
 from crawler.urls import InvalidURL, canonical_url, url_key
+from crawler.xmlsafe import UnsafeXML
 from storage.store import Store
 
 logger = logging.getLogger(__name__)
@@ -51,6 +54,11 @@ class Hint:
     authors: list[str] = field(default_factory=list)
     tags: list[str] = field(default_factory=list)
     image_url: str | None = None
+
+
+class UnreadableStart(ValueError):
+    """A feed, sitemap or listing page that is not what the source's kind needs; the message
+    starts with the URL and says what it is instead."""
 
 
 class SourceSpider(Spider):
@@ -106,7 +114,16 @@ class SourceSpider(Spider):
         try:
             yield from self.parse_start(response)
         except Exception as exc:  # a broken feed must not take the spider's other URLs down
-            self.record_error(f"{response.url}: cannot read the {self.source.kind}: {exc}")
+            # Nothing (or not all) of what this URL lists was followed: it counts as failed.
+            self.count("start_failures")
+            if isinstance(exc, UnreadableStart | UnsafeXML):
+                message = str(exc)
+            elif isinstance(exc, SQLAlchemyError):
+                message = (f"{response.url}: database unavailable, nothing from it stored "
+                           f"({database_reason(exc)})")
+            else:
+                message = f"{response.url}: cannot read the {self.source.kind}: {exc}"
+            self.record_error(message)
             return
         self.remember_validators(response)
 
@@ -198,7 +215,7 @@ class SourceSpider(Spider):
             return
         when = fetched_at(response)
         art = extract_article(
-            response.text, response.url, fetched_at=when, site_tz=self.source.timezone,
+            response_text(response), response.url, fetched_at=when, site_tz=self.source.timezone,
             selectors=self.article_selectors,
         )
         canon = canonical_url(response.url)
@@ -248,19 +265,21 @@ class SourceSpider(Spider):
 
     def on_error(self, failure: Failure) -> None:
         request = getattr(failure, "request", None)
-        url = request.url if request is not None else "?"
-        if isinstance(failure.value, HttpError):
-            message = f"{url}: HTTP {failure.value.response.status}"
-        else:
-            message = f"{url}: {failure.getErrorMessage() or type(failure.value).__name__}"
+        assert self.crawler is not None
+        message = describe_failure(failure, self.crawler.settings)
         if request is not None and request.meta.get("newsmon_start"):
             self.count("start_failures")
         self.record_error(message)
 
     def record_error(self, message: str) -> None:
+        """Count an error; the first of the run (from here, a pipeline or the run recorder,
+        whichever came first) is what ``newsmon runs`` shows."""
         self.count("errors")
         if self.first_error is None:
             self.first_error = message
+        if self.crawler is not None and self.crawler.stats is not None and not (
+                self.crawler.stats.get_value("newsmon/first_error")):
+            self.crawler.stats.set_value("newsmon/first_error", message)
         logger.warning("%s: %s", self.source.name, message)
 
     def count(self, key: str, n: int = 1) -> None:
@@ -290,4 +309,4 @@ def time_hint(raw: str | None, now: datetime, tz: str, origin: str) -> dict[str,
             "published_source": origin}
 
 
-__all__ = ["DATE_TRUST", "Hint", "SourceSpider", "time_hint"]
+__all__ = ["DATE_TRUST", "Hint", "SourceSpider", "UnreadableStart", "time_hint"]

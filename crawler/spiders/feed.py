@@ -14,10 +14,14 @@ import feedparser
 from scrapy.http import Response
 
 from crawler.middlewares import fetched_at
-from crawler.spiders.base import Hint, SourceSpider, time_hint
+from crawler.spiders.base import Hint, SourceSpider, UnreadableStart, time_hint
 from crawler.xmlsafe import check_no_entities
 
 _TAG = re.compile(r"<[^>]+>")
+# Script and style content is code, not text: it goes with its tags.
+_CODE = re.compile(r"<(script|style)\b[^>]*>.*?(?:</\1\s*>|$)", re.IGNORECASE | re.DOTALL)
+_HTML_START = re.compile(rb"^(?:\xef\xbb\xbf)?\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html)\b",
+                         re.IGNORECASE | re.DOTALL)
 _WS = re.compile(r"\s+")
 
 
@@ -25,13 +29,13 @@ def _text(markup: str | None) -> str | None:
     """Feed titles and summaries often carry HTML; keep the text."""
     if not markup:
         return None
-    text = _WS.sub(" ", html.unescape(_TAG.sub(" ", markup))).strip()
+    text = _WS.sub(" ", html.unescape(_TAG.sub(" ", _CODE.sub(" ", markup)))).strip()
     return text or None
 
 
-class NotAFeed(ValueError):
+class NotAFeed(UnreadableStart):
     def __init__(self, url: str, detail: str) -> None:
-        super().__init__(f"{url} is not a readable feed ({detail})")
+        super().__init__(f"{url}: not a feed ({detail})")
 
 
 class FeedSpider(SourceSpider):
@@ -46,7 +50,11 @@ class FeedSpider(SourceSpider):
         if not parsed.entries:
             version = parsed.get("version") or ""
             if not version:
-                detail = "no feed found in the document"
+                if not response.body.strip():
+                    raise NotAFeed(response.url, "the response was empty")
+                if _HTML_START.match(response.body[:4096]):
+                    raise NotAFeed(response.url, "got an HTML page")
+                detail = "no RSS or Atom found in the document"
                 if parsed.get("bozo"):
                     detail += f": {parsed.get('bozo_exception')}"
                 raise NotAFeed(response.url, detail)

@@ -16,8 +16,9 @@ from scrapy.http import Response
 from scrapy.utils.gz import gunzip
 
 from crawler.middlewares import fetched_at
-from crawler.spiders.base import Hint, SourceSpider, time_hint
-from crawler.xmlsafe import parse_xml
+from crawler.spiders.base import Hint, SourceSpider, UnreadableStart, time_hint
+from crawler.spiders.failures import size_text
+from crawler.xmlsafe import UnsafeXML, parse_xml
 
 _NEWS_NS = "http://www.google.com/schemas/sitemap-news/0.9"
 _IMAGE_NS = "http://www.google.com/schemas/sitemap-image/1.1"
@@ -41,9 +42,9 @@ def _child_text(el: etree._Element, name: str, ns: str | None = None) -> str | N
     return None
 
 
-class NotASitemap(ValueError):
+class NotASitemap(UnreadableStart):
     def __init__(self, url: str, detail: str) -> None:
-        super().__init__(f"{url} is not a readable sitemap ({detail})")
+        super().__init__(f"{url}: not a sitemap ({detail})")
 
 
 class SitemapSpider(SourceSpider):
@@ -56,6 +57,8 @@ class SitemapSpider(SourceSpider):
     def _parse_child(self, response: Response, depth: int) -> Iterator[Any]:
         try:
             yield from self._parse_sitemap(response, depth)
+        except (NotASitemap, UnsafeXML) as exc:
+            self.record_error(str(exc))
         except Exception as exc:
             self.record_error(f"{response.url}: cannot read the sitemap: {exc}")
 
@@ -63,7 +66,14 @@ class SitemapSpider(SourceSpider):
         body = response.body
         if body[:2] == b"\x1f\x8b":
             max_size = self.crawler.settings.getint("DOWNLOAD_MAXSIZE") if self.crawler else 0
-            body = gunzip(body, max_size=max_size or 50 * 1024 * 1024)
+            max_size = max_size or 50 * 1024 * 1024
+            try:
+                body = gunzip(body, max_size=max_size)
+            except ValueError as exc:  # too big (a gzip bomb) or not gzip after all
+                if "exceeded" in str(exc):
+                    raise NotASitemap(response.url, f"gzip content expands beyond the "
+                                      f"{size_text(max_size)} cap (DOWNLOAD_MAXSIZE)") from exc
+                raise NotASitemap(response.url, f"broken gzip: {exc}") from exc
         root = parse_xml(body, response.url)
         if root is None:
             raise NotASitemap(response.url, "not XML")
