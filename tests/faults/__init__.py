@@ -1,0 +1,1 @@
+"""Fault-injection suite: real crawls against misbehaving local servers (issue 8)."""
