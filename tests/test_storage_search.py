@@ -103,6 +103,20 @@ def test_words_are_stemmed_and_titles_rank_first(room: Newsroom) -> None:
     assert ids(search(room.store, "MISSILE")) == [in_title, body_only]
 
 
+def test_body_only_matches_follow_newest_first(room: Newsroom) -> None:
+    older, newer = room.add(
+        room.article("Budget session opens", body="Missile spending rises. " * 9,
+                     at=T0 - timedelta(days=1)),
+        room.article("Parliament debates", body="One missile. " * 2, at=T0),
+    )
+    headline = room.one("Missile test today", body="Odisha coast.", at=T0 - timedelta(days=3),
+                        highlights=["A missile flew"])
+    hits = search(room.store, "missile")
+    assert ids(hits) == [headline, newer, older]
+    assert hits[1].rank == hits[2].rank == 0
+    assert ids(search(room.store, "missile", order="date")) == [newer, older, headline]
+
+
 def test_phrase_boolean_and_prefix(room: Newsroom) -> None:
     fta = room.one("India and UK sign free trade agreement",
                    body="The agreement on free trade covers goods. " * 3)

@@ -9,7 +9,8 @@ SQLite: ``articles_fts``, an FTS5 external-content table over ``articles_fts_con
 ``articles``. Porter stemming, like PostgreSQL's ``english`` configuration.
 
 PostgreSQL: ``articles.search_vector``, a stored generated ``tsvector`` (title weight A,
-highlights B, body C) with a GIN index; the database keeps it in sync itself.
+highlights B, body C) with a GIN index, for matching; ``articles.headline_vector`` (title and
+highlights only), for ranking. The database keeps both in sync itself.
 
 Both: the views ``articles_view`` and ``stories_view`` (see docs/schema.md).
 
@@ -75,11 +76,18 @@ PG_OBJECTS = [
         || setweight(to_tsvector('english'::regconfig, highlights), 'B')
         || setweight(to_tsvector('english'::regconfig, coalesce(body, '')), 'C')
     ) STORED""",
+    # Ranking reads this small vector, not search_vector: a full vector is a few kilobytes,
+    # compressed out of line, and reading it for every match of a common word is slow.
+    """ALTER TABLE articles ADD COLUMN headline_vector tsvector GENERATED ALWAYS AS (
+        setweight(to_tsvector('english'::regconfig, coalesce(title, '')), 'A')
+        || setweight(to_tsvector('english'::regconfig, highlights), 'B')
+    ) STORED""",
     "CREATE INDEX ix_articles_search_vector ON articles USING gin (search_vector)",
 ]
 
 PG_DROP = [
     "DROP INDEX IF EXISTS ix_articles_search_vector",
+    "ALTER TABLE articles DROP COLUMN IF EXISTS headline_vector",
     "ALTER TABLE articles DROP COLUMN IF EXISTS search_vector",
 ]
 
