@@ -57,14 +57,20 @@ IST = "Asia/Kolkata"
 # The newest day of the synthetic data ends here; "7d" and "24h" filters count back from it.
 END = datetime(2026, 11, 25, 18, 30, tzinfo=UTC)  # midnight IST
 
+# Most general first: a term's frequency falls with its place (Zipf), so "army" is common and
+# "brahmos" rare, as in real coverage.
 DOMAIN = {
-    "defence": ("missile army navy frigate submarine drone tank fighter jet brahmos rafale "
-                "tejas drdo hal defence military border artillery radar warship helicopter "
-                "howitzer corvette procurement exercise troops airforce carrier sonar "
-                "torpedo ammunition").split(),
-    "trade": ("tariff duty export import trade agreement steel aluminium wto customs "
-              "dumping quota deficit surplus rupee commerce investment sanctions "
-              "semiconductor textiles pharma shipping freight supply chain").split(),
+    "defence": ("military army defence navy border troops exercise missile airforce drone "
+                "fighter jet helicopter radar procurement warship submarine frigate tank "
+                "artillery ammunition carrier drdo hal corvette howitzer sonar torpedo tejas "
+                "rafale brahmos").split(),
+    "trade": ("trade export import tariff investment commerce duty agreement deficit surplus "
+              "customs rupee supply chain shipping steel wto sanctions quota semiconductor "
+              "pharma textiles aluminium freight dumping").split(),
+}
+DOMAIN_CUM = {
+    topic: [sum(1 / (i + 1) ** 1.3 for i in range(k + 1)) for k in range(len(terms))]
+    for topic, terms in DOMAIN.items()
 }
 COMMON = ("the of and to in a is that for on with as was by at from said it be has have "
           "will an are this were which its after new also more government minister "
@@ -116,9 +122,9 @@ def make_corpus(rng: random.Random, size: int = 20000) -> Corpus:
 def words(rng: random.Random, corpus: Corpus, n: int, topic: str | None) -> list[str]:
     out = rng.choices(corpus.vocab, cum_weights=corpus.cum, k=n)
     if topic is not None:
-        terms = DOMAIN[topic]
-        for i in rng.sample(range(n), k=max(1, n // 12)):
-            out[i] = rng.choice(terms)
+        picks = rng.choices(DOMAIN[topic], cum_weights=DOMAIN_CUM[topic], k=max(1, n // 20))
+        for i, term in zip(rng.sample(range(n), k=len(picks)), picks, strict=True):
+            out[i] = term
     return out
 
 
