@@ -64,7 +64,7 @@ def time_window(since: str | None, until: str | None, tz: ZoneInfo
 @app.command("search")
 def search_command(
     words: Annotated[list[str] | None, typer.Argument(
-        help=QUERY_HELP, show_default=False, metavar="[QUERY]...")] = None,
+        help=QUERY_HELP, show_default=False, metavar="QUERY")] = None,
     topic: Annotated[str | None, typer.Option("--topic", "-t", help="Only articles in this "
                                               "topic (defence, trade).")] = None,
     source: Annotated[str | None, typer.Option("--source", "-s",
@@ -84,8 +84,9 @@ def search_command(
     fmt: FormatOption = OutputFormat.TABLE,
     config: ConfigOption = None,
 ) -> None:
-    """Search articles by their title, highlights and body, best match first, with the
-    matching words marked **like this** in a snippet.
+    """Search articles by their title, highlights and body: headline matches first, best
+    first, then the rest, newest first; each with a snippet in which the matching words are
+    wrapped in double asterisks.
 
     Example: newsmon search '"free trade agreement" india -steel' --topic trade --since 7d
     """
