@@ -1,7 +1,10 @@
-"""Triggers, first runs, misfire grace and back-off: pure functions, a frozen clock."""
+"""Triggers, first runs, misfire grace and back-off (pure functions, a frozen clock), and
+the jobs the service builds from them, in-process."""
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -12,6 +15,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from config.schema import Schedule, SchedulerSettings, Settings
 from scheduler.crawl_child import soft_timeout
 from scheduler.jobs import (
+    DIGEST_JOB_ID,
     backoff_delay,
     build_trigger,
     describe,
@@ -22,7 +26,9 @@ from scheduler.jobs import (
     nominal_period,
     schedule_key,
 )
-from storage.scheduler_store import SourceStateView
+from scheduler.service import Service
+from storage import Store
+from storage.scheduler_store import SchedulerStore, SourceStateView
 
 NOW = datetime(2026, 11, 25, 10, 0, 0, tzinfo=UTC)
 
@@ -135,3 +141,68 @@ def test_the_crawl_closes_itself_before_the_hard_timeout() -> None:
     assert soft_timeout(600) == 570
     assert soft_timeout(10) == 8
     assert soft_timeout(1) == 1
+
+
+# -- the service's jobs, built in-process (no crawl runs) ------------------------------------
+
+SQLITE_ONLY = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+
+
+def service_settings(db_url: str, **scheduler: object) -> Settings:
+    return Settings.model_validate({
+        "database_url": db_url,
+        "scheduler": {"heartbeat_interval": "1s", **scheduler},
+        "sources": [
+            {"name": "alpha", "kind": "rss", "urls": ["http://127.0.0.1:9/a.xml"],
+             "schedule": {"interval": "20m", "jitter": "2m"}},
+            {"name": "beta", "kind": "rss", "urls": ["http://127.0.0.1:9/b.xml"],
+             "schedule": {"cron": "0 3 * * *", "timezone": "Asia/Kolkata"}},
+            {"name": "off", "kind": "rss", "urls": ["http://127.0.0.1:9/c.xml"],
+             "enabled": False},
+        ],
+    })
+
+
+@SQLITE_ONLY
+def test_one_job_per_enabled_source_with_stable_ids(db_url: str, store: Store) -> None:
+    sched = SchedulerStore(store.engine)
+    sched.save_schedule("beta", schedule_key(Schedule(cron="0 3 * * *",
+                                                      timezone="Asia/Kolkata")), "x",
+                        NOW + timedelta(hours=5))
+    service = Service(service_settings(db_url, digest_time="07:00"), sched, config_path=None,
+                      digest_command=["true"], clock=lambda: NOW)
+    scheduler = service._build_scheduler()
+    service._add_jobs(scheduler)
+    service._add_jobs(scheduler)  # a second build replaces the jobs in place
+    jobs = {job.id: job for job in scheduler.get_jobs()}
+    assert set(jobs) == {"alpha", "beta", DIGEST_JOB_ID}
+    alpha = jobs["alpha"]
+    assert (alpha.max_instances, alpha.coalesce, alpha.misfire_grace_time) == (1, True, 1200)
+    assert NOW <= alpha.next_run_time <= NOW + timedelta(minutes=2)
+    assert jobs["beta"].next_run_time == NOW + timedelta(hours=5)  # persisted: kept
+    assert jobs["beta"].misfire_grace_time == 3600
+    assert jobs[DIGEST_JOB_ID].executor == "digest"
+    states = sched.states()
+    assert set(states) == {"alpha", "beta"}
+    assert states["alpha"].schedule == "every 20m +2m"
+
+
+@SQLITE_ONLY
+def test_the_service_stops_on_request_and_releases_its_lock(db_url: str, store: Store) -> None:
+    sched = SchedulerStore(store.engine)
+    settings = service_settings(db_url)
+    # Nothing due: alpha's persisted next run is an hour away, beta is a daily cron.
+    sched.save_schedule("alpha", schedule_key(settings.sources[0].schedule), "x",
+                        datetime.now(UTC) + timedelta(hours=1))
+    service = Service(settings, sched, config_path=None)
+    thread = threading.Thread(target=service.run)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while sched.lock_holder() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert sched.lock_holder() is not None
+    service.request_stop()
+    thread.join(10)
+    assert not thread.is_alive()
+    assert sched.lock_holder() is None
+    assert sched.runs() == []
