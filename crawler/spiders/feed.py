@@ -6,7 +6,7 @@ import calendar
 import html
 import re
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 from urllib.parse import urljoin
 
@@ -23,6 +23,7 @@ _CODE = re.compile(r"<(script|style)\b[^>]*>.*?(?:</\1\s*>|$)", re.IGNORECASE | 
 _HTML_START = re.compile(rb"^(?:\xef\xbb\xbf)?\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html)\b",
                          re.IGNORECASE | re.DOTALL)
 _WS = re.compile(r"\s+")
+_FUTURE_SLACK = timedelta(days=1)
 
 
 def _text(markup: str | None) -> str | None:
@@ -80,11 +81,18 @@ class FeedSpider(SourceSpider):
         raw = next((entry[k] for k in ("published", "updated", "created") if k in keys), None)
         when = time_hint(raw, now, self.source.timezone, "feed")
         if not when and entry.get("published_parsed"):
-            # feedparser read a date our parser declined (rare formats); it is UTC.
-            parsed = entry["published_parsed"]
-            when = {"published_at": datetime.fromtimestamp(calendar.timegm(parsed), UTC),
-                    "published_raw": raw,
-                    "published_precision": "second", "published_source": "feed"}
+            # feedparser read a date our parser declined (rare formats); it is UTC. Like our
+            # parser, take nothing more than a day ahead: a feed dated 2099 is a broken feed.
+            # A date feedparser cannot turn into a datetime ("0000-00-00" gives year -1) is
+            # no date; it must not cost the feed its other entries.
+            try:
+                published = datetime.fromtimestamp(calendar.timegm(entry["published_parsed"]),
+                                                   UTC)
+            except (ValueError, OverflowError, OSError):
+                published = None
+            if published is not None and published <= now + _FUTURE_SLACK:
+                when = {"published_at": published, "published_raw": raw,
+                        "published_precision": "second", "published_source": "feed"}
         modified = None
         if "updated" in keys and "published" in keys:
             mod = time_hint(entry["updated"], now, self.source.timezone, "feed")
