@@ -22,6 +22,7 @@ import signal
 import sys
 import threading
 import time
+import warnings
 from pathlib import Path
 
 EXIT_CODES = {"ok": 0, "partial": 10, "failed": 11, "timeout": 12, "interrupted": 13}
@@ -30,6 +31,12 @@ CLOSE_MARGIN = 30.0
 MEMUSAGE_CHECK_SECONDS = 5.0
 
 logger = logging.getLogger(__name__)
+
+
+def _quiet_libraries(record: logging.LogRecord) -> bool:
+    """Scrapy, Twisted and Alembic INFO lines (versions, settings, stats) are per-crawl noise."""
+    return record.levelno >= logging.WARNING or not record.name.startswith(
+        ("scrapy", "twisted", "alembic", "py.warnings"))
 
 
 def soft_timeout(hard: float) -> float:
@@ -67,7 +74,11 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(levelname)s %(name)s: %(message)s", force=True)
     logging.captureWarnings(True)  # one line each, with a level, like every other record
     if logging.getLogger().level > logging.DEBUG:
-        logging.getLogger("scrapy").setLevel(logging.WARNING)  # its INFO is per-crawl noise
+        # Scrapy resets its loggers' levels when it starts; filter at the handler instead.
+        for handler in logging.getLogger().handlers:
+            handler.addFilter(_quiet_libraries)
+    # Deprecated inside crawler.runner (Scrapy 2.19); nothing the operator can act on.
+    warnings.filterwarnings("ignore", message="The install_root_handler parameter")
     from config import ConfigError, load_settings
 
     try:
