@@ -519,3 +519,12 @@ def test_benchmark_metric_matches_upstream_definition() -> None:
     assert s.precision == pytest.approx(1.0)
     assert s.recall == pytest.approx(0.5)
     assert s.f1 == pytest.approx(2 / 3)
+
+
+def test_word_count_counts_unspaced_scripts() -> None:
+    from crawler.extraction.body import word_count
+
+    assert word_count("India and the US signed a pact") == 7
+    # Japanese runs are many words, not one (about one per two characters).
+    assert word_count("防衛省は二日、新型護衛艦の建造計画を発表した。") == 11
+    assert word_count("DRDO の新型ミサイル") == 1 + 4

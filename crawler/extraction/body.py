@@ -63,9 +63,22 @@ def _split_paragraphs(text: str) -> list[str]:
     return paragraphs
 
 
+# Scripts written without spaces between words: a run of them is many words, not one.
+_UNSPACED = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u0e00-\u0e7f]")
+
+
+def word_count(text: str) -> int:
+    """Words in ``text``; in Chinese, Japanese and Thai, about one word per two characters."""
+    unspaced = len(_UNSPACED.findall(text))
+    if not unspaced:
+        return len(_WORD_RE.findall(text))
+    spaced = len(_WORD_RE.findall(_UNSPACED.sub(" ", text)))
+    return spaced + (unspaced + 1) // 2
+
+
 def _is_prose(paragraph: str) -> bool:
     return any(
-        not line.startswith(_LIST_MARKERS) and len(_WORD_RE.findall(line)) >= _MIN_PROSE_WORDS
+        not line.startswith(_LIST_MARKERS) and word_count(line) >= _MIN_PROSE_WORDS
         for line in paragraph.split("\n")
     )
 

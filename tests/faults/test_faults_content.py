@@ -85,13 +85,8 @@ ENCODINGS = [
     EncodingCase("utf8-meta-sjis", "UTF-8 page whose <meta> says Shift-JIS (wrong)",
                  _JA_TITLE, _JA_BILINGUAL, "utf-8", "text/html",
                  '<meta charset="Shift_JIS">'),
-    pytest.param(
-        EncodingCase("shift-jis-only-japanese", "page in Shift-JIS with Japanese text only",
-                     _JA_TITLE, _JA_BODY, "shift_jis", "text/html; charset=Shift_JIS"),
-        id="shift-jis-only-japanese", marks=pytest.mark.xfail(strict=True, reason=(
-            "known bug outside crawler/spiders: the extractor's prose test counts "
-            "space-separated words, so Japanese-only articles are dropped as 'no article "
-            "body' (crawler/extraction/body.py)"))),
+    EncodingCase("shift-jis-only-japanese", "page in Shift-JIS with Japanese text only",
+                 _JA_TITLE, _JA_BODY, "shift_jis", "text/html; charset=Shift_JIS"),
     EncodingCase("cp1252-no-charset", "windows-1252 page with no charset anywhere",
                  _LATIN_TITLE, _LATIN_BODY, "cp1252", "text/html"),
     EncodingCase("utf8-no-charset", "UTF-8 page with no charset anywhere",
