@@ -192,14 +192,16 @@ def _ranked_ids(store: Store, node: Query | None, filters: SearchFilters, limit:
             conn.execute(text("SET LOCAL enable_seqscan = off"))
             return [(int(r[0]), float(r[1])) for r in conn.execute(stmt)]
     # SQLite: rank inside the FTS table alone (joining every match to articles first costs
-    # more than the ranking); filters become one set of ids the matches are checked against.
+    # more than the ranking); filters become a set of ids each match is checked against.
     fts: ColumnElement[Any] = literal_column("articles_fts")
     bm25 = func.bm25(fts, *_BM25_WEIGHTS, type_=Float)
     ranked: Select[Any] = (
         select(_fts.c.rowid, (-bm25).label("rank")).select_from(_fts)
         .where(fts.op("MATCH", return_type=Float)(bindparam("fts_query", to_fts5(node)))))
     if _has_filters(filters):
-        ranked = ranked.where(_fts.c.rowid.in_(_base(filters)))
+        # "+rowid": test each match against the filtered ids; a plain rowid constraint is
+        # handed to FTS5, which then looks every filtered id up in the index (100x slower).
+        ranked = ranked.where(literal_column("+articles_fts.rowid").in_(_base(filters)))
     ranked = ranked.order_by(bm25, _fts.c.rowid.desc()).limit(limit)
     with store.engine.connect() as conn:
         return [(int(r[0]), float(r[1])) for r in conn.execute(ranked)]
