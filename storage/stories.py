@@ -16,6 +16,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import count
+from typing import Any
 
 from sqlalchemy import func, or_, select, text, update
 from sqlalchemy.orm import Session
@@ -147,18 +148,20 @@ class StoryFiler:
                               by_bucket: dict[int, list[Candidate]]) -> None:
         buckets = sorted({b for it in items for b in it.record.bands})
         own = {it.article_id for it in items}
-        pairs: list[tuple[int, int]] = []
+        cands: dict[int, Candidate] = {}
         for chunk in _chunks(buckets):
-            pairs.extend(
-                (int(b), int(a)) for b, a in self.session.execute(
-                    select(ArticleBand.bucket, ArticleBand.article_id)
-                    .where(ArticleBand.bucket.in_(chunk)))
-                if a not in own)
-        cands = self._candidates(sorted({a for _, a in pairs}), with_entities=False)
-        for bucket, article_id in pairs:
-            cand = cands.get(article_id)
-            if cand is not None:
-                by_bucket[bucket].append(cand)
+            # One round trip: the bucket hits with what the matcher needs of each article.
+            for row in self.session.execute(
+                select(ArticleBand.bucket, *_CANDIDATE_COLUMNS)
+                .join(Article, Article.id == ArticleBand.article_id)
+                .where(ArticleBand.bucket.in_(chunk), Article.story_id.is_not(None))
+            ):
+                if row[1] in own:
+                    continue
+                cand = cands.get(row[1])
+                if cand is None:
+                    cand = cands[row[1]] = _candidate(row[1:])
+                by_bucket[int(row[0])].append(cand)
 
     def _load_term_candidates(self, items: Sequence[NewArticle],
                               by_term: dict[str, list[Candidate]]) -> None:
@@ -198,13 +201,10 @@ class StoryFiler:
         out: dict[int, Candidate] = {}
         for chunk in _chunks(ids):
             for row in self.session.execute(
-                select(Article.id, Article.story_id, Article.duplicate_of_id, Article.title,
-                       Article.minhash, Article.published_at, Article.first_seen_at)
+                select(*_CANDIDATE_COLUMNS)
                 .where(Article.id.in_(chunk), Article.story_id.is_not(None))
             ):
-                out[row[0]] = Candidate(
-                    article_id=row[0], story_id=row[1], duplicate_of_id=row[2], title=row[3],
-                    minhash=row[4], entities=set(), published_at=row[5], first_seen_at=row[6])
+                out[row[0]] = _candidate(row)
         if with_entities and out:
             keys = sorted(out)
             for chunk in _chunks(keys):
@@ -228,6 +228,16 @@ class StoryFiler:
                              "last_seen_at": _aware(last)})
         if rows:
             self.session.execute(update(Story), rows)
+
+
+_CANDIDATE_COLUMNS = (Article.id, Article.story_id, Article.duplicate_of_id, Article.title,
+                      Article.minhash, Article.published_at, Article.first_seen_at)
+
+
+def _candidate(row: Sequence[Any]) -> Candidate:
+    return Candidate(article_id=row[0], story_id=row[1], duplicate_of_id=row[2], title=row[3],
+                     minhash=row[4], entities=set(), published_at=row[5],
+                     first_seen_at=row[6])
 
 
 def _aware(value: datetime | str) -> datetime:
