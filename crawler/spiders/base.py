@@ -20,6 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from twisted.python.failure import Failure
 
 from config.schema import Source
+from crawler.dates import TRUST, Evidence, choose_published
 from crawler.extraction import extract_article
 from crawler.items import ArticleItem
 from crawler.middlewares import fetched_at
@@ -32,11 +33,8 @@ from storage.store import Store
 
 logger = logging.getLogger(__name__)
 
-# Evidence for the publication time, most trusted first. A per-source selector is the
-# operator's own statement; publisher metadata beats feeds, feeds beat visible page text,
-# and a listing page's label is the last resort.
-DATE_TRUST = {"selector": 0, "jsonld": 1, "meta": 1, "time": 2, "feed": 3, "sitemap": 3,
-              "text": 4, "listing": 5}
+# Evidence for the publication time, most trusted first (see crawler.dates).
+DATE_TRUST = TRUST
 
 
 @dataclass(slots=True)
@@ -250,16 +248,15 @@ class SourceSpider(Spider):
     ) -> tuple[datetime | None, str | None, str | None, str | None]:
         options = []
         if art.published_at is not None:
-            options.append((art.published_at, art.published_raw, art.published_precision,
-                            art.published_source or "text"))
+            options.append(Evidence(art.published_at, art.published_raw,
+                                    art.published_precision, art.published_source or "text"))
         if hint.published_at is not None:
-            options.append((hint.published_at, hint.published_raw, hint.published_precision,
-                            hint.published_source or "feed"))
-        if not options:
+            options.append(Evidence(hint.published_at, hint.published_raw,
+                                    hint.published_precision, hint.published_source or "feed"))
+        chosen = choose_published(options)
+        if chosen is None:
             return None, None, None, None
-        options.sort(key=lambda o: (DATE_TRUST.get(str(o[3]), 9), _PRECISION_RANK.get(
-            str(o[2]), 9)))
-        return options[0]
+        return chosen.at, chosen.raw, chosen.precision, chosen.source
 
     # -- errors and counters -----------------------------------------------------------
 
@@ -293,7 +290,6 @@ class SourceSpider(Spider):
         return int(self.crawler.stats.get_value(f"newsmon/{key}", 0))
 
 
-_PRECISION_RANK = {"second": 0, "minute": 1, "hour": 2, "day": 3, "week": 4, "month": 5}
 
 
 def time_hint(raw: str | None, now: datetime, tz: str, origin: str) -> dict[str, Any]:
