@@ -15,6 +15,7 @@ from config.schema import Settings
 PACKAGED_SETTINGS = Path(__file__).with_name("settings.yaml")
 ENV_CONFIG = "NEWSMON_CONFIG"
 ENV_DATABASE_URL = "NEWSMON_DATABASE_URL"
+ENV_REDIS_URL = "NEWSMON_REDIS_URL"
 
 
 class ConfigError(Exception):
@@ -109,7 +110,8 @@ def load_settings(
     """Read, merge and validate the settings file and its source list.
 
     ``path`` wins over ``$NEWSMON_CONFIG``, which wins over the packaged default.
-    ``$NEWSMON_DATABASE_URL`` overrides ``database_url``; ``overrides`` win over all.
+    ``$NEWSMON_DATABASE_URL`` overrides ``database_url`` and ``$NEWSMON_REDIS_URL``
+    ``distributed.redis_url``; ``overrides`` win over all.
     Raises :class:`ConfigError` naming file, source and field on any problem.
     """
     env = os.environ if env is None else env
@@ -135,6 +137,10 @@ def load_settings(
             raw[key] = str((settings_path.parent / raw[key]).resolve())
     if env.get(ENV_DATABASE_URL):
         raw["database_url"] = env[ENV_DATABASE_URL]
+    if env.get(ENV_REDIS_URL):
+        distributed = raw.get("distributed")
+        raw["distributed"] = {**(distributed if isinstance(distributed, Mapping) else {}),
+                              "redis_url": env[ENV_REDIS_URL]}
     if overrides:
         raw.update(overrides)
     try:

@@ -230,6 +230,29 @@ class DigestSettings(_Strict):
     smtp: SmtpSettings = SmtpSettings()
 
 
+def _check_redis_url(url: str | None) -> str | None:
+    if url is not None and urlsplit(url).scheme not in ("redis", "rediss", "unix"):
+        raise ValueError(f"{url!r} is not a Redis URL (redis://[:password@]host:6379/0, "
+                         "rediss://... or unix:///path/redis.sock)")
+    return url
+
+
+class DistributedSettings(_Strict):
+    """Crawling on several machines (the ``distributed:`` block).
+
+    With ``redis_url`` set, ``newsmon run`` puts one crawl task per due source on an RQ queue
+    in that Redis and ``newsmon worker`` processes, on any machines, run them; unset,
+    ``newsmon run`` crawls in its own child processes. ``$NEWSMON_REDIS_URL`` overrides it."""
+
+    redis_url: Annotated[str | None, AfterValidator(_check_redis_url)] = None
+    queue: str = Field(default="newsmon", pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")
+    # A task whose worker sent no heartbeat for this long is taken as abandoned (the worker
+    # died) and run again by another worker; a source's crawl lock expires after as long.
+    visibility_timeout: PositiveDuration = timedelta(seconds=60)
+    # How often an abandoned task is run again before it counts as failed.
+    max_retries: int = Field(default=2, ge=0, le=10)
+
+
 class Settings(_Strict):
     """Everything newsmon reads from its settings file."""
 
@@ -243,6 +266,7 @@ class Settings(_Strict):
     crawl: CrawlSettings = CrawlSettings()
     scheduler: SchedulerSettings = SchedulerSettings()
     digest: DigestSettings = DigestSettings()
+    distributed: DistributedSettings = DistributedSettings()
     sources: list[Source] = Field(default_factory=list)
 
     @field_validator("sources")
