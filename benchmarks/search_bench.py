@@ -360,19 +360,37 @@ def summary(results: list[Result], reps: int) -> str:
     return "\n".join(out)
 
 
+NOTES = """\
+- Every search ranks all its matches (no cut-off), then fetches snippets and rows for the top
+  20. The common word matches about 38 % of the articles, the domain word 12 %, the rare one
+  2 %, the phrase 0.2 %.
+- What it took (same data, earlier runs): ranking with `ts_rank_cd` over the full
+  `search_vector` (a few kB per row, compressed out of line) and letting the planner pick a
+  sequential scan for common words gave PostgreSQL p95 1.2 s; ranking on the small
+  `headline_vector` with the GIN index forced (`SET LOCAL enable_seqscan = off` for that one
+  query) brought it to ~120 ms. On SQLite, joining every match to `articles` before ranking
+  cost more than `bm25` itself, and a plain `rowid IN (filtered ids)` made FTS5 look each
+  filtered id up (entity filter 2.6 s); ranking inside FTS5 and testing `+rowid` against the
+  filter set brought the worst query to ~60 ms.
+- The digest reads one local day (~1,000 articles with their topics) in two queries and groups
+  in Python: it grows with the day's articles, not with the database.
+- Single runs on a shared 2-CPU machine (other jobs were running); expect ±20 %.
+"""
+
+
 def write_docs(results: list[Result], reps: int, command: str) -> None:
     cpu = os.cpu_count()
     section = (
         f"{SECTION_HEADING}\n\n"
         f"`storage.search.search` (top 20 with snippets, the CLI's call) and "
         f"`newsmon.digest.build_digest` on {results[0].articles:,} synthetic articles: 100 "
-        "days × 1,000, 20 sources, ~300-word bodies from a Zipf vocabulary with defence and "
+        "days × 1,000, 20 sources, 120–320-word bodies from a Zipf vocabulary with defence and "
         "trade terms, stories of 1–8 articles (half of the extra ones verbatim copies), topics "
         "and entities. Each query ran "
         f"{reps} times in shuffled order after one warm-up; times are wall-clock in one "
         f"process on this machine ({cpu} CPUs), PostgreSQL 15 on the same host, SQLite "
         "3.40 in WAL mode. Targets: search p95 < 200 ms, digest < 5 s.\n\n"
-        f"{table(results)}\n\n{summary(results, reps)}\n\n"
+        f"{table(results)}\n\n{summary(results, reps)}\n{NOTES}\n"
         "Reproduce (from the repository root; PostgreSQL from $NEWSMON_TEST_PG_URL, a "
         "scratch database is created and dropped):\n\n"
         f"```\n{command}\n```\n")
@@ -412,7 +430,8 @@ def main(argv: list[str] | None = None) -> None:
     print(summary(results, args.reps))
     if args.write_docs:
         command = ".venv/bin/python benchmarks/search_bench.py " + " ".join(
-            shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:]))
+            shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:])
+            if a != "--keep")
         write_docs(results, args.reps, command.strip())
 
 
