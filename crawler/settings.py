@@ -44,7 +44,7 @@ def scrapy_settings(settings: Settings, **overrides: Any) -> dict[str, Any]:
         # A 429 or 503 that says Retry-After is retried after that long, if at most this.
         "NEWSMON_RETRY_AFTER_MAX": 30.0,
         # Buffered articles are written at least this often, so a killed crawl loses little.
-        "NEWSMON_BATCH_SECONDS": 5.0,
+        "NEWSMON_BATCH_SECONDS": 2.0,
         # How long the end of a run keeps trying to record itself while the database is away.
         "NEWSMON_RUN_RECORD_WAIT": 30.0,
         "DOWNLOADER_MIDDLEWARES": {

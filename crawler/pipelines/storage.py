@@ -27,7 +27,7 @@ class StoragePipeline:
     nothing."""
 
     def __init__(self, crawler: Crawler, stats: StatsCollector, batch_size: int = 50,
-                 matcher: StoryMatcher | None = None, batch_seconds: float = 5.0) -> None:
+                 matcher: StoryMatcher | None = None, batch_seconds: float = 2.0) -> None:
         self.crawler = crawler
         self.matcher = matcher
         self.stats = stats
@@ -43,7 +43,7 @@ class StoragePipeline:
         gazetteer = Gazetteer.load(crawler.settings.get("NEWSMON_ENTITIES_FILE"))
         return cls(crawler, crawler.stats, crawler.settings.getint("NEWSMON_BATCH_SIZE", 50),
                    SimilarityMatcher(gazetteer),
-                   crawler.settings.getfloat("NEWSMON_BATCH_SECONDS", 5.0))
+                   crawler.settings.getfloat("NEWSMON_BATCH_SECONDS", 2.0))
 
     def open_spider(self) -> None:
         assert self.crawler.spider is not None

@@ -94,7 +94,13 @@ class SourceSpider(Spider):
         """A request for a feed, sitemap or listing URL, conditional when we saw it before."""
         headers: dict[str, str] = {}
         if self.store is not None:
-            etag, last_modified = self.store.validators(url)
+            try:
+                etag, last_modified = self.store.validators(url)
+            except SQLAlchemyError as exc:
+                # Fetch unconditionally; whether anything can be stored is decided later.
+                logger.warning("%s: cannot read the validators of %s (%s)", self.source.name,
+                               url, database_reason(exc))
+                etag = last_modified = None
             if etag:
                 headers["If-None-Match"] = etag
             if last_modified:
