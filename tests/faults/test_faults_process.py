@@ -396,3 +396,65 @@ async def test_database_lost_mid_run(
            status=run.status, first_error=run.first_error or "",
            stored=f"0 / 0, then {len(healthy.titles)} on the next run",
            healthy="(the database fault hits every source)")
+
+
+# -- memory ------------------------------------------------------------------------------------
+
+def _peak_rss_mib(proc: subprocess.Popen[bytes]) -> tuple[int, float]:
+    """Wait for a child; its exit status and peak resident memory (MiB), from wait4's rusage
+    for that one child (RUSAGE_CHILDREN would mix in every other)."""
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return proc.returncode, usage.ru_maxrss / 1024
+
+
+MEMORY_SLACK_MIB = 80
+
+
+@pytest.mark.slow
+def test_memory_stays_bounded_on_huge_pages_and_bombs(tmp_path: Path,
+                                                      record: Callable[..., None]) -> None:
+    from faults.server import gzip_bomb, gzipped, stream
+
+    with FaultServer() as server:
+        healthy = add_healthy(server)
+        big = server.route("/big/feed.xml", stream(50 << 20, content_length=True))
+        big_stream = server.route("/bigs/feed.xml", stream(50 << 20, content_length=False))
+        bomb = server.route("/bomb/feed.xml", gzipped(b"", "application/rss+xml",
+                                                      encoded=gzip_bomb(256)))
+        bomb_file = server.route("/bomb/sitemap.xml.gz", respond(200, gzip_bomb(256),
+                                                                 "application/x-gzip"))
+        base_db = f"sqlite:///{tmp_path / 'base.db'}"
+        db = f"sqlite:///{tmp_path / 'newsmon.db'}"
+        base_cfg = write_config(tmp_path / "base", base_db, [
+            rss_source(healthy.name, healthy.feed_url)])
+        fault_cfg = write_config(tmp_path / "faults", db, [
+            rss_source(healthy.name, healthy.feed_url), rss_source("big-wire", big),
+            rss_source("big-stream-wire", big_stream), rss_source("bomb-wire", bomb),
+            {"name": "bomb-sitemap", "kind": "sitemap", "urls": [bomb_file]}])
+        for url in (base_db, db):  # migrated first, so both runs do the same work
+            Store.from_url(url).close()
+        # The baseline (the healthy source alone) runs at the same time, to save a minute.
+        base = _newsmon(base_cfg, tmp_path, tmp_path / "base.log")
+        faulty = _newsmon(fault_cfg, tmp_path, tmp_path / "faults.log")
+        code, peak = _peak_rss_mib(faulty)
+        assert code == 0, (tmp_path / "faults.log").read_text()[-2000:]
+        code, baseline = _peak_rss_mib(base)
+        assert code == 0, (tmp_path / "base.log").read_text()[-2000:]
+        store = Store.from_url(db)
+        try:
+            result = snapshot(store)
+        finally:
+            store.close()
+    for name in ("big-wire", "big-stream-wire", "bomb-wire", "bomb-sitemap"):
+        assert result.run(name).status == "failed", name
+    assert sorted(result.titles[healthy.name]) == sorted(healthy.titles)
+    assert peak < baseline + MEMORY_SLACK_MIB, (baseline, peak)
+    record("process", "memory: a 50 MB feed (with and without Content-Length), a gzip bomb "
+           "over HTTP and a gzip-bomb sitemap file, in one `newsmon crawl` with the default "
+           "10 MiB cap",
+           f"peak RSS {peak:.0f} MiB against {baseline:.0f} MiB for the healthy source alone "
+           f"(bound: +{MEMORY_SLACK_MIB} MiB); all four refused, the healthy source stored",
+           status="failed ×4", first_error=result.run("bomb-wire").first_error or "",
+           stored="0 / 0", healthy=f"{len(result.titles[healthy.name])}/"
+           f"{len(healthy.titles)}")
