@@ -11,6 +11,10 @@ Contract:
 - Jobs only supervise child processes (:mod:`scheduler.child`); this process never runs
   Twisted. ``max_instances=1`` (a source never overlaps itself), ``coalesce=True`` (missed
   runs become one) and a misfire grace of the source's interval up to an hour.
+- Distributed: with ``distributed.redis_url`` set, a job queues its source's crawl as a task
+  instead and waits for it (:mod:`scheduler.distributed`); ``newsmon worker`` processes run
+  the child processes, and everything here holds unchanged, ``max_parallel`` now counting
+  crawls across all workers. Redis must answer when the service starts.
 - Persistence: the jobs are rebuilt from the YAML on every start, and each source's next run
   time is kept in ``source_state`` with a fingerprint of the schedule it came from. A restart
   therefore keeps the timetable (back-off included), a changed schedule takes effect at once,
@@ -38,7 +42,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from apscheduler.events import EVENT_JOB_MAX_INSTANCES, EVENT_JOB_SUBMITTED, JobSubmissionEvent
 from apscheduler.executors.pool import ThreadPoolExecutor
@@ -46,6 +50,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy.exc import SQLAlchemyError
 
 from config.schema import Settings, Source
+from crawler.extensions.runs import pid_alive
 from scheduler.child import CrawlResult, CrawlSupervisor, run_process
 from scheduler.jobs import (
     DIGEST_JOB_ID,
@@ -62,16 +67,12 @@ from scheduler.jobs import (
 from scheduler.lock import LockLost, SchedulerLock
 from storage.scheduler_store import FAILURE, SUCCESS, SchedulerStore, utcnow
 
+if TYPE_CHECKING:
+    from scheduler.distributed import QueueSupervisor
+
 logger = logging.getLogger(__name__)
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
     return True
 
 
@@ -90,11 +91,17 @@ class Service:
         self.sources: dict[str, Source] = {s.name: s for s in settings.enabled_sources()}
         self.digest_command = list(digest_command) if digest_command else None
         self.lock = SchedulerLock(store, stale_after=self.conf.stale_lock_after, clock=clock)
-        self.supervisor = CrawlSupervisor(
+        self.supervisor: CrawlSupervisor | QueueSupervisor = CrawlSupervisor(
             store, config_path=config_path, kill_after=self.conf.kill_after.total_seconds(),
             memory_limit_mb=settings.crawl.memory_limit_mb, python=python,
             log_level=child_log_level,
         )
+        if settings.distributed.redis_url is not None:
+            # Distributed: each run is a task on the queue, crawled by a `newsmon worker`.
+            from scheduler.distributed import CrawlQueue, QueueSupervisor
+
+            self.supervisor = QueueSupervisor(
+                store, CrawlQueue.from_settings(settings.distributed))
         #: Set once a stop was asked for: no new runs start.
         self.draining = threading.Event()
         #: Set when running children must stop now (grace period over, or a second signal).
@@ -233,7 +240,7 @@ class Service:
         def orphan(run_host: str | None, pid: int | None, started: datetime) -> bool:
             if started < too_old:
                 return True
-            return run_host == host and pid is not None and not _pid_alive(pid)
+            return run_host == host and pid is not None and not pid_alive(pid)
 
         closed = self.store.close_orphaned_runs(
             orphan, "the crawl process was gone when the service started")

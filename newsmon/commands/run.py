@@ -112,6 +112,13 @@ def serve(
     if not settings.enabled_sources():
         fail("no enabled sources to schedule: add sources to the sources file or enable one", 2)
     store = open_store(settings)
+    queue_errors: tuple[type[Exception], ...] = ()
+    if settings.distributed.redis_url is not None:
+        try:
+            from scheduler.distributed import DistributedError
+        except ImportError as exc:
+            fail(str(exc), 2)
+        queue_errors = (DistributedError,)
     try:
         service = Service(settings, SchedulerStore(store.engine), config_path=config,
                           digest_command=_digest_command(config),
@@ -119,6 +126,9 @@ def serve(
         service.run()
     except (LockHeld, LockLost) as exc:
         fail(str(exc), 1)
+    except queue_errors as exc:
+        fail(f"{exc}\nIs Redis running, and is distributed.redis_url (or $NEWSMON_REDIS_URL) "
+             "right?", 1)
     finally:
         store.close()
 
