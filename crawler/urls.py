@@ -60,6 +60,10 @@ def canonical_url(url: str, base: str | None = None) -> str:
     if scheme not in _DEFAULT_PORTS or not parts.hostname:
         raise InvalidURL(url)
     host = parts.hostname.lower().rstrip(".")
+    if not host:  # "http://./"
+        raise InvalidURL(url)
+    if ":" in host:  # an IPv6 literal: urlsplit took its brackets off
+        host = f"[{host}]"
     try:
         port = parts.port
     except ValueError:
