@@ -1,6 +1,7 @@
-"""Configuration errors through the real CLI: ``newsmon crawl --config bad.yaml`` exits 2 with one
+"""Configuration errors through the CLI: ``newsmon crawl --config bad.yaml`` exits 2 with one
 message naming the file, the source and the field, and starts nothing (no database, no
-request)."""
+request). Every case runs through the Typer application in-process; one also runs through the
+installed console script in a child process, to show the two agree."""
 
 from __future__ import annotations
 
@@ -12,8 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
 from faults.server import FaultServer
+from newsmon import cli
+from newsmon.app import app
 
 
 @dataclass(frozen=True)
@@ -72,34 +76,33 @@ class Outcome:
     folder: Path
 
 
+def _write(case: ConfigCase, folder: Path, feed: str) -> Path:
+    (folder / "sources.yaml").write_text(case.sources.replace("{feed}", feed))
+    (folder / "settings.yaml").write_text(
+        f"database_url: sqlite:///{folder / 'newsmon.db'}\n"
+        f"data_dir: {folder / 'data'}\nsources_file: sources.yaml\n" + case.settings_extra)
+    return folder / "settings.yaml"
+
+
 @pytest.fixture(scope="module")
 def outcomes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Outcome]]:
-    """Every case run at once as its own ``newsmon crawl`` (they take ~2 s each to start)."""
+    """Every case through the CLI application in this process (as sqlite-utils tests its
+    CLI), against a server that must see no request."""
+    cli._load_commands()
     with FaultServer() as server:
         feed = server.url("/feed.xml")
-        procs = {}
+        results = {}
         for case in CASES:
             folder = tmp_path_factory.mktemp(f"config-{case.id}")
-            (folder / "sources.yaml").write_text(case.sources.replace("{feed}", feed))
-            (folder / "settings.yaml").write_text(
-                f"database_url: sqlite:///{folder / 'newsmon.db'}\n"
-                f"data_dir: {folder / 'data'}\nsources_file: sources.yaml\n"
-                + case.settings_extra)
-            env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSMON_")}
-            env["COLUMNS"] = "80"  # the message must not depend on the terminal's width
-            procs[case.id] = (folder, subprocess.Popen(
-                [sys.executable, "-m", "newsmon", "crawl", "--config",
-                 str(folder / "settings.yaml")], cwd=folder, env=env,
-                stdout=subprocess.PIPE, stderr=subprocess.PIPE))
-        results = {}
-        for case_id, (folder, proc) in procs.items():
-            out, err = proc.communicate(timeout=120)
-            results[case_id] = Outcome(proc.returncode, err.decode(), out.decode(), folder)
+            config = _write(case, folder, feed)
+            got = CliRunner().invoke(app, ["crawl", "--config", str(config)],
+                                     env={"COLUMNS": "80", "NEWSMON_CONFIG": None,
+                                          "NEWSMON_DATABASE_URL": None})
+            results[case.id] = Outcome(got.exit_code, got.stderr, got.stdout, folder)
         assert sum(server.hits.values()) == 0, "a request was made with a bad configuration"
         yield results
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_config_error(case: ConfigCase, outcomes: dict[str, Outcome],
                       record: Callable[..., None]) -> None:
@@ -112,3 +115,25 @@ def test_config_error(case: ConfigCase, outcomes: dict[str, Outcome],
     assert not (got.folder / "data").exists()
     record("config", case.fault, "exit status 2; no database created, no request made",
            first_error=f"invalid configuration in <folder>/{case.file}.yaml: {case.problem}")
+
+
+@pytest.mark.slow
+def test_config_error_through_the_console_script(tmp_path: Path,
+                                                 record: Callable[..., None]) -> None:
+    """The installed entry point, in its own process, says the same and exits 2."""
+    case = next(c for c in CASES if c.id == "unknown-field")
+    with FaultServer() as server:
+        config = _write(case, tmp_path, server.url("/feed.xml"))
+        env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSMON_")}
+        env["COLUMNS"] = "80"
+        proc = subprocess.run([str(Path(sys.executable).with_name("newsmon")), "crawl",
+                               "--config", str(config)], cwd=tmp_path, env=env,
+                              capture_output=True, timeout=120)
+        assert sum(server.hits.values()) == 0
+    expected = (f"Error: invalid configuration in {tmp_path / 'sources.yaml'}:\n"
+                f"  - {case.problem}\n")
+    assert (proc.returncode, proc.stderr.decode(), proc.stdout.decode()) == (2, expected, "")
+    assert not (tmp_path / "newsmon.db").exists()
+    record("config", f"{case.fault}, through the `newsmon` console script in its own process",
+           "exit status 2, the same message; no database created, no request made",
+           first_error=f"invalid configuration in <folder>/sources.yaml: {case.problem}")
