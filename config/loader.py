@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +28,33 @@ class ConfigError(Exception):
         super().__init__(f"invalid configuration in {self.path}:\n{lines}")
 
 
-def _read_yaml(path: Path) -> Any:
+class _DuplicateKey(yaml.YAMLError):
+    def __init__(self, key: Any, mark: yaml.Mark) -> None:
+        super().__init__(f"duplicate key {key!r} at line {mark.line + 1}, "
+                         f"column {mark.column + 1}")
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """A safe loader that refuses a key given twice (PyYAML would keep the last silently)."""
+
+
+def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode) -> dict[Hashable, Any]:
+    seen: set[Hashable] = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node)
+        if key in seen:
+            raise _DuplicateKey(key, key_node.start_mark)
+        seen.add(key)
+    return loader.construct_mapping(node)
+
+
+_UniqueKeyLoader.add_constructor(
+    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def read_yaml(path: Path) -> Any:
+    """Parse a YAML file safely; a key given twice, bad syntax, an unreadable or empty file
+    raise :class:`ConfigError` naming the file (and the line, where there is one)."""
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -36,7 +62,9 @@ def _read_yaml(path: Path) -> Any:
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(path, [f"cannot read the file: {exc}"]) from None
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+    except _DuplicateKey as exc:
+        raise ConfigError(path, [str(exc)]) from None
     except yaml.YAMLError as exc:
         where = ""
         mark = getattr(exc, "problem_mark", None)
@@ -93,7 +121,7 @@ def _describe(
 
 
 def _load_sources(path: Path) -> list[Any]:
-    data = _read_yaml(path)
+    data = read_yaml(path)
     if isinstance(data, Mapping):
         data = data.get("sources")
     if not isinstance(data, list):
@@ -116,7 +144,7 @@ def load_settings(
     """
     env = os.environ if env is None else env
     settings_path = Path(path or env.get(ENV_CONFIG) or PACKAGED_SETTINGS)
-    raw = _read_yaml(settings_path)
+    raw = read_yaml(settings_path)
     if not isinstance(raw, Mapping):
         raise ConfigError(settings_path, ["expected a mapping of settings at the top level"])
     raw = dict(raw)

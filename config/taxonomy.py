@@ -8,12 +8,11 @@ job of :mod:`crawler.topics` and :mod:`crawler.entities`.
 from __future__ import annotations
 
 import re
-from collections.abc import Hashable, Mapping
+from collections.abc import Mapping
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -22,7 +21,7 @@ from pydantic import (
     field_validator,
 )
 
-from config.loader import ConfigError
+from config.loader import ConfigError, read_yaml
 
 PACKAGED_TOPICS = Path(__file__).with_name("topics.yaml")
 PACKAGED_ENTITIES = Path(__file__).with_name("entities.yaml")
@@ -190,50 +189,8 @@ class EntitiesConfig(_Strict):
 
 # --- loading ----------------------------------------------------------------------------------
 
-class _DuplicateKey(yaml.YAMLError):
-    def __init__(self, key: Any, mark: yaml.Mark) -> None:
-        super().__init__(f"duplicate key {key!r} at line {mark.line + 1}, "
-                         f"column {mark.column + 1}")
-
-
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """A safe loader that refuses a key given twice (PyYAML would keep the last silently)."""
-
-
-def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode) -> dict[Hashable, Any]:
-    seen: set[Hashable] = set()
-    for key_node, _ in node.value:
-        key = loader.construct_object(key_node)
-        if key in seen:
-            raise _DuplicateKey(key, key_node.start_mark)
-        seen.add(key)
-    return loader.construct_mapping(node)
-
-
-_UniqueKeyLoader.add_constructor(
-    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
-
-
 def _read_yaml(path: Path) -> Any:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(path, ["file not found"]) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(path, [f"cannot read the file: {exc}"]) from None
-    try:
-        data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
-    except _DuplicateKey as exc:
-        raise ConfigError(path, [str(exc)]) from None
-    except yaml.YAMLError as exc:
-        where = ""
-        mark = getattr(exc, "problem_mark", None)
-        if mark is not None:
-            where = f"line {mark.line + 1}, column {mark.column + 1}: "
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise ConfigError(path, [f"YAML syntax error at {where}{problem}"]) from None
-    if data is None:
-        raise ConfigError(path, ["the file is empty"])
+    data = read_yaml(path)
     if not isinstance(data, Mapping):
         raise ConfigError(path, ["expected a mapping at the top level"])
     return data

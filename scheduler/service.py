@@ -50,6 +50,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy.exc import SQLAlchemyError
 
 from config.schema import Settings, Source
+from crawler.extensions.runs import pid_alive
 from scheduler.child import CrawlResult, CrawlSupervisor, run_process
 from scheduler.jobs import (
     DIGEST_JOB_ID,
@@ -70,16 +71,6 @@ if TYPE_CHECKING:
     from scheduler.distributed import QueueSupervisor
 
 logger = logging.getLogger(__name__)
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 class Service:
@@ -246,7 +237,7 @@ class Service:
         def orphan(run_host: str | None, pid: int | None, started: datetime) -> bool:
             if started < too_old:
                 return True
-            return run_host == host and pid is not None and not _pid_alive(pid)
+            return run_host == host and pid is not None and not pid_alive(pid)
 
         closed = self.store.close_orphaned_runs(
             orphan, "the crawl process was gone when the service started")

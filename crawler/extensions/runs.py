@@ -65,7 +65,8 @@ def collect(stats: StatsCollector, spider: Spider | None = None) -> RunStats:
     )
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Whether a process ``pid`` exists on this host (signal 0 checks without sending)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -132,7 +133,7 @@ class RunRecorder:
         host, me = socket.gethostname(), os.getpid()
 
         def orphan(run_host: str | None, pid: int | None, _started: datetime) -> bool:
-            return run_host == host and pid is not None and pid != me and not _pid_alive(pid)
+            return run_host == host and pid is not None and pid != me and not pid_alive(pid)
 
         try:
             closed = SchedulerStore(self.store.engine).close_orphaned_runs(orphan,
