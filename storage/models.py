@@ -154,10 +154,15 @@ class ArticleTerm(Base):
     articles about one event share at least two, so these find same-story candidates."""
 
     __tablename__ = "article_terms"
+    # Candidates are looked up by term within a time window: a range scan, not every
+    # article that ever used a common word.
+    __table_args__ = (Index("ix_article_terms_term_at", "term", "at"),)
 
     term: Mapped[str] = mapped_column(String(64), primary_key=True)
     article_id: Mapped[int] = mapped_column(
         BigId, ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True, index=True)
+    # The article's time for story windows: published, else first seen.
+    at: Mapped[datetime]
 
 
 class ArticleURL(Base):

@@ -263,7 +263,7 @@ class Store:
         entities = [{"article_id": a, "entity_id": e, "mentions": n}
                     for a, r in items for e, n in r.entities.items()]
         bands = {(b, a): i for a, r in items for i, b in enumerate(r.bands)}
-        terms = [{"term": t, "article_id": a}
+        terms = [{"term": t, "article_id": a, "at": r.published_at or r.fetched_at}
                  for a, r in items for t in dict.fromkeys(r.title_terms)]
         if terms:
             session.execute(insert(ArticleTerm), terms)

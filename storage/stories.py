@@ -18,7 +18,7 @@ from datetime import datetime
 from itertools import count
 from typing import Any
 
-from sqlalchemy import func, or_, select, text, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session
 
 from storage.models import Article, ArticleBand, ArticleEntity, ArticleTerm, Story
@@ -180,9 +180,7 @@ class StoryFiler:
                 (str(t), int(a)) for t, a in self.session.execute(
                     select(ArticleTerm.term, ArticleTerm.article_id)
                     .join(Article, Article.id == ArticleTerm.article_id)
-                    .where(ArticleTerm.term.in_(chunk),
-                           or_(Article.published_at.between(lo, hi),
-                               Article.first_seen_at.between(lo, hi)),
+                    .where(ArticleTerm.term.in_(chunk), ArticleTerm.at.between(lo, hi),
                            Article.story_id.is_not(None), Article.duplicate_of_id.is_(None)))
                 if a not in own)
         # Only articles sharing enough terms with one of the batch are worth loading.

@@ -52,12 +52,14 @@ def upgrade() -> None:
             name=op.f("fk_article_terms_article_id_articles"),
             ondelete="CASCADE",
         ),
+        sa.Column("at", sa.DateTime(), nullable=False),
         sa.PrimaryKeyConstraint("term", "article_id", name=op.f("pk_article_terms")),
     )
     with op.batch_alter_table("article_terms", schema=None) as batch_op:
         batch_op.create_index(
             batch_op.f("ix_article_terms_article_id"), ["article_id"], unique=False
         )
+        batch_op.create_index("ix_article_terms_term_at", ["term", "at"], unique=False)
 
     op.create_table(
         "article_bands",
