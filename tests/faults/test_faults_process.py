@@ -12,7 +12,6 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -23,7 +22,16 @@ from sqlalchemy import create_engine, event, func, select, text
 from sqlalchemy.engine import make_url
 
 from crawler.extensions.runs import ORPHAN_MESSAGE
-from faults.harness import crawl_case, load, reactor_test, rss_source, snapshot, write_config
+from faults.harness import (
+    PG_ADMIN_URL,
+    crawl_case,
+    load,
+    reactor_test,
+    rss_source,
+    snapshot,
+    throwaway_pg,
+    write_config,
+)
 from faults.server import FaultServer, respond, slow
 from faults.site import HealthySource, add_healthy, article_html, rss, rss_item
 from storage import Store
@@ -204,33 +212,6 @@ class PgRefuse(Outage):
         self._allow(True)
 
 
-PG_ADMIN_URL = os.environ.get(
-    "NEWSMON_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-
-
-def _throwaway_pg() -> Iterator[str]:
-    """A database of its own, dropped afterwards: the outage must not touch anyone else's."""
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(text("select 1"))
-    except Exception as exc:
-        admin.dispose()
-        pytest.skip(f"no PostgreSQL at {PG_ADMIN_URL} ({exc.__class__.__name__})")
-    name = f"newsmon_fault_{uuid.uuid4().hex[:10]}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS true'))
-            conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                              "WHERE datname = :n"), {"n": name})
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        admin.dispose()
-
-
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def outage_db(request: pytest.FixtureRequest, tmp_path: Path
               ) -> Iterator[tuple[str, Store, Outage]]:
@@ -255,7 +236,7 @@ def outage_db(request: pytest.FixtureRequest, tmp_path: Path
         outage.end()
         store.close()
         return
-    for url in _throwaway_pg():
+    for url in throwaway_pg():
         store = Store.from_url(url)
         outage = PgRefuse(PG_ADMIN_URL, make_url(url).database or "")
         try:
