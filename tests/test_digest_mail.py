@@ -121,11 +121,12 @@ def test_run_daily_writes_both_files_and_mails_multipart(
     assert msg["Subject"] == "newsmon digest for 2026-11-25"
     assert msg["To"] == "analyst@example.com, desk@example.org"
     assert msg.is_multipart() and msg.get_content_type() == "multipart/alternative"
-    text, html = msg.get_payload()  # type: ignore[misc]
+    text, html = list(msg.iter_parts())
     assert text.get_content_type() == "text/plain"
     assert html.get_content_type() == "text/html"
     digest = build_digest(room.store, settings, day=DAY, now=T0)
     # (SMTP carries CRLF line ends.)
+    assert isinstance(text, EmailMessage) and isinstance(html, EmailMessage)
     assert text.get_content().replace("\r\n", "\n") == render(digest, "text")
     assert html.get_content().replace("\r\n", "\n") == render(digest, "html")
     log = [json.loads(line) for line in (folder / MAIL_LOG).read_text().splitlines()]
