@@ -87,7 +87,10 @@ class StoryFiler:
         # ORM bulk UPDATE by primary key: one executemany for the whole batch.
         self.session.execute(update(Article), [
             {"id": a, "story_id": real.get(s, s), "duplicate_of_id": d} for a, s, d in assigned])
-        joined = {real.get(s, s) for _, s, _ in assigned if s > 0}
+        # Stories that gained an article: existing ones, and new ones joined by a later copy
+        # in this same batch. A new story with one article already has the right counts.
+        members = Counter(s for _, s, _ in assigned)
+        joined = {real.get(s, s) for s, n in members.items() if s > 0 or n > 1}
         if joined:
             self._recount(sorted(joined))
 

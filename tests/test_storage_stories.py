@@ -134,3 +134,17 @@ def test_reprocess_command_refiles_stories_and_topics(db_url: str, tmp_path) -> 
         assert [(st.primary_article_id, st.article_count, st.source_count) for st in stories
                 ] == [(o.id, 2, 2)]
     store.close()
+
+
+def test_a_story_opened_and_joined_in_one_batch_is_counted(store: Store) -> None:
+    matcher = SimilarityMatcher(GAZETTEER)
+    original = rec("wire.example/a", "India, US sign Stryker co-production pact", WIRE, "wire")
+    copy = rec("daily.example/b", "Stryker pact signed", WIRE, "daily", 5)
+    store.upsert_articles([original, copy], matcher)
+    o, c = sorted(store.articles(), key=lambda a: a.id)
+    assert c.story_id == o.story_id
+    from storage.models import Story
+    with store.session() as s:
+        story = s.get(Story, o.story_id)
+        assert story is not None
+        assert (story.article_count, story.source_count) == (2, 2)
