@@ -113,3 +113,12 @@ def add_feed_with_articles(server: FaultServer, prefix: str,
         items.append(rss_item(url, title))
     return server.route(f"{prefix}/feed.xml", respond(
         200, rss(items, link=server.url(prefix + "/")), "application/rss+xml; charset=utf-8"))
+
+
+def laughs_doctype(levels: int = 9) -> str:
+    """A billion-laughs DOCTYPE: ``&lol9;`` expands to 10**levels copies of "lol"."""
+    decls = ['<!ENTITY lol "lol">']
+    for i in range(1, levels + 1):
+        ref = "&lol" + (str(i - 1) if i > 1 else "") + ";"
+        decls.append(f'<!ENTITY lol{i} "{ref * 10}">')
+    return "<!DOCTYPE lolz [" + "".join(decls) + "]>"

@@ -15,7 +15,7 @@ from sqlalchemy import text
 
 from faults.harness import CaseRun, crawl_case, load, reactor_test, rss_source, write_config
 from faults.server import FaultServer, gzip_bomb, respond
-from faults.site import HealthySource, article_html, rss, rss_item
+from faults.site import HealthySource, article_html, laughs_doctype, rss, rss_item
 from faults.test_faults_http import check_healthy
 from storage import Store
 
@@ -49,12 +49,6 @@ _JA_BODY = (
     "探知に空白があると長年指摘してきた。",
     "新たな監視拠点はその空白を埋めることを目的としており、離島周辺の警戒態勢も強化される。"
     "政府関係者によると、来年度予算にも関連経費が計上される見通しである。")
-# Japanese prose has no spaces between words. The extractor's "is this prose" test counts
-# space-separated words (crawler/extraction/body.py, _MIN_PROSE_WORDS), so a page of Japanese
-# alone is dropped as "no article body"; with one English line (as bilingual outlets print)
-# it is kept, which lets the cases below check the decoding end to end.
-_JA_BILINGUAL = (*_JA_BODY, "English summary: the defence ministry approved twelve more "
-                 "coastal surveillance radars on Tuesday, officials said.")
 
 
 @dataclass(frozen=True)
@@ -72,21 +66,19 @@ ENCODINGS = [
     EncodingCase("windows-1252", "page in windows-1252, declared in the header",
                  _LATIN_TITLE, _LATIN_BODY, "cp1252", "text/html; charset=windows-1252"),
     EncodingCase("shift-jis", "page in Shift-JIS, declared in the header",
-                 _JA_TITLE, _JA_BILINGUAL, "shift_jis", "text/html; charset=Shift_JIS"),
+                 _JA_TITLE, _JA_BODY, "shift_jis", "text/html; charset=Shift_JIS"),
     EncodingCase("shift-jis-meta", "page in Shift-JIS, declared only in <meta>",
-                 _JA_TITLE, _JA_BILINGUAL, "shift_jis", "text/html",
+                 _JA_TITLE, _JA_BODY, "shift_jis", "text/html",
                  '<meta http-equiv="Content-Type" content="text/html; charset=Shift_JIS">'),
     EncodingCase("utf8-labelled-latin1", "UTF-8 page whose header says ISO-8859-1 (wrong)",
                  _LATIN_TITLE, _LATIN_BODY, "utf-8", "text/html; charset=ISO-8859-1"),
     EncodingCase("cp1252-labelled-utf8", "windows-1252 page whose header says UTF-8 (wrong)",
                  _LATIN_TITLE, _LATIN_BODY, "cp1252", "text/html; charset=utf-8"),
     EncodingCase("sjis-labelled-utf8", "Shift-JIS page whose header says UTF-8 (wrong)",
-                 _JA_TITLE, _JA_BILINGUAL, "shift_jis", "text/html; charset=utf-8"),
+                 _JA_TITLE, _JA_BODY, "shift_jis", "text/html; charset=utf-8"),
     EncodingCase("utf8-meta-sjis", "UTF-8 page whose <meta> says Shift-JIS (wrong)",
-                 _JA_TITLE, _JA_BILINGUAL, "utf-8", "text/html",
+                 _JA_TITLE, _JA_BODY, "utf-8", "text/html",
                  '<meta charset="Shift_JIS">'),
-    EncodingCase("shift-jis-only-japanese", "page in Shift-JIS with Japanese text only",
-                 _JA_TITLE, _JA_BODY, "shift_jis", "text/html; charset=Shift_JIS"),
     EncodingCase("cp1252-no-charset", "windows-1252 page with no charset anywhere",
                  _LATIN_TITLE, _LATIN_BODY, "cp1252", "text/html"),
     EncodingCase("utf8-no-charset", "UTF-8 page with no charset anywhere",
@@ -113,8 +105,7 @@ async def test_page_encoding(case: EncodingCase, server: FaultServer, healthy: H
     run = result.run(FAULTY)
     stored = fstore.articles(source=FAULTY)
     if not stored:
-        record("content", case.fault, "NOT STORED: dropped as 'no article body' (known "
-               "extractor bug with unspaced Japanese prose; see crawler/extraction/body.py)",
+        record("content", case.fault, "NOT STORED: the article was kept out (see dropped)",
                case=result, source=FAULTY, healthy=healthy)
     assert (run.status, run.first_error) == ("ok", None)
     [article] = stored
@@ -275,10 +266,7 @@ async def test_not_a_feed(case: tuple[str, str, str, str, str], server: FaultSer
 
 # -- XML attacks -------------------------------------------------------------------------------
 
-_LAUGHS = ('<!DOCTYPE lolz [<!ENTITY lol "lol">'
-           + "".join(f'<!ENTITY lol{i} "{("&lol" + (str(i - 1) if i > 1 else "") + ";") * 10}">'
-                     for i in range(1, 10))
-           + "]>")
+_LAUGHS = laughs_doctype()
 
 
 def _xml_attacks(canary: Path, base: str) -> list[tuple[str, str, str, str, str]]:

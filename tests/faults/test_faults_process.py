@@ -33,7 +33,7 @@ from faults.harness import (
     write_config,
 )
 from faults.server import FaultServer, respond, slow
-from faults.site import HealthySource, add_healthy, article_html, rss, rss_item
+from faults.site import HealthySource, add_healthy, article_html, laughs_doctype, rss, rss_item
 from storage import Store
 from storage.models import Article, ArticleURL, CrawlRun
 
@@ -390,6 +390,8 @@ def _peak_rss_mib(proc: subprocess.Popen[bytes]) -> tuple[int, float]:
 
 
 MEMORY_SLACK_MIB = 80
+BILLION_LAUGHS = ('<?xml version="1.0"?>\n' + laughs_doctype()
+                  + '<rss version="2.0"><channel><title>&lol9;</title></channel></rss>')
 
 
 @pytest.mark.slow
@@ -405,6 +407,8 @@ def test_memory_stays_bounded_on_huge_pages_and_bombs(tmp_path: Path,
                                                       encoded=gzip_bomb(256)))
         bomb_file = server.route("/bomb/sitemap.xml.gz", respond(200, gzip_bomb(256),
                                                                  "application/x-gzip"))
+        laughs = server.route("/laughs/feed.xml", respond(200, BILLION_LAUGHS,
+                                                          "application/rss+xml"))
         base_db = f"sqlite:///{tmp_path / 'base.db'}"
         db = f"sqlite:///{tmp_path / 'newsmon.db'}"
         base_cfg = write_config(tmp_path / "base", base_db, [
@@ -412,7 +416,8 @@ def test_memory_stays_bounded_on_huge_pages_and_bombs(tmp_path: Path,
         fault_cfg = write_config(tmp_path / "faults", db, [
             rss_source(healthy.name, healthy.feed_url), rss_source("big-wire", big),
             rss_source("big-stream-wire", big_stream), rss_source("bomb-wire", bomb),
-            {"name": "bomb-sitemap", "kind": "sitemap", "urls": [bomb_file]}])
+            {"name": "bomb-sitemap", "kind": "sitemap", "urls": [bomb_file]},
+            rss_source("laughs-wire", laughs)])
         for url in (base_db, db):  # migrated first, so both runs do the same work
             Store.from_url(url).close()
         # The baseline (the healthy source alone) runs at the same time, to save a minute.
@@ -427,15 +432,15 @@ def test_memory_stays_bounded_on_huge_pages_and_bombs(tmp_path: Path,
             result = snapshot(store)
         finally:
             store.close()
-    for name in ("big-wire", "big-stream-wire", "bomb-wire", "bomb-sitemap"):
+    for name in ("big-wire", "big-stream-wire", "bomb-wire", "bomb-sitemap", "laughs-wire"):
         assert result.run(name).status == "failed", name
     assert sorted(result.titles[healthy.name]) == sorted(healthy.titles)
     assert peak < baseline + MEMORY_SLACK_MIB, (baseline, peak)
     record("process", "memory: a 50 MB feed (with and without Content-Length), a gzip bomb "
-           "over HTTP and a gzip-bomb sitemap file, in one `newsmon crawl` with the default "
-           "10 MiB cap",
+           "over HTTP, a gzip-bomb sitemap file and a billion-laughs feed, in one `newsmon "
+           "crawl` with the default 10 MiB cap",
            f"peak RSS {peak:.0f} MiB against {baseline:.0f} MiB for the healthy source alone "
-           f"(bound: +{MEMORY_SLACK_MIB} MiB); all four refused, the healthy source stored",
-           status="failed ×4", first_error=result.run("bomb-wire").first_error or "",
+           f"(bound: +{MEMORY_SLACK_MIB} MiB); all five refused, the healthy source stored",
+           status="failed ×5", first_error=result.run("bomb-wire").first_error or "",
            stored="0 / 0", healthy=f"{len(result.titles[healthy.name])}/"
            f"{len(healthy.titles)}")
