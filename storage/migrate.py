@@ -8,9 +8,12 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+#: pg_advisory_xact_lock key serialising concurrent upgrades of one database ("nmmg").
+MIGRATION_LOCK = 0x6E6D6D67
 
 
 def alembic_config() -> Config:
@@ -26,6 +29,10 @@ def upgrade(engine: Engine, revision: str = "heads") -> None:
     default upgrades to all heads rather than to a single one."""
     cfg = alembic_config()
     with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            # Processes starting at once on a new database (a scheduler and its workers) would
+            # each create the tables: one migrates, the others wait here and find it done.
+            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": MIGRATION_LOCK})
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, revision)
 
