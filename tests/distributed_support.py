@@ -28,6 +28,12 @@ REDIS_URL = os.environ.get("NEWSMON_TEST_REDIS_URL", "redis://127.0.0.1:6379/13"
 NEWSMON = str(Path(sys.executable).with_name("newsmon"))
 
 
+def newsmon_argv(command: str, config: Path | str, *args: str) -> list[str]:
+    """``newsmon COMMAND --config PATH ...`` through the console script, as the tests (and the
+    compose file, see tests/test_deploy_files.py) run it."""
+    return [NEWSMON, command, "--config", str(config), *args]
+
+
 def redis_unavailable() -> str | None:
     """None if Redis answers at REDIS_URL, else why not."""
     try:
@@ -129,11 +135,10 @@ def procs_fixture(tmp_path: Path) -> Iterator[Callable[..., Proc]]:
 
     def start(command: str, config: Path, *args: str) -> Proc:
         if command == "run":  # the lean service entry, as tests/test_scheduler_service.py
-            cmd = [sys.executable, "-m", "newsmon.commands.run"]
+            cmd = [sys.executable, "-m", "newsmon.commands.run", "--config", str(config), *args]
         else:
-            cmd = [NEWSMON, command]
-        p = Proc([*cmd, "--config", str(config), *args],
-                 tmp_path / f"{command}-{len(started)}.log")
+            cmd = newsmon_argv(command, config, *args)
+        p = Proc(cmd, tmp_path / f"{command}-{len(started)}.log")
         started.append(p)
         return p
 
