@@ -14,8 +14,8 @@ AREAS = (
     ("http", "HTTP and network faults"),
     ("content", "Broken and hostile content"),
     ("process", "Process and database faults"),
-    ("config", "Configuration errors (real CLI)"),
-    ("search", "Hostile search input (real CLI)"),
+    ("config", "Configuration errors (`newsmon crawl --config`)"),
+    ("search", "Hostile search input (`newsmon search`)"),
     ("fuzz", "Fuzzing (hypothesis)"),
 )
 
@@ -117,6 +117,13 @@ def render(rows: Iterable[Row]) -> str:
         "`crawl_runs` row as recorded; **stored / dropped** are the faulty source's articles "
         "in the database and items kept out by validation; **healthy** is the healthy "
         "source's stored articles against those it published.",
+        "",
+        "Process and database cases run on SQLite and on PostgreSQL (a throwaway database; "
+        "the machine's server is never stopped). `kill -9` and the memory bound use the real "
+        "`newsmon crawl` command in a child process; configuration errors and hostile search "
+        "input go through the Typer application in-process, one configuration case also "
+        "through the installed console script. Local ports are shown as PORT. Regenerate "
+        "with `pytest tests/faults` (about 90 s on 2 cores).",
         "",
         f"{passed} of {len(rows)} cases passed in the last full run.",
         "",
