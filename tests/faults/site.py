@@ -25,14 +25,6 @@ RSS_HEAD = ('<?xml version="1.0" encoding="{encoding}"?>\n'
 RSS_TAIL = "</channel></rss>\n"
 
 
-@dataclass(frozen=True, slots=True)
-class Article:
-    path: str
-    title: str
-    published: str = "2026-11-20T10:00:00+05:30"
-    pub_date: str = "Fri, 20 Nov 2026 10:00:00 +0530"
-
-
 def article_html(title: str, n: int = 1, *, head_extra: str = "", body_text: str | None = None,
                  published: str = "2026-11-20T10:00:00+05:30") -> str:
     """A plain news article page: <title>, <h1>, a publication time and three paragraphs."""
@@ -101,18 +93,6 @@ def feed_of_articles(server: FaultServer, prefix: str, count: int = 2,
         items.append(rss_item(url, title))
     return respond(200, rss(items, link=server.url(prefix + "/")),
                    "application/rss+xml; charset=utf-8"), titles
-
-
-def add_feed_with_articles(server: FaultServer, prefix: str,
-                           pages: list[tuple[str, str, bytes, str]]) -> str:
-    """Route an RSS feed under ``prefix`` linking to ``pages``: (slug, title, body bytes,
-    content type) each; returns the feed URL."""
-    items = []
-    for slug, title, body, ctype in pages:
-        url = server.route(f"{prefix}/news/{slug}", respond(200, body, ctype))
-        items.append(rss_item(url, title))
-    return server.route(f"{prefix}/feed.xml", respond(
-        200, rss(items, link=server.url(prefix + "/")), "application/rss+xml; charset=utf-8"))
 
 
 def laughs_doctype(levels: int = 9) -> str:
