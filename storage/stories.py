@@ -190,9 +190,14 @@ class StoryFiler:
         term_sets: dict[int, set[str]] = defaultdict(set)
         for term, aid in hits:
             term_sets[aid].add(term)
+        # Which batch articles use each term: testing a stored article against the whole
+        # batch one by one grew with (window's articles x batch size).
+        holders: dict[str, list[int]] = defaultdict(list)
+        for i, it in enumerate(items):
+            for term in set(it.record.title_terms):
+                holders[term].append(i)
         need = self.matcher.min_shared_terms
-        wanted = [aid for aid, ts in term_sets.items()
-                  if any(len(ts.intersection(it.record.title_terms)) >= need for it in items)]
+        wanted = [aid for aid, ts in term_sets.items() if _shares(ts, holders, need)]
         cands = self._candidates(sorted(wanted), with_entities=True)
         for aid, cand in cands.items():
             for term in term_sets[aid]:
@@ -239,6 +244,19 @@ def _candidate(row: Sequence[Any]) -> Candidate:
     return Candidate(article_id=row[0], story_id=row[1], duplicate_of_id=row[2], title=row[3],
                      minhash=row[4], entities=set(), published_at=row[5],
                      first_seen_at=row[6])
+
+
+def _shares(terms: set[str], holders: dict[str, list[int]], need: int) -> bool:
+    """Whether some batch article uses at least ``need`` of ``terms``."""
+    if len(terms) < need:
+        return False
+    seen: Counter[int] = Counter()
+    for term in terms:
+        for i in holders.get(term, ()):
+            seen[i] += 1
+            if seen[i] >= need:
+                return True
+    return False
 
 
 def _aware(value: datetime | str) -> datetime:
