@@ -1,0 +1,385 @@
+"""newsmon at scale on PostgreSQL: ingest, search, digest and the dedup check with N synthetic
+articles (issue 7; the target size is 1,000,000).
+
+1. **Ingest**: N articles through the storage layer exactly as a crawl writes them,
+   ``Store.upsert_articles(batch, SimilarityMatcher)`` in batches (default 1,000): rows,
+   versions, URL aliases, topics, entities, LSH bands, headline terms, the generated search
+   vectors and story filing. Reported: articles/s overall and per tenth of the load.
+2. **Search**: ``storage.search.search`` (top 20 with snippets, as ``newsmon search``) on the
+   query mix of ``benchmarks/search_bench.py``; p50 and p95.
+3. **Digest**: ``newsmon.digest.build_digest`` of the last full day (5,000 articles a day).
+4. **Dedup check** per article at that size and on an empty database: the story filer's
+   candidate queries (LSH buckets, headline terms in the time window) and the matcher, for
+   probes half syndicated copies of recent articles, half new; read-only, rolled back.
+
+Articles: 20 sources, 5,000 a day ending at ``search_bench.END``, bodies of 400–800 words
+from search_bench's Zipf vocabulary with defence and trade terms, 0–3 highlights, stories of
+1–8 articles (10 % verbatim copies, which the matcher files as near-duplicates). Enrichment is
+synthesised rather than computed (topic scores, 1–3 entities, a random MinHash signature with
+its real LSH band hashes, real headline terms): ``crawler.pipelines.classify.enrich`` costs a
+few ms per article and would measure the classifier, not the store.
+
+Example::
+
+    .venv/bin/python benchmarks/scale.py --size 2000            # what CI runs
+    .venv/bin/python benchmarks/scale.py --size 1000000 --write-docs
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import re
+import statistics
+import sys
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+for path in (REPO_ROOT, REPO_ROOT / "benchmarks"):
+    if str(path) not in sys.path:
+        sys.path.insert(0, str(path))
+
+import numpy as np  # noqa: E402
+from search_bench import (  # noqa: E402
+    END,
+    ENTITIES,
+    IST,
+    QUERIES,
+    Corpus,
+    make_corpus,
+    percentile,
+    sentences,
+)
+from sqlalchemy import create_engine, func, select, text  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
+
+from config import Settings  # noqa: E402
+from crawler.dedup import SimilarityMatcher  # noqa: E402
+from crawler.entities import Gazetteer  # noqa: E402
+from crawler.neardup import SIGNATURE_BYTES, Signature, band_hashes, title_tokens  # noqa: E402
+from newsmon.digest import build_digest  # noqa: E402
+from storage import ArticleRecord, Store  # noqa: E402
+from storage.records import Candidate  # noqa: E402
+from storage.search import SearchFilters, search  # noqa: E402
+from storage.stories import NewArticle, StoryFiler  # noqa: E402
+
+DOCS_PATH = REPO_ROOT / "docs" / "benchmarks.md"
+SECTION_HEADING = "## Scale: one million articles on PostgreSQL"
+PG_ADMIN_URL = os.environ.get("NEWSMON_TEST_PG_URL",
+                              "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+PER_DAY = 5000
+SOURCES = 20
+TARGETS = {"ingest": 2000.0, "search_p95": 200.0, "digest": 5000.0, "dedup_ratio": 2.0}
+
+
+# -- synthetic articles ----------------------------------------------------------------------
+
+
+@dataclass
+class Generator:
+    """Synthetic articles in first-seen order, with their enrichment."""
+
+    rng: random.Random
+    corpus: Corpus
+    gazetteer: Gazetteer
+    days: int
+    made: int = 0
+    recent: list[ArticleRecord] = field(default_factory=list)
+
+    def when(self, i: int) -> datetime:
+        day_start = END - timedelta(days=self.days - i // PER_DAY)
+        return day_start + timedelta(seconds=86400 * (i % PER_DAY) / PER_DAY)
+
+    def record(self, i: int, when: datetime, *, copy_of: ArticleRecord | None = None
+               ) -> ArticleRecord:
+        rng = self.rng
+        key = f"bench.example/{self.days}/{i}-{uuid.uuid4().hex[:8]}"
+        source = f"source-{rng.randrange(SOURCES):02d}"
+        if copy_of is not None:  # a syndicated copy: same text, same signature
+            rec = ArticleRecord(
+                url_key=key, canonical_url=f"https://{key}", url=f"https://{key}",
+                source=source, title=copy_of.title, body=copy_of.body, fetched_at=when,
+                published_at=when, highlights=list(copy_of.highlights))
+            for name in ("topic_scores", "topics", "primary_topic", "entities", "minhash",
+                         "bands", "title_terms"):
+                setattr(rec, name, getattr(copy_of, name))
+            return rec
+        topic = rng.choices(["defence", "trade", None], weights=[45, 35, 20])[0]
+        title = sentences(rng, self.corpus, rng.randint(6, 12), topic).rstrip(".")
+        body = sentences(rng, self.corpus, rng.randint(400, 800), topic)
+        highlights = [sentences(rng, self.corpus, rng.randint(8, 14), topic)
+                      for _ in range(rng.choice([0, 0, 2, 3]))]
+        rec = ArticleRecord(url_key=key, canonical_url=f"https://{key}", url=f"https://{key}",
+                            source=source, title=title, body=body, fetched_at=when,
+                            published_at=when, highlights=highlights)
+        scores = {topic: round(rng.uniform(5, 15), 2)} if topic else {}
+        rec.topic_scores = scores
+        rec.topics = dict(scores)
+        rec.primary_topic = topic
+        rec.entities = {e: rng.randint(1, 5) for e in rng.sample(ENTITIES, k=rng.randint(1, 3))}
+        sig = Signature(np.frombuffer(rng.randbytes(SIGNATURE_BYTES), dtype="<u4").tobytes())
+        rec.minhash = sig.to_bytes()
+        rec.bands = band_hashes(sig)
+        rec.title_terms = sorted(t for t in title_tokens(title, self.gazetteer) if len(t) <= 64)
+        return rec
+
+    def batches(self, total: int, size: int) -> Iterator[list[ArticleRecord]]:
+        while self.made < total:
+            batch = []
+            for _ in range(min(size, total - self.made)):
+                when = self.when(self.made)
+                copy = self.recent and self.rng.random() < 0.10
+                rec = self.record(self.made, when,
+                                  copy_of=self.rng.choice(self.recent) if copy else None)
+                batch.append(rec)
+                self.recent = (self.recent + [rec])[-200:]
+                self.made += 1
+            yield batch
+
+
+# -- measurements ----------------------------------------------------------------------------
+
+
+@dataclass
+class Result:
+    size: int
+    batch: int
+    ingest_s: float
+    tenths: list[float]
+    db_mb: float
+    search: list[float]
+    digest_ms: list[float]
+    digest_articles: int
+    digest_stories: int
+    dedup_full: list[float]
+    dedup_empty: list[float]
+
+    @property
+    def rate(self) -> float:
+        return self.size / self.ingest_s
+
+
+def ingest(store: Store, gen: Generator, size: int, batch: int,
+           matcher: SimilarityMatcher) -> tuple[float, list[float]]:
+    """Load ``size`` articles; (seconds, articles/s of each tenth of the load)."""
+    tenths: list[float] = []
+    mark, mark_t = 0, time.perf_counter()
+    started = mark_t
+    step = max(size // 10, batch)
+    for records in gen.batches(size, batch):
+        t = time.perf_counter()
+        store.upsert_articles(records, matcher)
+        if gen.made - mark >= step or gen.made == size:
+            now = time.perf_counter()
+            tenths.append((gen.made - mark) / (now - mark_t))
+            print(f"  {gen.made:>9,} stored, {tenths[-1]:,.0f} articles/s (last batch "
+                  f"{len(records) / (now - t):,.0f}/s)", file=sys.stderr, flush=True)
+            mark, mark_t = gen.made, now
+    return time.perf_counter() - started, tenths
+
+
+def analyze(store: Store) -> None:
+    with store.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("VACUUM ANALYZE"))
+
+
+def time_searches(store: Store, reps: int) -> list[float]:
+    rng = random.Random(11)
+    plan = [q for q in QUERIES for _ in range(reps)]
+    rng.shuffle(plan)
+    for _name, query, filters in QUERIES:  # warm caches once
+        search(store, query, SearchFilters(**filters))
+    out = []
+    for _name, query, filters in plan:
+        t = time.perf_counter()
+        search(store, query, SearchFilters(**filters), limit=20)
+        out.append((time.perf_counter() - t) * 1000)
+    return out
+
+
+def time_digest(store: Store) -> tuple[list[float], int, int]:
+    """build_digest of the last loaded day (local time), three times after a warm-up."""
+    settings = Settings(default_timezone=IST)
+    day = (END - timedelta(days=1)).astimezone(ZoneInfo(IST)).date()
+    times, articles, stories = [], 0, 0
+    build_digest(store, settings, day=day)  # warm
+    for _ in range(3):
+        t = time.perf_counter()
+        digest = build_digest(store, settings, day=day)
+        times.append((time.perf_counter() - t) * 1000)
+        articles = digest.totals.articles + digest.totals.off_topic
+        stories = digest.totals.stories
+    return times, articles, stories
+
+
+def dedup_check_ms(store: Store, probe: ArticleRecord, matcher: SimilarityMatcher) -> float:
+    """The dedup check alone for ``probe``: candidates from SQL, then the matcher."""
+    with store.session() as session:
+        filer = StoryFiler(session, matcher)
+        item = [NewArticle(-1, probe, 0)]
+        t = time.perf_counter()
+        by_bucket: dict[int, list[Candidate]] = defaultdict(list)
+        by_term: dict[str, list[Candidate]] = defaultdict(list)
+        filer._load_band_candidates(item, by_bucket)
+        filer._load_term_candidates(item, by_term)
+        filer._match(probe, by_bucket, by_term)
+        elapsed = (time.perf_counter() - t) * 1000
+        session.rollback()
+    return elapsed
+
+
+def probes(gen: Generator, n: int) -> list[ArticleRecord]:
+    """Arriving at the end of the loaded period: half copies of recent articles, half new."""
+    when = END
+    out = []
+    for j in range(n):
+        copy = gen.rng.choice(gen.recent) if j % 2 == 0 and gen.recent else None
+        out.append(gen.record(10**9 + j, when, copy_of=copy))
+    return out
+
+
+# -- databases -------------------------------------------------------------------------------
+
+
+def scratch_database(keep: bool) -> Iterator[str]:
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    name = f"newsmon_scale_{uuid.uuid4().hex[:8]}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        if not keep:
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def run(size: int, batch: int, reps: int, n_probes: int, keep: bool) -> Result:
+    gazetteer = Gazetteer.load()
+    days = max(1, -(-size // PER_DAY))
+    gen = Generator(random.Random(7), make_corpus(random.Random(7)), gazetteer, days)
+    matcher = SimilarityMatcher(gazetteer)
+    empty_gen = Generator(random.Random(9), gen.corpus, gazetteer, days)
+    sample = probes(empty_gen, n_probes)  # fixed probes, timed on both databases
+    with _db(keep) as url_empty:
+        store = Store.from_url(url_empty)
+        try:
+            dedup_check_ms(store, sample[0], matcher)  # warm
+            dedup_empty = [dedup_check_ms(store, p, matcher) for p in sample]
+        finally:
+            store.close()
+    with _db(keep) as url:
+        store = Store.from_url(url)
+        try:
+            print(f"ingesting {size:,} articles in batches of {batch:,} …", file=sys.stderr,
+                  flush=True)
+            ingest_s, tenths = ingest(store, gen, size, batch, matcher)
+            analyze(store)
+            with store.engine.connect() as conn:
+                db_mb = conn.execute(select(func.pg_database_size(func.current_database()))
+                                     ).scalar_one() / 2**20
+            print("timing searches, the digest and the dedup check …", file=sys.stderr,
+                  flush=True)
+            searches = time_searches(store, reps)
+            digest_ms, d_articles, d_stories = time_digest(store)
+            # Copies of what was just loaded, as a crawl would meet them.
+            full_probes = probes(gen, n_probes)
+            dedup_check_ms(store, full_probes[0], matcher)
+            dedup_full = [dedup_check_ms(store, p, matcher) for p in full_probes]
+        finally:
+            store.close()
+    return Result(size, batch, ingest_s, tenths, db_mb, searches, digest_ms, d_articles,
+                  d_stories, dedup_full, dedup_empty)
+
+
+class _db:
+    """``with _db(keep) as url``: a scratch PostgreSQL database."""
+
+    def __init__(self, keep: bool) -> None:
+        self._gen = scratch_database(keep)
+
+    def __enter__(self) -> str:
+        return next(self._gen)
+
+    def __exit__(self, *exc: Any) -> None:
+        self._gen.close()
+
+
+# -- report ----------------------------------------------------------------------------------
+
+
+def report(r: Result, command: str) -> str:
+    def ok(good: bool) -> str:
+        return "met" if good else "**not met**"
+
+    s_p50, s_p95 = statistics.median(r.search), percentile(r.search, 95)
+    d = statistics.median(r.digest_ms)
+    full, empty = statistics.median(r.dedup_full), statistics.median(r.dedup_empty)
+    ratio = full / empty if empty else float("inf")
+    tenths = ", ".join(f"{t:,.0f}" for t in r.tenths)
+    return (
+        f"{SECTION_HEADING}\n\n"
+        f"`benchmarks/scale.py --size {r.size:,}`: {r.size:,} synthetic articles (5,000 a day, "
+        "20 sources, 400–800-word bodies, stories with 10 % verbatim copies, synthesised "
+        f"enrichment) written through `Store.upsert_articles` in batches of {r.batch:,} with the "
+        "`SimilarityMatcher`, into PostgreSQL on this machine "
+        f"({os.cpu_count()} CPUs, shared with other jobs; database {r.db_mb:,.0f} MB after "
+        "the load).\n\n"
+        "| measure | result | target | |\n|---|---|---|---|\n"
+        f"| ingest through the storage layer | {r.rate:,.0f} articles/s "
+        f"({r.ingest_s:,.0f} s) | ≥ {TARGETS['ingest']:,.0f} articles/s | "
+        f"{ok(r.rate >= TARGETS['ingest'])} |\n"
+        f"| search, {len(QUERIES)} queries × {len(r.search) // len(QUERIES)} | p50 "
+        f"{s_p50:.1f} ms, p95 {s_p95:.1f} ms | p95 < {TARGETS['search_p95']:.0f} ms | "
+        f"{ok(s_p95 < TARGETS['search_p95'])} |\n"
+        f"| digest of one day ({r.digest_articles:,} articles, {r.digest_stories:,} stories) "
+        f"| {d:,.0f} ms | < 5 s | {ok(d < TARGETS['digest'])} |\n"
+        f"| dedup check per article | p50 {full:.2f} ms (empty database {empty:.2f} ms, "
+        f"× {ratio:.2f}) | within 2× of empty | {ok(ratio <= TARGETS['dedup_ratio'])} |\n\n"
+        f"Ingest rate by tenth of the load (articles/s): {tenths}.\n\n"
+        f"Reproduce:\n\n```\n{command}\n```\n")
+
+
+def write_docs(section: str) -> None:
+    text_ = DOCS_PATH.read_text(encoding="utf-8")
+    pattern = re.compile(rf"^{re.escape(SECTION_HEADING)}\n.*?(?=^## |\Z)",
+                         re.MULTILINE | re.DOTALL)
+    if pattern.search(text_):
+        text_ = pattern.sub(lambda _m: section + "\n", text_, count=1)
+    else:
+        text_ = text_.rstrip("\n") + "\n\n" + section
+    DOCS_PATH.write_text(text_, encoding="utf-8")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", type=int, default=1_000_000, help="articles to load")
+    parser.add_argument("--batch", type=int, default=1000, help="articles per upsert")
+    parser.add_argument("--reps", type=int, default=10, help="runs of each search query")
+    parser.add_argument("--probes", type=int, default=100, help="dedup-check probes")
+    parser.add_argument("--keep", action="store_true", help="keep the scratch databases")
+    parser.add_argument("--write-docs", action="store_true",
+                        help=f"replace '{SECTION_HEADING}' in docs/benchmarks.md")
+    args = parser.parse_args(argv)
+    result = run(args.size, args.batch, args.reps, args.probes, args.keep)
+    command = ".venv/bin/python benchmarks/scale.py " + " ".join(
+        a for a in (argv if argv is not None else sys.argv[1:]) if a != "--write-docs")
+    section = report(result, command.strip())
+    print(section)
+    if args.write_docs:
+        write_docs(section)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,37 @@
+"""benchmarks/scale.py at a small size, as CI runs it: it completes and reports every figure
+(no timing assertions; the full size is run by hand, see docs/benchmarks.md)."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+pytestmark = [pytest.mark.postgres, pytest.mark.slow]
+
+
+def test_scale_benchmark_runs_at_a_small_size() -> None:
+    from conftest import _pg_available
+
+    why = _pg_available()
+    if why:
+        pytest.skip(why)
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "scale.py"), "--size", "2000", "--reps",
+         "1", "--probes", "5"], capture_output=True, text=True, timeout=600, cwd=ROOT)
+    assert done.returncode == 0, done.stderr[-3000:]
+    out = done.stdout
+    assert out.startswith("## Scale: one million articles on PostgreSQL\n")
+    assert re.search(r"\| ingest through the storage layer \| [\d,]+ articles/s \([\d,]+ s\) \|",
+                     out), out
+    assert re.search(r"\| search, 14 queries × 1 \| p50 [\d.]+ ms, p95 [\d.]+ ms \|", out), out
+    assert re.search(r"\| digest of one day \(2,000 articles, [\d,]+ stories\) \| [\d,]+ ms \|",
+                     out), out
+    assert re.search(r"\| dedup check per article \| p50 [\d.]+ ms \(empty database [\d.]+ ms, "
+                     r"× [\d.]+\) \|", out), out
+    assert "2,000 stored" in done.stderr
