@@ -318,6 +318,31 @@ class _db:
 # -- report ----------------------------------------------------------------------------------
 
 
+NOTES = """\
+- Where the ingest time goes (wall-clock per batch of 1,000 around 5,000 stored, this
+  machine): the article rows 1.5–2.5 s, of which the search index alone is ~1 s — measured
+  apart, `to_tsvector('english', body)` of 1,000 bodies takes 0.5 s and inserting them into a
+  table with that generated column and its GIN index 1.0 s server-side (1.6 s from the
+  client); the enrichment rows (~35 per article: 25 LSH bands, 6–10 headline terms, topics,
+  entities) ~1 s; story filing ~1 s. `cProfile` of one batch showed the rest as time waiting
+  for the server.
+- Story filing used to grow with the articles of the 48-hour story window: every stored
+  article sharing a headline word was tested against every article of the batch (2 million
+  set intersections per batch at 5,000 stored). Testing them through a term index (commit
+  "Story filing: test stored headline-term candidates against the batch through a term
+  index") kept 8,000 articles at 208–276 articles/s instead of falling to 135, with the same
+  stories and copies.
+- Batching the enrichment inserts into multi-row VALUES (SQLAlchemy's insertmanyvalues
+  without RETURNING) made no difference: psycopg 3 already pipelines executemany.
+- The 2,000 articles/s target is out of reach of small changes on this machine: the search
+  vector alone costs one PostgreSQL backend ~0.5 ms of CPU per article before any row is
+  written. What would reach it: several writers at once (crawl workers already write in
+  parallel, but story filing holds a transaction-level advisory lock), search vectors filled
+  after the insert by a background job (articles searchable a few seconds later), or COPY for
+  the enrichment rows.
+"""
+
+
 def report(r: Result, command: str) -> str:
     def ok(good: bool) -> str:
         return "met" if good else "**not met**"
@@ -346,8 +371,9 @@ def report(r: Result, command: str) -> str:
         f"| {d:,.0f} ms | < 5 s | {ok(d < TARGETS['digest'])} |\n"
         f"| dedup check per article | p50 {full:.2f} ms (empty database {empty:.2f} ms, "
         f"× {ratio:.2f}) | within 2× of empty | {ok(ratio <= TARGETS['dedup_ratio'])} |\n\n"
-        f"Ingest rate by tenth of the load (articles/s): {tenths}.\n\n"
-        f"Reproduce:\n\n```\n{command}\n```\n")
+        f"Ingest rate by tenth of the load (articles/s): {tenths}.\n\n{NOTES}\n"
+        f"Reproduce (PostgreSQL from $NEWSMON_TEST_PG_URL; scratch databases are created "
+        f"and dropped):\n\n```\n{command}\n```\n")
 
 
 def write_docs(section: str) -> None:

@@ -369,9 +369,9 @@ class QueueSupervisor:
             return self._failed(source, "the crawl task finished without a run id", started)
         result = job.latest_result()
         why = (result.exc_string or "").strip().splitlines() if result is not None else []
-        last = why[-1] if why else str(status)
-        return self._failed(source, f"the crawl task {status}: {last}", started,
-                            runs=attempt_runs(job))
+        state = status.value if isinstance(status, JobStatus) else str(status)
+        return self._failed(source, f"the crawl task {state}" + (f": {why[-1]}" if why else ""),
+                            started, runs=attempt_runs(job))
 
     def _result(self, run_id: int, source: str, started: float) -> CrawlResult:
         run = self.store.run(run_id)

@@ -163,3 +163,41 @@ def test_many_processes_may_open_a_new_database_at_once(pg_database: str) -> Non
     for t in threads:
         t.join(60)
     assert errors == []
+
+
+def test_the_scheduler_side_records_a_task_that_failed_and_stops_waiting_on_shutdown(
+    queue_name: str, tmp_path: Path
+) -> None:
+    from rq.job import JobStatus
+
+    from scheduler.distributed import QueueSupervisor
+    from storage.scheduler_store import SchedulerStore
+
+    store = Store.from_url(f"sqlite:///{tmp_path / 'q.db'}")
+    sched = SchedulerStore(store.engine)
+    queue = queue_for(queue_name)
+    supervisor = QueueSupervisor(sched, queue, poll=0.05)
+    try:
+        # Shutdown while the task waits for a worker: the service stops waiting at once.
+        stop = threading.Event()
+        stop.set()
+        left = supervisor.run("alpha", 30, stop)
+        assert (left.status, left.run_id, left.run) == ("queued", 0, None)
+        assert queue.outstanding("alpha") is not None  # still there for the workers
+
+        # The task fails outside its crawl (no worker could run it): the history says so.
+        job = queue.outstanding("alpha")
+        assert job is not None
+
+        def fail_it() -> None:
+            time.sleep(0.3)
+            job.set_status(JobStatus.FAILED)
+
+        threading.Thread(target=fail_it).start()
+        failed = supervisor.run("alpha", 30, threading.Event())
+        assert failed.status == "failed" and failed.run is not None
+        assert failed.first_error == "the crawl task failed"
+        assert [r.status for r in sched.runs("alpha")] == ["failed"]
+        assert queue.outstanding("alpha") is None
+    finally:
+        store.close()
