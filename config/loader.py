@@ -108,12 +108,14 @@ def _describe(
                 f"field '{_field_path(loc)}': {msg}"
             )
     # Pydantic checks unique names only once every entry is valid; say it now as well.
-    names = [r.get("name") for r in raw_sources if isinstance(r, Mapping)]
+    names = [r.get("name") if isinstance(r, Mapping) else None for r in raw_sources]
     for name in sorted({n for n in names if n is not None and names.count(n) > 1}, key=str):
-        msg = f"sources: duplicate source name {name!r}"
+        entries = " and ".join(str(i + 1) for i, n in enumerate(names) if n == name)
+        msg = f"source {name!r} (entries {entries}), field 'name': duplicate source name"
         problems = problems_by_file.setdefault(sources_path, [])
-        if not any(repr(name) in p and "duplicate" in p for p in problems):
-            problems.append(msg)
+        # Said once, with the entries: drop the schema's shorter form of the same message.
+        problems[:] = [p for p in problems if p != f"sources: duplicate source name {name!r}"]
+        problems.append(msg)
     files = list(problems_by_file)
     if len(files) == 1:
         return ConfigError(files[0], problems_by_file[files[0]])

@@ -84,7 +84,7 @@ def crawl(
     """
     store = store or Store.from_url(settings.database_url)
     values = scrapy_settings(settings, **overrides)
-    process = CrawlerProcess(values, install_root_handler=False)
+    process = CrawlerProcess(values)
     keep: list[Any] = []
     pairs = _prepare(process, sources, store, progress, keep)
     for source, crawler in pairs:

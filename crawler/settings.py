@@ -37,6 +37,8 @@ def scrapy_settings(settings: Settings, **overrides: Any) -> dict[str, Any]:
         "TELNETCONSOLE_ENABLED": False,
         "LOG_FORMATTER": "crawler.logformatter.QuietLogFormatter",
         "LOG_LEVEL": "WARNING",
+        # Logging belongs to the program that runs the crawl (the CLI, the service).
+        "LOG_INSTALL_ROOT_HANDLER": False,
         "NEWSMON_MAX_ARTICLES_PER_RUN": crawl.max_articles_per_run,
         "NEWSMON_DATABASE_URL": settings.database_url,
         "NEWSMON_TOPICS_FILE": settings.topics_file,

@@ -36,7 +36,12 @@ def setup_logging(verbose: int) -> None:
     level = logging.WARNING - 10 * min(verbose, 2)
     logging.basicConfig(level=level, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger().setLevel(level)
+    root = logging.getLogger()
+    root.setLevel(level)
+    # Scrapy sets its own loggers to DEBUG when a crawl starts; their records reach the root
+    # handlers whatever the root logger's level, so the handlers filter too.
+    for handler in root.handlers:
+        handler.setLevel(level)
 
 
 def settings_from(config: Path | None) -> Settings:

@@ -28,7 +28,9 @@ def _normalise(url: str) -> URL:
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA foreign_keys=ON")
-    cur.execute("PRAGMA busy_timeout=30000")
+    # Writers wait this long for the file lock. Crawls write from the Twisted reactor's
+    # thread, so a long wait would stall the whole crawl; batches are short transactions.
+    cur.execute("PRAGMA busy_timeout=5000")
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.close()

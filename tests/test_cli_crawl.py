@@ -43,6 +43,7 @@ def test_crawl_twice_stores_once_and_reports(
 
     first = newsmon("crawl", "--config", str(config))
     assert first.returncode == 0, first.stderr
+    assert first.stderr == ""  # Scrapy's own chatter only with -v
     assert "Crawl summary" in first.stdout
     for source in settings.enabled_sources():
         assert source.name in first.stdout

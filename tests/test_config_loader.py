@@ -61,8 +61,10 @@ def test_duplicate_source_names_and_keys(tmp_path: Path) -> None:
   - {name: same, kind: rss, urls: ["https://a.example/feed"]}
   - {name: same, kind: rss, urls: ["https://b.example/feed"]}
 """)
-    with pytest.raises(ConfigError, match="duplicate source name 'same'"):
+    with pytest.raises(ConfigError) as err:
         load_settings(dup_names, env={})
+    assert str(err.value) == (f"invalid configuration in {dup_names}:\n  - source 'same' "
+                              "(entries 1 and 2), field 'name': duplicate source name")
     dup_key = write(tmp_path / "b.yaml", "database_url: sqlite:///a.db\n"
                                          "database_url: sqlite:///b.db\n")
     with pytest.raises(ConfigError, match="duplicate key 'database_url' at line 2, column 1"):

@@ -90,7 +90,8 @@ class FeedSpider(SourceSpider):
                                                    UTC)
             except (ValueError, OverflowError, OSError):
                 published = None
-            if published is not None and published <= now + _FUTURE_SLACK:
+            if (published is not None and published <= now + _FUTURE_SLACK
+                    and _agrees(published, str(raw))):
                 when = {"published_at": published, "published_raw": raw,
                         "published_precision": "second", "published_source": "feed"}
         modified = None
@@ -112,3 +113,13 @@ class FeedSpider(SourceSpider):
             modified_at=modified, **when,
         )
 
+
+def _agrees(parsed: datetime, raw: str) -> bool:
+    """Whether feedparser's reading of ``raw`` shows the year and day printed in it.
+
+    feedparser normalises impossible dates ("2026-13-45" becomes 2027-01-01) instead of
+    refusing them; a date that does not show its own year and day is a wrong value, and a
+    wrong value is worse than none.
+    """
+    numbers = {int(n) for n in re.findall(r"\d+", raw)}
+    return parsed.year in numbers and parsed.day in numbers

@@ -59,7 +59,7 @@ CASES = [
     ConfigCase("duplicate-names", "two sources with the same name",
                'sources:\n  - {name: wire, kind: rss, urls: ["{feed}"]}\n'
                '  - {name: wire, kind: atom, urls: ["{feed}"]}\n',
-               problem="sources: duplicate source name 'wire'"),
+               problem="source 'wire' (entries 1 and 2), field 'name': duplicate source name"),
     ConfigCase("empty-file", "an empty sources file", "", problem="the file is empty"),
     ConfigCase("yaml-syntax", "a YAML syntax error (an unclosed list)",
                'sources:\n  - {name: wire, kind: rss, urls: ["{feed}"\n',
