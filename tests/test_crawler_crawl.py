@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest_twisted
 
@@ -85,3 +86,49 @@ async def test_second_crawl_inserts_nothing_and_is_cheap(
     # articles are not fetched again.
     assert site.bytes_sent < first_bytes * 0.10
     assert any(rec.status == 304 for rec in site.records)
+
+
+RDF_FEED = """<?xml version="1.0" encoding="utf-8"?>
+<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+         xmlns="http://purl.org/rss/1.0/" xmlns:dc="http://purl.org/dc/elements/1.1/">
+  <channel rdf:about="{{BASE}}/rdf.xml"><title>RDF desk</title>
+    <items><rdf:Seq><rdf:li rdf:resource="{{BASE}}/news/frigate-sea-trials.html"/></rdf:Seq>
+    </items></channel>
+  <item rdf:about="{{BASE}}/news/frigate-sea-trials.html">
+    <title>Navy frigate begins sea trials</title>
+    <link>{{BASE}}/news/frigate-sea-trials.html</link>
+    <dc:date>2026-11-24T09:30:00+05:30</dc:date><dc:creator>Staff Reporter</dc:creator>
+  </item>
+</rdf:RDF>
+"""
+
+
+@pytest_twisted.ensureDeferred
+async def test_rdf_feed(tmp_path: Path, store: Store, db_url: str) -> None:
+    (tmp_path / "news").mkdir()
+    (tmp_path / "rdf.xml").write_text(RDF_FEED)
+    paragraphs = [
+        "The Navy's newest frigate began sea trials off the western coast on Tuesday, "
+        "officials said, marking a milestone for the indigenous shipbuilding programme.",
+        "The ship will test its propulsion, steering and weapon systems over the coming "
+        "weeks before it is commissioned next year, according to the shipyard.",
+        "Three more frigates of the class are under construction, and the first of them is "
+        "expected to be launched in the spring, a defence ministry spokesperson said.",
+    ]
+    (tmp_path / "news" / "frigate-sea-trials.html").write_text(
+        "<html lang='en'><head><title>Navy frigate begins sea trials</title></head><body>"
+        "<article><h1>Navy frigate begins sea trials</h1>"
+        + "".join(f"<p>{p}</p>" for p in paragraphs) + "</article></body></html>")
+    with SampleSite(root=tmp_path) as site:
+        settings = Settings.model_validate({
+            "database_url": db_url,
+            "crawl": {"download_delay": 0, "autothrottle": False, "retries": 0},
+            "sources": [{"name": "rdf-desk", "kind": "rss", "urls": [site.url("/rdf.xml")],
+                         "timezone": "Asia/Kolkata"}],
+        })
+        (result,) = await crawl_async(settings, settings.sources, store=store)
+    assert (result.status, result.stats.new) == ("ok", 1), result.stats
+    (art,) = store.articles()
+    assert art.title == "Navy frigate begins sea trials"
+    assert art.published_at == datetime(2026, 11, 24, 4, 0, tzinfo=UTC)
+    assert art.published_source == "feed" and art.authors == ["Staff Reporter"]
