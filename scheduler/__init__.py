@@ -9,4 +9,7 @@
   crawl supervisor that always closes its run row.
 - :mod:`scheduler.crawl_child` — the child's entry point: one source, one crawl.
 - :mod:`scheduler.report` — what ``newsmon sources`` and ``newsmon status`` show.
+- :mod:`scheduler.distributed` — crawling on several machines: one RQ task per due source in
+  Redis, the per-source lock, the service's side (``distributed.redis_url``).
+- :mod:`scheduler.worker` — ``newsmon worker``: the RQ worker and its crawl task.
 """
