@@ -64,7 +64,7 @@ def migrate_from_command(
         metavar="SOURCE_URL", help="The database to copy, e.g. sqlite:///data/newsmon.db.",
         show_default=False)],
     target_url: Annotated[str | None, typer.Argument(
-        metavar="[TARGET_URL]", help="The database to copy into (default: database_url of "
+        metavar="TARGET_URL", help="The database to copy into (default: database_url of "
         "the settings, or $NEWSMON_DATABASE_URL).", show_default=False)] = None,
     force: Annotated[bool, typer.Option(
         "--force", help="Empty a target that already holds data, then copy.")] = False,
