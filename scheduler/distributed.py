@@ -67,8 +67,9 @@ FAILURE_TTL = 7 * 24 * 3600
 #: Seconds a retried task waits for the crawl process of the attempt before it to stop (an
 #: orphaned crawl process stops itself within about 31 s of its worker's death).
 ORPHAN_WAIT = 40.0
-#: How often the waiting scheduler polls a task's state.
+#: How often the waiting scheduler polls a task's state, and waits when Redis is away.
 POLL_SECONDS = 0.5
+REDIS_RETRY_SECONDS = 5
 
 
 class DistributedError(Exception):
@@ -349,17 +350,18 @@ class QueueSupervisor:
             logger.info("%s: a crawl task is already queued or running; waiting for it",
                         source)
         while True:
+            wait = self.poll
             try:
                 status = job.get_status()
             except InvalidJobOperation:
                 return self._failed(source, "the crawl task vanished from the queue", started)
             except RedisError as exc:
-                logger.warning("%s: cannot read the crawl task's state (will retry): %s",
-                               source, exc)
-                status = None
+                logger.warning("%s: cannot read the crawl task's state (retrying in %d s): "
+                               "%s", source, REDIS_RETRY_SECONDS, exc)
+                status, wait = None, REDIS_RETRY_SECONDS
             if status in DONE:
                 break
-            if terminate.wait(self.poll):
+            if terminate.wait(wait):
                 return self._unfinished(job, source, started)
             self.queue.reap_if_due()
         if status == JobStatus.FINISHED:
