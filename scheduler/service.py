@@ -106,6 +106,8 @@ class Service:
         self.scheduler: BackgroundScheduler | None = None
         self._active: dict[str, int] = {}
         self._active_lock = threading.Lock()
+        # Runs that could not be opened while the database was away: (source, due, why).
+        self._missed: list[tuple[str, datetime, str]] = []
         self._failures: dict[str, int] = {}
         self._signals = 0
         self._wake_r, self._wake_w = os.pipe()
@@ -310,9 +312,19 @@ class Service:
         timeout = (source.timeout or self.settings.crawl.source_timeout).total_seconds()
         with self._active_lock:
             self._active[name] = self._active.get(name, 0) + 1
+        started = self.clock()
         try:
+            self._record_missed_runs()
             result = self.supervisor.run(name, timeout, self.terminate)
             self._after_run(source, result)
+        except SQLAlchemyError as exc:
+            # The database is away: the run cannot even be opened. Say so now in the log, and
+            # in the run history as soon as the database is back.
+            reason = getattr(exc, "orig", None) or exc
+            message = f"database unavailable, the run could not start: {reason}".strip()
+            logger.error("%s: %s", name, message)
+            with self._active_lock:
+                self._missed.append((name, started, message))
         except Exception:
             logger.exception("%s: the run could not be supervised", name)
         finally:
@@ -320,6 +332,23 @@ class Service:
                 self._active[name] -= 1
                 if not self._active[name]:
                     del self._active[name]
+
+    def _record_missed_runs(self) -> None:
+        """Write the runs the database missed while it was away, as failed (once it is back).
+
+        Raises SQLAlchemyError while it is still away; what could not be written stays."""
+        with self._active_lock:
+            missed, self._missed = self._missed, []
+        try:
+            while missed:
+                name, started, message = missed[0]
+                run_id = self.store.open_run(name, started_at=started)
+                self.store.end_run(run_id, "failed", message)
+                missed.pop(0)
+        finally:
+            if missed:
+                with self._active_lock:
+                    self._missed[:0] = missed
 
     def _after_run(self, source: Source, result: CrawlResult) -> None:
         name = source.name

@@ -125,11 +125,11 @@ def test_database_refuses_connections_while_the_service_runs(
     assert code == 0, output
     assert "newsmon scheduler stopped" in output
 
-    # What explains the outage: the service's log, once per scheduled run. No run row is
-    # opened while the database refuses connections (the service opens the row before it
-    # starts the child), so crawl_runs holds nothing for the period, and nothing failed.
-    unsupervised = outage_log.count(f"ERROR scheduler.service: {SOURCE}: the run could not be "
-                                    "supervised")
+    # What explains the outage: the service's log, once per scheduled run, and — once the
+    # database is back — a failed crawl_runs row for each run that could not start.
+    missed_line = (f"ERROR scheduler.service: {SOURCE}: database unavailable, the run could "
+                   "not start")
+    unsupervised = outage_log.count(missed_line)
     assert unsupervised >= 2, outage_log
     refused = f'FATAL:  database "{name}" is not currently accepting connections'
     assert refused in outage_log
@@ -140,7 +140,12 @@ def test_database_refuses_connections_while_the_service_runs(
     # A run already under way at the cut (the next tick can come right after the ok line)
     # is the crawl-level case covered in test_faults_process; no run due in the outage
     # left a row.
-    in_flight = [r for r in new if r.status != "ok"]
+    missed = [r for r in new if r.first_error and r.first_error.startswith(
+        "database unavailable, the run could not start")]
+    assert len(missed) == unsupervised, [(r.id, r.status, r.first_error) for r in new]
+    assert all(r.status == "failed" and cut_at <= _utc(r.started) <= back for r in missed)
+    assert refused in (missed[0].first_error or "")
+    in_flight = [r for r in new if r.status != "ok" and r not in missed]
     assert all(_utc(r.started) < cut_at for r in in_flight), [
         (r.id, r.status, r.started, r.first_error) for r in new]
     assert later.finished is not None and later.requests > 0
@@ -154,16 +159,15 @@ def test_database_refuses_connections_while_the_service_runs(
     record("process", "the database refuses connections for 7 s while `newsmon run` (the "
            "service, in its own process) drives a source every 2 s (PostgreSQL: "
            "ALLOW_CONNECTIONS false, sessions terminated)",
-           "the service stayed up; each run due in the outage was skipped with an ERROR log "
-           "line and traceback ('<source>: the run could not be "
-           "supervised', the OperationalError below), the heartbeat logged 'cannot write the "
-           "heartbeat (will retry)'"
+           "the service stayed up; each run due in the outage logged an ERROR ('<source>: "
+           "database unavailable, the run could not start: …') and the heartbeat 'cannot "
+           "write the heartbeat (will retry)'"
            + (f" and '{lock_line}'" if lock_line in output else "")
-           + "; no crawl_runs row and no failure count for the outage (the run row is opened "
-           "by the service, before the child starts, so `newsmon runs` shows a gap, not a "
-           "failed run); the first run after the database came back was ok; SIGTERM: exit 0",
-           status="no run recorded, then ok",
-           first_error=f"(service log) {refused.replace(name, '<db>')}",
+           + f"; once the database was back, each of those {unsupervised} runs was recorded "
+           "in crawl_runs as failed with that message, and the next run was ok (failure "
+           "streak back to 0); SIGTERM: exit 0",
+           status="failed (recorded when back), then ok",
+           first_error=(missed[0].first_error or "").replace(name, "<db>"),
            stored="—")
 
 
@@ -238,7 +242,8 @@ def test_digest_write_fails_with_no_space_left_on_device(
                                    "--config", str(config)])
     message = " ".join(res.stderr.split())
     assert res.exit_code == 1, res.output
-    expected = f"Error: digest of {DAY} not written: OSError: [Errno 28] No space left on device"
+    expected = (f"Error: digest of {DAY} not written: OSError: [Errno 28] No space left on "
+                f"device: '{digests / f'{DAY}.md'}'")
     assert message == expected
     assert os.strerror(errno.ENOSPC) in message
     assert made and made[0].startswith(str(digests / f".{DAY}.md."))
