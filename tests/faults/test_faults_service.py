@@ -256,3 +256,61 @@ def test_digest_write_fails_with_no_space_left_on_device(
            f"{DAY}.md or .html; the message "
            + ("names the file" if names_file else "does NOT name the file it could not write"),
            status="exit 1", first_error=message, stored="—")
+
+
+def test_the_service_keeps_running_when_its_digest_job_finds_the_disk_full(
+    tmp_path: Path, sample_site: SampleSite, record: Callable[..., None],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The service's own digest job (a real `newsmon digest --daily` child process) writes
+    into a data directory on a full filesystem (a 64 KiB tmpfs, filled); the job fails with
+    a logged error and the same service then runs a crawl as usual."""
+    import logging
+
+    from scheduler.service import Service
+
+    full = tmp_path / "full"
+    full.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(full)],
+                             capture_output=True, text=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs to fill here: {mounted.stderr.strip()}")
+    try:
+        fd = os.open(full / "filler", os.O_WRONLY | os.O_CREAT)
+        try:
+            while True:
+                os.write(fd, b"\0" * 4096)
+        except OSError as exc:
+            assert exc.errno == errno.ENOSPC
+        finally:
+            os.close(fd)
+        (tmp_path / "sources.yaml").write_text(render_sources(sample_site.base_url))
+        config = tmp_path / "settings.yaml"
+        config.write_text(yaml.safe_dump({
+            "database_url": f"sqlite:///{tmp_path / 'svc.db'}", "data_dir": str(full),
+            "crawl": {"download_delay": 0, "autothrottle": False, "retries": 0},
+            "scheduler": {"digest_time": "07:00"}, "sources_file": "sources.yaml"}))
+        settings = load_settings(config, env={})
+        store = Store.from_url(settings.database_url)
+        service = Service(settings, SchedulerStore(store.engine), config_path=config,
+                          digest_command=[sys.executable, "-m", "newsmon", "digest", "--daily",
+                                          "--date", DAY.isoformat(), "--config", str(config)])
+        with caplog.at_level(logging.INFO, logger="scheduler.service"):
+            service._run_digest()  # the job the scheduler fires; must not raise
+        failed = [r.getMessage() for r in caplog.records
+                  if r.name == "scheduler.service" and r.levelno == logging.ERROR]
+        assert len(failed) == 1 and failed[0].startswith("digest: "), caplog.text
+        assert not (full / "digests" / f"{DAY}.md").exists()
+
+        # The same service goes on: its next crawl run is ok and stored articles.
+        service._run_source("bharat-defence-wire")
+        (run,) = SchedulerStore(store.engine).runs("bharat-defence-wire", limit=5)
+        assert run.status == "ok" and run.new > 0, run
+        store.close()
+    finally:
+        subprocess.run(["umount", str(full)], check=False)
+    record("process", "disk full while the service runs its daily digest job (a real "
+           "`newsmon digest --daily` child writing to a filled 64 KiB tmpfs)",
+           f"the job logged '{failed[0]}' and returned; nothing written at {DAY}.md; the same "
+           "service's next crawl run was ok", status="digest failed, service ok",
+           first_error=failed[0], stored=str(run.new))
