@@ -32,6 +32,8 @@ def test_scale_benchmark_runs_at_a_small_size() -> None:
     assert re.search(r"\| search, 14 queries × 1 \| p50 [\d.]+ ms, p95 [\d.]+ ms \|", out), out
     assert re.search(r"\| digest of one day \(2,000 articles, [\d,]+ stories\) \| [\d,]+ ms \|",
                      out), out
-    assert re.search(r"\| dedup check per article \| p50 [\d.]+ ms \(empty database [\d.]+ ms, "
+    assert re.search(r"\| dedup check per article \| p50 [\d.]+ ms \(the same probes on an "
+                     r"empty database [\d.]+ ms, "
                      r"× [\d.]+\) \|", out), out
+    assert re.search(r"\| word \+ entity \| [\d.]+ \| [\d.]+ \|", out), out
     assert "2,000 stored" in done.stderr
