@@ -196,7 +196,18 @@ def test_a_worker_killed_mid_task_has_its_task_finished_by_the_other(
     assert runs[0].new + runs[1].new == articles
     states = {w.name: w.state for w in queue.workers()}
     assert [s for n, s in states.items() if f".{victim.pid}." in n] in ([], ["lost"])
-    assert survivor.stop() == 0, survivor.output()
+
+    # SIGTERM mid-crawl: no new task, the crawl gets the grace period (2 s), then is stopped
+    # and recorded as interrupted; the worker exits cleanly.
+    site.set_delay(FEEDS["capitol-defense-daily"], 30)
+    queue.submit("capitol-defense-daily", 60)
+    wait_for(lambda: sched.runs("capitol-defense-daily", 1), 30, "the second crawl to start")
+    time.sleep(1)  # its crawl process is up and waiting for the feed
+    started = time.monotonic()
+    assert survivor.stop(timeout=30) == 0, survivor.output()
+    assert time.monotonic() - started < 2 + 2 + 10
+    last = sched.runs("capitol-defense-daily", 1)[0]
+    assert last.status == "interrupted" and last.finished is not None, last
 
 
 def test_two_workers_finish_a_slow_multi_source_crawl_faster_than_one(
