@@ -58,6 +58,7 @@ def clean_queue(queue: str) -> None:
         r.srem("rq:workers", w)
     if keys:
         r.delete(*keys)
+    r.srem("rq:queues", f"rq:queue:{queue}")
     r.close()
 
 
