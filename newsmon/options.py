@@ -44,6 +44,24 @@ def setup_logging(verbose: int) -> None:
         handler.setLevel(level)
 
 
+def exec_lean(module: str, config: Path | None, verbose: int, log_file: Path | None,
+              extra: list[str] | None = None) -> NoReturn:
+    """Replace this process (same pid, for systemd) with ``python -m module``, which imports
+    only what a long-running process needs, not every CLI command (Scrapy, extractors)."""
+    import os
+
+    argv = [sys.executable, "-m", module]
+    if config is not None:
+        argv += ["--config", str(config.resolve())]
+    argv += extra or []
+    argv += ["-v"] * verbose
+    if log_file is not None:
+        argv += ["--log-file", str(log_file.resolve())]
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(sys.executable, argv)
+
+
 def settings_from(config: Path | None) -> Settings:
     """Load and validate the settings, the sources, the topics and the entity gazetteer."""
     from crawler.entities import Gazetteer

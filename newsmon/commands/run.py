@@ -5,7 +5,6 @@ from __future__ import annotations
 import importlib.util
 import logging
 import logging.handlers
-import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -14,7 +13,14 @@ import typer
 
 from config import Settings
 from newsmon.app import app
-from newsmon.options import ConfigOption, VerboseOption, fail, open_store, settings_from
+from newsmon.options import (
+    ConfigOption,
+    VerboseOption,
+    exec_lean,
+    fail,
+    open_store,
+    settings_from,
+)
 from scheduler.lock import LockHeld, LockLost
 from scheduler.service import Service
 from storage.scheduler_store import SchedulerStore
@@ -90,15 +96,7 @@ def run_command(
     # The CLI has imported every command (Scrapy, Twisted, the extractors: ~170 MB). The
     # service needs none of that for months, so it replaces this process (same pid, for
     # systemd) with one that imports only the scheduler (~70 MB).
-    argv = [sys.executable, "-m", "newsmon.commands.run"]
-    if config is not None:
-        argv += ["--config", str(config.resolve())]
-    argv += ["-v"] * verbose
-    if log_file is not None:
-        argv += ["--log-file", str(log_file.resolve())]
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os.execv(sys.executable, argv)
+    exec_lean("newsmon.commands.run", config, verbose, log_file)
 
 
 def serve(

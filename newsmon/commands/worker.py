@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
-import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -13,7 +11,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from config.schema import DistributedSettings
 from newsmon.app import app
-from newsmon.options import ConfigOption, VerboseOption, fail, settings_from
+from newsmon.options import ConfigOption, VerboseOption, exec_lean, fail, settings_from
 
 QueueOption = Annotated[str | None, typer.Option(
     "--queue", "-q", help="The queue to take tasks from (default: distributed.queue).",
@@ -54,18 +52,8 @@ def worker_command(
         fail(NO_REDIS, 2)
     # Like 'newsmon run': replace this process (same pid) with one that imports only what a
     # worker needs; the crawls run in child processes of their own.
-    argv = [sys.executable, "-m", "newsmon.commands.worker"]
-    if config is not None:
-        argv += ["--config", str(config.resolve())]
-    if queue is not None:
-        argv += ["--queue", queue]
-    argv += ["--burst"] if burst else []
-    argv += ["-v"] * verbose
-    if log_file is not None:
-        argv += ["--log-file", str(log_file.resolve())]
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os.execv(sys.executable, argv)
+    exec_lean("newsmon.commands.worker", config, verbose, log_file,
+              (["--queue", queue] if queue is not None else []) + (["--burst"] if burst else []))
 
 
 def serve(
