@@ -39,7 +39,7 @@ from storage.models import Article, ArticleURL, CrawlRun
 
 REPO = Path(__file__).resolve().parents[2]
 SLOW = "slow-wire"
-SLOW_ARTICLES = 10
+SLOW_ARTICLES = 20  # ~10 s of fetching at 0.5 s each: room to kill the crawl mid-run
 ARTICLE_DELAY = 0.5
 
 
