@@ -19,6 +19,7 @@ from pydantic import (
     Field,
     ValidationError,
     field_validator,
+    model_validator,
 )
 
 from config.loader import ConfigError, read_yaml
@@ -62,13 +63,52 @@ def _duplicates(terms: list[str]) -> list[str]:
 
 # --- topics.yaml ------------------------------------------------------------------------------
 
+def _term_key(term: str) -> str:
+    return term.casefold().replace("-", " ")
+
+
+class ContextRule(_Strict):
+    """Another sense of some of a topic's terms, told by the words around them.
+
+    A mention of one of ``terms`` with a cue within ``window`` words on either side, in the
+    same paragraph (or title, or highlight), counts with ``weight`` instead of the term's own
+    weight. Cues are the phrases in ``near`` (matched like terms: whole words, plurals,
+    acronyms exactly) and the strong terms (weight 2 or more) of the topics in
+    ``near_topics``: "exports" beside "missile" are arms sales, which the defence topic
+    covers. The first rule of a topic that applies to a mention decides it.
+    """
+
+    terms: list[str] = Field(min_length=1)
+    near: list[str] = Field(default_factory=list)
+    near_topics: list[str] = Field(default_factory=list)
+    window: int = Field(default=10, ge=1, le=50)
+    weight: float = Field(default=0.0, ge=-10, le=10)
+    # Why the rule exists ("utility and telecom prices"); for people reading the file.
+    sense: str = ""
+
+    @field_validator("terms", "near")
+    @classmethod
+    def _check_phrases(cls, value: list[str]) -> list[str]:
+        return [check_term(t) for t in value]
+
+    @model_validator(mode="after")
+    def _needs_a_cue(self) -> ContextRule:
+        if not self.near and not self.near_topics:
+            raise ValueError("a context needs cues: 'near' phrases, 'near_topics', or both")
+        return self
+
+
 class TopicSpec(_Strict):
-    """One topic: weighted terms. A weight of 0 or below makes a phrase counter-evidence:
-    because the longest match wins, ``electricity tariff: 0`` keeps the ``tariff`` inside it
-    from counting for trade."""
+    """One topic: weighted terms, and contexts in which some of them mean something else.
+
+    A weight of 0 or below makes a phrase counter-evidence: because the longest match wins,
+    ``electricity tariff: 0`` keeps the ``tariff`` inside it from counting for trade. A
+    :class:`ContextRule` does the same for a term whose other sense is told by words
+    further away ("tariff" within ten words of "power bills")."""
 
     description: str = ""
     terms: dict[str, float] = Field(min_length=1)
+    contexts: list[ContextRule] = Field(default_factory=list)
 
     @field_validator("terms", mode="before")
     @classmethod
@@ -95,6 +135,12 @@ class TopicSpec(_Strict):
             raise ValueError("needs at least one term with a positive weight")
         return value
 
+    def context_terms(self, rule: ContextRule) -> list[str]:
+        """The terms of this topic that ``rule`` names, spelt as in ``terms`` (a name that
+        is not one of them is left out; :meth:`TopicsConfig.context_problems` reports it)."""
+        own = {_term_key(t): t for t in self.terms}
+        return [own[_term_key(t)] for t in rule.terms if _term_key(t) in own]
+
 
 class TopicsConfig(_Strict):
     """Everything ``topics.yaml`` holds; see the comments in the packaged file."""
@@ -107,6 +153,9 @@ class TopicsConfig(_Strict):
     highlight_weight: float = Field(default=1.5, ge=1, le=20)
     # Body evidence is scaled to an article of this many words (square-root normalisation).
     reference_words: int = Field(default=100, ge=10, le=10_000)
+    # A title term counts only when its topic also has evidence in the highlights or in the
+    # first lead_words words of the body (the lead); 0: title terms always count.
+    lead_words: int = Field(default=0, ge=0, le=1_000)
     topics: dict[str, TopicSpec] = Field(min_length=1)
 
     @field_validator("topics", mode="before")
@@ -118,6 +167,25 @@ class TopicsConfig(_Strict):
                     raise ValueError(f"topic name {name!r} must be a lowercase slug such as "
                                      "'defence'")
         return value
+
+    def context_problems(self) -> list[str]:
+        """Contexts that name a term their topic does not have, or a ``near_topics`` entry
+        that is not another topic, as problem messages naming topic and field."""
+        problems = []
+        for name, spec in self.topics.items():
+            own = {_term_key(t) for t in spec.terms}
+            for i, rule in enumerate(spec.contexts):
+                unknown = [t for t in rule.terms if _term_key(t) not in own]
+                if unknown:
+                    problems.append(f"topic {name!r}, field 'contexts.{i}.terms': "
+                                    f"{', '.join(map(repr, unknown))} not among the topic's "
+                                    "terms")
+                for other in rule.near_topics:
+                    if other == name or other not in self.topics:
+                        choices = ", ".join(t for t in self.topics if t != name)
+                        problems.append(f"topic {name!r}, field 'contexts.{i}.near_topics': "
+                                        f"{other!r} is not another topic ({choices})")
+        return problems
 
 
 # --- entities.yaml ----------------------------------------------------------------------------
@@ -215,7 +283,7 @@ def load_topics(path: str | Path | None = None) -> TopicsConfig:
     path = Path(path) if path is not None else PACKAGED_TOPICS
     raw = _read_yaml(path)
     try:
-        return TopicsConfig.model_validate(raw)
+        cfg = TopicsConfig.model_validate(raw)
     except ValidationError as exc:
         problems = []
         for err in exc.errors():
@@ -225,6 +293,10 @@ def load_topics(path: str | Path | None = None) -> TopicsConfig:
             else:
                 problems.append(f"field '{_field(loc)}': {_message(err)}")
         raise ConfigError(path, problems) from None
+    problems = cfg.context_problems()
+    if problems:
+        raise ConfigError(path, problems)
+    return cfg
 
 
 def _alias_clashes(cfg: EntitiesConfig) -> list[str]:

@@ -18,19 +18,33 @@ text). The title is short and always present, so it is not normalised. A topic i
 when its score reaches ``threshold``; with the packaged weights 5.0 means "one term of weight
 2 or more in the title, or about two strong terms in a 100-word body" (the measured
 trade-off is in docs/benchmarks.md).
+
+Two rules keep a word from counting where it does not mean the topic:
+
+- **Contexts** (a topic's ``contexts``): a mention of a listed term with a cue within
+  ``window`` words, in the same paragraph, counts with the rule's weight (0 by default)
+  instead of its own, and a mention is counted under the weight it ends up with. Cues are
+  phrases ("power bills" makes "tariff" a utility price) or the strong terms (weight
+  :data:`STRONG_WEIGHT` or more) of other topics ("exports" beside "missile" are arms
+  sales). This is the collocation test of word-sense disambiguation: the nearby words tell
+  the sense.
+- **The lead corroborates the title** (``lead_words`` > 0): a headline can name an actor in
+  passing ("NDRF, Navy on standby"), so a title term counts only when its topic also has
+  evidence (a mention still of positive weight after contexts) in the highlights or in the
+  first ``lead_words`` words of the body. An article without body or highlights keeps its
+  title evidence: there is nothing to check it against.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Generic, NamedTuple, TypeVar
 
-from config.taxonomy import TopicsConfig, load_topics
+from config.taxonomy import ContextRule, TopicsConfig, load_topics
 
 _WORD_RE = re.compile(r"\w+")
 _SPLIT_RE = re.compile(r"(\w+)")
@@ -38,6 +52,9 @@ _SPLIT_RE = re.compile(r"(\w+)")
 _JOINABLE_GAP = re.compile(r"[^\S\n]*[-&'’]?[^\S\n]*|\.")
 V = TypeVar("V")
 _SIBILANT_END = ("s", "x", "z", "ch", "sh")
+# Terms of at least this weight are strong evidence (see the weight scale in topics.yaml);
+# only they serve as cues of a context's ``near_topics``.
+STRONG_WEIGHT = 2.0
 
 
 def is_case_sensitive(term: str) -> bool:
@@ -151,29 +168,67 @@ def split_words(text: str) -> Words:
 
 
 @dataclass(frozen=True, slots=True)
+class _CompiledContext:
+    terms: frozenset[int]  # indexes of the topic's terms the rule applies to
+    cues: PhraseMatcher[bool] | None
+    near_topics: tuple[int, ...]  # indexes into Taxonomy._topics
+    window: int
+    weight: float
+
+
+@dataclass(frozen=True, slots=True)
 class _CompiledTopic:
     name: str
     matcher: PhraseMatcher[int]  # yields indexes into terms and weights
     terms: tuple[str, ...]
     weights: tuple[float, ...]
+    contexts: tuple[_CompiledContext, ...]
 
-    def counts(self, text: Words) -> Counter[int]:
-        return Counter(self.matcher.find(text))
+
+class Mention(NamedTuple):
+    """A term found by :meth:`Taxonomy.mentions`."""
+
+    start: int  # word index into the text
+    end: int  # exclusive
+    term: int  # index into the topic's terms
+    weight: float  # the weight it counts with, after contexts
+
+
+def _near(start: int, end: int, cues: Iterable[tuple[int, int]], window: int) -> bool:
+    """Whether a cue span overlaps ``[start, end)`` or starts or ends among the ``window``
+    words on either side of it."""
+    return any(c_start < end + window and c_end > start - window for c_start, c_end in cues)
 
 
 class Taxonomy:
-    """Compiled topics (one :class:`PhraseMatcher` per topic) and the scoring parameters."""
+    """Compiled topics (one :class:`PhraseMatcher` per topic, one per context's cues) and the
+    scoring parameters."""
 
     def __init__(self, config: TopicsConfig) -> None:
+        problems = config.context_problems()
+        if problems:
+            raise ValueError("; ".join(problems))
         self.config = config
         self.threshold = config.threshold
         self._topics: list[_CompiledTopic] = []
+        index = {name: i for i, name in enumerate(config.topics)}
         for name, spec in config.topics.items():
             terms = tuple(spec.terms)
             matcher = PhraseMatcher(
                 ((t, is_case_sensitive(t), i) for i, t in enumerate(terms)), plurals=True)
+            contexts = tuple(self._compile_context(spec.context_terms(rule), terms, rule, index)
+                             for rule in spec.contexts)
             self._topics.append(_CompiledTopic(
-                name, matcher, terms, tuple(spec.terms[t] for t in terms)))
+                name, matcher, terms, tuple(spec.terms[t] for t in terms), contexts))
+
+    @staticmethod
+    def _compile_context(names: list[str], terms: tuple[str, ...], rule: ContextRule,
+                         index: Mapping[str, int]) -> _CompiledContext:
+        cues = PhraseMatcher(((c, is_case_sensitive(c), True) for c in rule.near),
+                             plurals=True) if rule.near else None
+        return _CompiledContext(frozenset(terms.index(t) for t in names), cues,
+                                tuple(index[t] for t in rule.near_topics), rule.window,
+                                rule.weight)
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> Taxonomy:
@@ -187,6 +242,36 @@ class Taxonomy:
     def names(self) -> tuple[str, ...]:
         return tuple(t.name for t in self._topics)
 
+    def mentions(self, text: Words) -> list[list[Mention]]:
+        """Every topic's mentions in one paragraph, title or highlight, with the weight each
+        counts with once the topic's contexts are applied (indexed like the topics)."""
+        spans = [list(t.matcher.spans(text)) for t in self._topics]
+        cues: dict[int, list[tuple[int, int]]] = {}  # id(context) -> its cue spans in text
+        out: list[list[Mention]] = []
+        for topic, found in zip(self._topics, spans, strict=True):
+            mentions = []
+            for start, end, term in found:
+                weight = topic.weights[term]
+                for ctx in topic.contexts:
+                    if term not in ctx.terms:
+                        continue
+                    if id(ctx) not in cues:
+                        cues[id(ctx)] = self._cue_spans(ctx, text, spans)
+                    if _near(start, end, cues[id(ctx)], ctx.window):
+                        weight = ctx.weight
+                        break
+                mentions.append(Mention(start, end, term, weight))
+            out.append(mentions)
+        return out
+
+    def _cue_spans(self, ctx: _CompiledContext, text: Words,
+                   spans: list[list[tuple[int, int, int]]]) -> list[tuple[int, int]]:
+        found = [(s, e) for s, e, _ in ctx.cues.spans(text)] if ctx.cues is not None else []
+        for i in ctx.near_topics:
+            weights = self._topics[i].weights
+            found.extend((s, e) for s, e, t in spans[i] if weights[t] >= STRONG_WEIGHT)
+        return found
+
 
 @dataclass(frozen=True, slots=True)
 class TopicScores:
@@ -195,13 +280,16 @@ class TopicScores:
     ``scores`` has every topic of the taxonomy (never negative); ``topics`` the topics at or
     above the threshold plus the pinned one, highest score first; ``primary`` the first of
     ``topics``, or None when the article is off-topic; ``matched`` the terms that counted (a
-    positive weight) for each topic, for explaining a decision.
+    positive weight) for each topic, and ``discounted`` the terms found that did not count
+    with their own positive weight (a context, or a title term the lead did not
+    corroborate), for explaining a decision.
     """
 
     scores: Mapping[str, float]
     topics: tuple[str, ...]
     primary: str | None
     matched: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    discounted: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def off_topic(self) -> bool:
@@ -225,29 +313,52 @@ def classify(
     cfg = taxonomy.config
     if pinned is not None and pinned not in cfg.topics:
         raise ValueError(f"pinned topic {pinned!r} is not one of {', '.join(taxonomy.names)}")
-    body_words = split_words(body)
-    title_words = split_words(title)
+    # A phrase never spans a line break, so paragraphs (lines) are matched one by one; a
+    # context's window stays within its paragraph.
+    paragraphs = [split_words(line) for line in body.splitlines()]
     highlight_words = [split_words(h) for h in highlights]
-    words = len(body_words.words) + sum(len(h.words) for h in highlight_words)
+    words = sum(len(p.words) for p in paragraphs) + sum(len(h.words) for h in highlight_words)
     norm = math.sqrt(max(words, cfg.reference_words) / cfg.reference_words)
+    n_topics = len(taxonomy.names)
+    # Mentions per topic as (term, weight) -> count; the lead's positive evidence per topic.
+    counted: list[dict[tuple[int, float], float]] = [{} for _ in range(n_topics)]
+    in_lead = [False] * n_topics
+    seen = 0
+    for para in paragraphs:
+        for k, found in enumerate(taxonomy.mentions(para)):
+            for m in found:
+                counted[k][m.term, m.weight] = counted[k].get((m.term, m.weight), 0.0) + 1
+                in_lead[k] = in_lead[k] or (m.weight > 0 and seen + m.start < cfg.lead_words)
+        seen += len(para.words)
+    for h in highlight_words:
+        for k, found in enumerate(taxonomy.mentions(h)):
+            for m in found:
+                counted[k][m.term, m.weight] = (counted[k].get((m.term, m.weight), 0.0)
+                                                + cfg.highlight_weight)
+                in_lead[k] = in_lead[k] or m.weight > 0
+    title_mentions = taxonomy.mentions(split_words(title))
+    check_title = cfg.lead_words > 0 and words > 0
     scores: dict[str, float] = {}
     matched: dict[str, tuple[str, ...]] = {}
-    for topic in taxonomy._topics:
-        mentions: dict[int, float] = dict(topic.counts(body_words))
-        for h in highlight_words:
-            for idx, n in topic.counts(h).items():
-                mentions[idx] = mentions.get(idx, 0.0) + n * cfg.highlight_weight
-        in_title = topic.counts(title_words)
-        body_score = sum(topic.weights[i] * (1.0 + math.log(c)) for i, c in mentions.items())
-        title_score = sum(topic.weights[i] for i in in_title)
-        score = cfg.title_weight * title_score + body_score / norm
+    discounted: dict[str, tuple[str, ...]] = {}
+    for k, topic in enumerate(taxonomy._topics):
+        body_score = sum(w * (1.0 + math.log(c)) for (_, w), c in counted[k].items())
+        in_title: dict[int, float] = {}  # distinct term -> the weight it counts with
+        for m in title_mentions[k]:
+            in_title[m.term] = max(in_title.get(m.term, m.weight), m.weight)
+        if check_title and not in_lead[k]:
+            in_title = {t: min(w, 0.0) for t, w in in_title.items()}
+        score = cfg.title_weight * sum(in_title.values()) + body_score / norm
         scores[topic.name] = round(max(score, 0.0), 4)
-        used = sorted({*mentions, *in_title})
-        matched[topic.name] = tuple(topic.terms[i] for i in used if topic.weights[i] > 0)
+        weights = [*in_title.items(), *((t, w) for t, w in counted[k])]
+        used = {t for t, w in weights if w > 0}
+        lost = {t for t, w in weights if w < topic.weights[t] and topic.weights[t] > 0} - used
+        matched[topic.name] = tuple(topic.terms[i] for i in sorted(used))
+        discounted[topic.name] = tuple(topic.terms[i] for i in sorted(lost))
     above = {name for name, s in scores.items() if s >= cfg.threshold}
     if pinned is not None:
         above.add(pinned)
     order = list(taxonomy.names)
     topics = tuple(sorted(above, key=lambda n: (-scores[n], order.index(n))))
     return TopicScores(scores=scores, topics=topics, primary=topics[0] if topics else None,
-                       matched=matched)
+                       matched=matched, discounted=discounted)

@@ -179,6 +179,148 @@ def test_packaged_taxonomy(packaged: Taxonomy) -> None:
     assert jets.primary == "defence"
 
 
+# --- contexts: the words around a term tell its sense -----------------------------------------
+
+CONTEXT_TOPICS = SMALL_TOPICS + """      export: 2
+    contexts:
+      - sense: utility prices
+        terms: [tariff]
+        near: [power bills, telecom operator]
+        window: 3
+      - terms: [export]
+        near_topics: [defence]
+        window: 3
+"""
+
+
+@pytest.fixture
+def ctx(write_yaml: WriteYaml) -> Taxonomy:
+    return Taxonomy.load(write_yaml(CONTEXT_TOPICS))
+
+
+def test_a_cue_within_the_window_silences_the_term(ctx: Taxonomy) -> None:
+    body = "The tariff order raises power bills from December."
+    result = classify("", body, taxonomy=ctx)
+    assert result.scores["trade"] == 0.0
+    assert result.matched["trade"] == ()
+    assert result.discounted["trade"] == ("tariff",)
+    # In the title too, and on either side; cue phrases match plurals and any case.
+    assert classify("Telecom Operators announce tariff hike", "", taxonomy=ctx).topics == ()
+
+
+def test_without_a_cue_near_it_the_term_still_counts(ctx: Taxonomy) -> None:
+    # Beyond the window (four words between), in another paragraph, or no cue at all.
+    far = classify("", "A tariff on four other words power bills", taxonomy=ctx)
+    other_paragraph = classify("", "A tariff.\nPower bills rise.", taxonomy=ctx)
+    plain = classify("US tariff on steel", "", taxonomy=ctx)
+    assert far.scores["trade"] == other_paragraph.scores["trade"] == 3.0
+    assert far.discounted["trade"] == ()
+    assert plain.topics == ("trade",)
+
+
+def test_each_mention_is_judged_by_its_own_neighbours(ctx: Taxonomy) -> None:
+    body = "Power bills: tariff up.\nThe tariff on steel."
+    result = classify("", body, taxonomy=ctx)
+    assert result.scores["trade"] == 3.0  # one counted mention: 3 * (1 + ln 1)
+    assert result.matched["trade"] == ("tariff",)
+    assert result.discounted["trade"] == ()  # it counted somewhere
+
+
+def test_near_topics_cues_are_another_topics_strong_terms(ctx: Taxonomy) -> None:
+    arms = classify("", "The export order for missiles.", taxonomy=ctx)
+    assert arms.scores["trade"] == 0.0
+    assert arms.discounted["trade"] == ("export",)
+    # "arms" (1.5) is not strong evidence, so it is no cue; nor are zero-weight phrases.
+    weak = classify("", "Arms export data. An army of export clerks.", taxonomy=ctx)
+    assert weak.scores["trade"] == round(2 * (1 + math.log(2)), 4)
+
+
+def test_a_context_weight_other_than_zero(write_yaml: WriteYaml) -> None:
+    tax = Taxonomy.load(write_yaml(CONTEXT_TOPICS.replace("window: 3\n", "window: 3\n"
+                                                          "        weight: 1\n", 1)))
+    assert classify("", "Power bills and the tariff.", taxonomy=tax).scores["trade"] == 1.0
+
+
+def test_packaged_contexts(packaged: Taxonomy) -> None:
+    power = classify("TNERC tariff order: power bills to rise from December 1",
+                     "The commission approved an increase of 15 paise per unit in the "
+                     "electricity tariff for domestic consumers.", taxonomy=packaged)
+    assert power.topics == ()
+    telecom = classify("Telecom operators announce second tariff hike in 18 months",
+                       "Jio and Airtel raised mobile tariffs for prepaid users.",
+                       taxonomy=packaged)
+    assert telecom.topics == ()
+    steel = classify("US doubles tariff on Indian steel",
+                     "Exporters said the tariff would hit shipments to the US.",
+                     taxonomy=packaged)
+    assert steel.topics == ("trade",)
+    football = classify("Services beat Kerala on penalties to win Santosh Trophy",
+                        "The Services team, made up of players from the Army, Navy and Air "
+                        "Force, won the football championship.", taxonomy=packaged)
+    assert football.topics == ()
+    posting = classify("Army posts more troops along the LAC",
+                       "The Army has moved two brigades of troops to eastern Ladakh, "
+                       "officials said after a review of the match between deployments and "
+                       "threats.", taxonomy=packaged)
+    assert posting.primary == "defence"
+    assert posting.discounted["defence"] == ()  # "match" is more than ten words away
+    arms = classify("BrahMos bags second export order",
+                    "The second export order for the missile after the Philippines.",
+                    taxonomy=packaged)
+    assert arms.topics == ("defence",)
+    controls = classify("US eases export controls on jet engines for India",
+                        "The Commerce Department eased export controls on fighter jet engine "
+                        "technology, clearing a deal with HAL.", taxonomy=packaged)
+    assert set(controls.topics) == {"defence", "trade"}
+    market = classify("Sensex ends higher; IT, defence stocks lead gains",
+                      "Gains in IT and defence stocks offset weakness in banks.",
+                      taxonomy=packaged)
+    assert market.topics == ()
+
+
+# --- the lead corroborates the title ----------------------------------------------------------
+
+def _with_lead(text: str, lead_words: int) -> str:
+    return text.replace("reference_words: 100\n",
+                        f"reference_words: 100\nlead_words: {lead_words}\n")
+
+
+@pytest.fixture
+def lead(write_yaml: WriteYaml) -> Taxonomy:
+    return Taxonomy.load(write_yaml(_with_lead(CONTEXT_TOPICS, 5)))
+
+
+def test_a_title_term_without_the_topic_in_the_lead_does_not_count(lead: Taxonomy) -> None:
+    result = classify("Cyclone: army on standby", "Heavy rain lashed the coast today and "
+                      "rivers rose.", taxonomy=lead)
+    assert result.scores["defence"] == 0.0
+    assert result.discounted["defence"] == ("army",)
+    # Mentioned after the first five words: the body counts, the title still does not.
+    late = classify("Cyclone: army on standby", "Heavy rain lashed the coast; the army "
+                    "waits.", taxonomy=lead)
+    assert late.scores["defence"] == 2.0
+
+
+def test_the_lead_or_a_highlight_corroborates_the_title(lead: Taxonomy) -> None:
+    body = classify("Army on standby", "The army waits.", taxonomy=lead)
+    assert body.scores["defence"] == 2.5 * 2 + 2
+    highlight = classify("Army on standby", "Heavy rain lashed the coast today.",
+                         ["The army waits"], taxonomy=lead)
+    assert highlight.topics == ("defence",)
+    no_body = classify("Army on standby", "", taxonomy=lead)  # nothing to check against
+    assert no_body.scores["defence"] == 5.0
+
+
+def test_a_silenced_mention_in_the_lead_corroborates_nothing(lead: Taxonomy) -> None:
+    result = classify("Tariff order issued", "Power bills: tariff up.", taxonomy=lead)
+    assert result.scores["trade"] == 0.0
+
+
+def test_lead_words_zero_keeps_every_title_term(ctx: Taxonomy) -> None:
+    result = classify("Cyclone: army on standby", "Heavy rain.", taxonomy=ctx)
+    assert result.scores["defence"] == 5.0
+
+
 # --- configuration errors ---------------------------------------------------------------------
 
 def _error(path: Path) -> str:
@@ -234,3 +376,33 @@ def test_missing_file_and_bad_topic_name(write_yaml: WriteYaml, tmp_path: Path) 
         f"invalid configuration in {path}:\n"
         "  - field 'topics': topic name 'Trade Policy' must be a lowercase slug such as "
         "'defence'")
+
+
+def test_context_errors_name_topic_and_field(write_yaml: WriteYaml) -> None:
+    path = write_yaml(CONTEXT_TOPICS.replace("terms: [tariff]", "terms: [tarif]")
+                      .replace("near_topics: [defence]", "near_topics: [defense]"))
+    assert _error(path) == (
+        f"invalid configuration in {path}:\n"
+        "  - topic 'trade', field 'contexts.0.terms': 'tarif' not among the topic's terms\n"
+        "  - topic 'trade', field 'contexts.1.near_topics': 'defense' is not another topic "
+        "(defence)")
+    path = write_yaml(CONTEXT_TOPICS.replace("near_topics: [defence]", "near_topics: [trade]"))
+    assert "'trade' is not another topic (defence)" in _error(path)
+
+
+def test_context_schema_errors(write_yaml: WriteYaml) -> None:
+    path = write_yaml(CONTEXT_TOPICS.replace("        near_topics: [defence]\n", "")
+                      .replace("window: 3\n", "window: 0\n        colour: red\n", 1))
+    assert _error(path) == (
+        f"invalid configuration in {path}:\n"
+        "  - topic 'trade', field 'contexts.0.window': Input should be greater than or "
+        "equal to 1\n"
+        "  - topic 'trade', field 'contexts.0.colour': unknown field\n"
+        "  - topic 'trade', field 'contexts.1': a context needs cues: 'near' phrases, "
+        "'near_topics', or both")
+    path = write_yaml(CONTEXT_TOPICS.replace("near: [power bills", "near: [power bills!"))
+    assert "topic 'trade', field 'contexts.0.near': term 'power bills!' must start" in \
+        _error(path)
+    path = write_yaml(_with_lead(SMALL_TOPICS, -1))
+    assert _error(path) == (f"invalid configuration in {path}:\n"
+                            "  - field 'lead_words': Input should be greater than or equal to 0")
