@@ -315,7 +315,7 @@ def classify(
         raise ValueError(f"pinned topic {pinned!r} is not one of {', '.join(taxonomy.names)}")
     # A phrase never spans a line break, so paragraphs (lines) are matched one by one; a
     # context's window stays within its paragraph.
-    paragraphs = [split_words(line) for line in body.splitlines()]
+    paragraphs = [split_words(line) for line in body.splitlines() if line and not line.isspace()]
     highlight_words = [split_words(h) for h in highlights]
     words = sum(len(p.words) for p in paragraphs) + sum(len(h.words) for h in highlight_words)
     norm = math.sqrt(max(words, cfg.reference_words) / cfg.reference_words)
