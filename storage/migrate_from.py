@@ -11,8 +11,9 @@ Contract of :func:`copy_database`:
   belongs to a live service, not to the data.
 - A self-reference (an article's ``duplicate_of_id``) is written after its table is copied, so
   row order never matters. On PostgreSQL the id sequences are then set past the highest id.
-- The search index follows by itself: PostgreSQL computes its generated ``tsvector`` columns on
-  insert, SQLite's FTS5 triggers index every inserted article.
+- The search index: SQLite's FTS5 triggers index every inserted article; on PostgreSQL every
+  copied article is queued and indexed before the copy returns (reported to ``progress`` as
+  table ``search index``).
 - A target holding any row raises :class:`TargetNotEmpty` unless ``force``, which empties it
   first. At the end every table's row count is compared; a difference raises
   :class:`MigrationError`.
@@ -27,6 +28,7 @@ from typing import Any
 
 from sqlalchemy import Engine, Table, bindparam, delete, func, insert, select, text, update
 
+from storage import search_index
 from storage.models import Base
 
 logger = logging.getLogger(__name__)
@@ -153,6 +155,17 @@ def copy_database(
     for table in tables():
         _copy_table(source, target, table, wanted[table.name], batch_size, progress)
     reset_sequences(target)
+    queued = search_index.queue_all(target)
+    if queued:
+        indexed = 0
+
+        def step(n: int) -> None:
+            nonlocal indexed
+            indexed += n
+            if progress is not None:
+                progress("search index", indexed, queued)
+
+        search_index.index_pending(target, progress=step)
     got = row_counts(target)
     wrong = [f"{name}: {wanted[name]:,} in the source, {got[name]:,} copied"
              for name in wanted if got[name] != wanted[name]]

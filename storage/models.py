@@ -149,20 +149,19 @@ class ArticleBand(Base):
     band: Mapped[int] = mapped_column(SmallInteger)
 
 
-class ArticleTerm(Base):
-    """Content words of an article's headline (entity names and stop words left out): two
-    articles about one event share at least two, so these find same-story candidates."""
+class ArticleTermPair(Base):
+    """Pairs of content words of an article's headline (entity names and stop words left
+    out), ``"army exercise"``: two articles about one event share at least two words, so at
+    least one pair, and a pair heads far fewer articles than a single word does."""
 
-    __tablename__ = "article_terms"
-    # Candidates are looked up by term within a time window: a range scan, not every
-    # article that ever used a common word.
-    __table_args__ = (Index("ix_article_terms_term_at", "term", "at"),)
+    __tablename__ = "article_term_pairs"
 
-    term: Mapped[str] = mapped_column(String(64), primary_key=True)
+    # Looked up by pair within a time window: a range scan of the key's prefix.
+    pair: Mapped[str] = mapped_column(Text, primary_key=True)
+    # The article's time for story windows: published, else first seen.
+    at: Mapped[datetime] = mapped_column(primary_key=True)
     article_id: Mapped[int] = mapped_column(
         BigId, ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True, index=True)
-    # The article's time for story windows: published, else first seen.
-    at: Mapped[datetime]
 
 
 class ArticleURL(Base):

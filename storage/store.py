@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import socket
@@ -9,18 +10,21 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, delete, func, insert, select, tuple_, update
+from sqlalchemy import Engine, any_, bindparam, delete, func, insert, select, tuple_, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.types import Text
 
+from storage import search_index
 from storage.engine import make_engine
 from storage.migrate import upgrade
 from storage.models import (
     Article,
     ArticleBand,
     ArticleEntity,
-    ArticleTerm,
+    ArticleTermPair,
     ArticleTopic,
     ArticleURL,
     ArticleVersion,
@@ -30,7 +34,7 @@ from storage.models import (
     Story,
 )
 from storage.records import ArticleRecord, Outcome, RunStats, StoryMatcher
-from storage.stories import NewArticle, StoryFiler
+from storage.stories import NewArticle, StoryFiler, headline_pairs
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +43,10 @@ _ARTICLE_FIELDS = (
     "published_at", "published_raw", "published_precision", "published_source",
     "language", "image_url", "section", "tags", "topic_scores", "primary_topic", "minhash",
 )
-
+_JSON_FIELDS = frozenset({"highlights", "authors", "tags", "topic_scores"})
+# The columns of a new article row, in the order of the staging table and its COPY.
+_NEW_ROW = ("url_key", "source_id", "content_hash", "first_seen_at", "fetched_at",
+            "modified_at", *_ARTICLE_FIELDS)
 
 
 def _keys(rec: ArticleRecord) -> list[str]:
@@ -51,21 +58,61 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def _naive(value: datetime | None) -> datetime | None:
+    """What ``UTCDateTime`` stores: naive UTC."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        raise ValueError(f"naive datetime {value!r}: pass an aware datetime")
+    return value.astimezone(UTC).replace(tzinfo=None)
+
+
+def _new_row(rec: ArticleRecord, source_id: int, content_hash: str) -> tuple[Any, ...]:
+    """``rec`` as a row of the staging table (columns ``_NEW_ROW``), as the ORM would
+    bind it: JSON text for JSON columns, naive UTC for times."""
+    values: list[Any] = [rec.url_key, source_id, content_hash, _naive(rec.fetched_at),
+                         _naive(rec.fetched_at), _naive(rec.modified_at)]
+    for name in _ARTICLE_FIELDS:
+        value = getattr(rec, name)
+        if name in _JSON_FIELDS:
+            value = json.dumps(value)
+        elif isinstance(value, datetime):
+            value = _naive(value)
+        values.append(value)
+    return tuple(values)
+
+
+def _copy(cur: Any, target: str, rows: Iterable[tuple[Any, ...]]) -> None:
+    """COPY ``rows`` into ``target`` (``table (columns)``) over psycopg's cursor."""
+    with cur.copy(f"COPY {target} FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
+
+
 class Store:
     """Articles, sources, runs and HTTP validators in one SQL database.
 
     Accepts a URL or an engine. Every write method is one transaction: it either
     stores all it was given or nothing.
+
+    Search (PostgreSQL): what a write adds or changes is queued for the search index in the
+    write's transaction; with ``defer_search_index`` false (the default) the writer indexes it
+    right after the commit, outside the story-filing lock; with it true, an indexer does
+    (``storage.search_index.index_pending``: ``newsmon db index``, the service's job). On
+    SQLite the index is kept in sync by triggers either way.
     """
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, defer_search_index: bool = False) -> None:
         self.engine = engine
+        self.defer_search_index = defer_search_index
         self._sessions = sessionmaker(engine, expire_on_commit=False)
         self._source_ids: dict[str, int] = {}
+        self._pg = engine.dialect.name == "postgresql"
 
     @classmethod
-    def from_url(cls, url: str, *, migrate: bool = True, **engine_kwargs: Any) -> Store:
-        store = cls(make_engine(url, **engine_kwargs))
+    def from_url(cls, url: str, *, migrate: bool = True, defer_search_index: bool = False,
+                 **engine_kwargs: Any) -> Store:
+        store = cls(make_engine(url, **engine_kwargs), defer_search_index=defer_search_index)
         if migrate:
             upgrade(store.engine)
         return store
@@ -139,6 +186,7 @@ class Store:
         """
         source_ids = {r.source: self.source_id(r.source) for r in records}
         outcomes: list[Outcome | None] = [None] * len(records)
+        to_index: list[int] = []  # articles whose text is new or changed
         with self.session() as session, session.begin():
             known = self._known_ids(session, [k for r in records for k in _keys(r)])
             fresh: list[int] = []
@@ -149,6 +197,7 @@ class Store:
                 fresh.append(i)
                 fresh_keys.add(rec.url_key)
             inserted = self._insert_new(session, [records[i] for i in fresh], source_ids)
+            to_index.extend(inserted.values())
             filed: list[NewArticle] = []
             for i in fresh:
                 aid = inserted.get(records[i].url_key)
@@ -159,13 +208,28 @@ class Store:
             # Known keys, repeats within the batch, and keys another process inserted first.
             for i, rec in enumerate(records):
                 if outcomes[i] is None:
-                    outcomes[i] = self._upsert_one(session, rec, source_ids[rec.source],
-                                                   matcher)
+                    outcomes[i], aid = self._upsert_one(session, rec, source_ids[rec.source],
+                                                        matcher)
+                    if outcomes[i] is not Outcome.UNCHANGED:
+                        to_index.append(aid)
+            search_index.queue(session.connection(), to_index)
+        if not self.defer_search_index:
+            search_index.index_ids(self.engine, to_index)
         return [o for o in outcomes if o is not None]
+
+    def index_search(self, *, limit: int | None = None) -> int:
+        """Index what waits in the search queue (PostgreSQL); return how many articles."""
+        return search_index.index_pending(self.engine, limit=limit)
 
     def _known_ids(self, session: Session, keys: Sequence[str]) -> dict[str, int]:
         wanted = list(dict.fromkeys(keys))
         found: dict[str, int] = {}
+        if self._pg:
+            found.update(session.execute(
+                select(ArticleURL.url_key, ArticleURL.article_id)
+                .where(ArticleURL.url_key == any_(bindparam("keys", wanted, ARRAY(Text))))
+            ).all())
+            return found
         for i in range(0, len(wanted), 1000):
             found.update(session.execute(
                 select(ArticleURL.url_key, ArticleURL.article_id)
@@ -179,6 +243,8 @@ class Store:
         return key -> id of those inserted (a key another process took meanwhile is absent)."""
         if not records:
             return {}
+        if self._pg:
+            return self._insert_new_pg(session, records, source_ids)
         rows = []
         for rec in records:
             values: dict[str, Any] = {f: getattr(rec, f) for f in _ARTICLE_FIELDS}
@@ -206,9 +272,52 @@ class Store:
         self._insert_enrichment(session, [(ids[r.url_key], r) for r in done])
         return ids
 
+    def _insert_new_pg(self, session: Session, records: Sequence[ArticleRecord],
+                       source_ids: dict[str, int]) -> dict[str, int]:
+        """:meth:`_insert_new` on PostgreSQL: rows are streamed with COPY (into a staging
+        table for the articles, whose key may meet a concurrent writer's; straight into the
+        tables for the rows of articles that are certainly new), not bound as parameters."""
+        raw = session.connection().connection.driver_connection
+        assert raw is not None
+        cur = raw.cursor()
+        cols = ", ".join(_NEW_ROW)
+        cur.execute(f"CREATE TEMP TABLE IF NOT EXISTS newsmon_new_articles "
+                    f"ON COMMIT DELETE ROWS AS SELECT {cols} FROM articles WITH NO DATA")
+        cur.execute("DELETE FROM newsmon_new_articles")  # from an earlier call in this tx
+        hashes = {r.url_key: r.content_hash() for r in records}
+        with cur.copy(f"COPY newsmon_new_articles ({cols}) FROM STDIN") as copy:
+            for rec in records:
+                copy.write_row(_new_row(rec, source_ids[rec.source], hashes[rec.url_key]))
+        cur.execute(f"INSERT INTO articles ({cols}) SELECT {cols} FROM newsmon_new_articles "
+                    "ON CONFLICT (url_key) DO NOTHING RETURNING url_key, id")
+        ids: dict[str, int] = {k: int(i) for k, i in cur.fetchall()}
+        done = [(ids[r.url_key], r) for r in records if r.url_key in ids]
+        if not done:
+            return ids
+        _copy(cur, "article_versions (article_id, fetched_at, modified_at, content_hash, "
+                   "title)",
+              ((a, _naive(r.fetched_at), _naive(r.modified_at), hashes[r.url_key], r.title)
+               for a, r in done))
+        aliases = {k: a for a, r in done for k in _keys(r)}
+        cur.execute("INSERT INTO article_urls (url_key, article_id) "
+                    "SELECT * FROM unnest(%s::text[], %s::bigint[]) "
+                    "ON CONFLICT (url_key) DO NOTHING", (list(aliases), list(aliases.values())))
+        _copy(cur, "article_topics (article_id, topic, score)",
+              ((a, t, sc) for a, r in done for t, sc in r.topics.items()))
+        _copy(cur, "article_entities (article_id, entity_id, mentions)",
+              ((a, e, n) for a, r in done for e, n in r.entities.items()))
+        _copy(cur, "article_bands (bucket, article_id, band)",
+              ((b, a, i) for a, r in done
+               for b, i in {b: i for i, b in enumerate(r.bands)}.items()))
+        _copy(cur, "article_term_pairs (pair, article_id, at)",
+              ((p, a, _naive(r.published_at or r.fetched_at)) for a, r in done
+               for p in headline_pairs(r.title_terms)))
+        return ids
+
     def _upsert_one(self, session: Session, rec: ArticleRecord, source_id: int,
-                    matcher: StoryMatcher | None) -> Outcome:
-        """The careful path for one record: insert if new, else update or leave it."""
+                    matcher: StoryMatcher | None) -> tuple[Outcome, int]:
+        """The careful path for one record: insert if new, else update or leave it; returns
+        what happened and the article's id."""
         chash = rec.content_hash()
         keys = _keys(rec)
         existing_id = session.execute(
@@ -219,7 +328,7 @@ class Store:
             if rec.url_key in inserted:
                 StoryFiler(session, matcher).file(
                     [NewArticle(inserted[rec.url_key], rec, source_id)])
-                return Outcome.NEW
+                return Outcome.NEW, inserted[rec.url_key]
             # Another process inserted this key between our read and our write.
             existing_id = session.execute(
                 select(Article.id).where(Article.url_key == rec.url_key)
@@ -229,7 +338,7 @@ class Store:
         assert article is not None
         self._add_aliases(session, article.id, keys)
         if article.content_hash == chash:
-            return Outcome.UNCHANGED
+            return Outcome.UNCHANGED, article.id
         modified = rec.modified_at or rec.fetched_at
         for name, value in values.items():
             if name in ("published_at", "published_raw", "published_precision",
@@ -246,13 +355,13 @@ class Store:
             article_id=article.id, fetched_at=rec.fetched_at, modified_at=modified,
             content_hash=chash, title=rec.title,
         ))
-        return Outcome.UPDATED
+        return Outcome.UPDATED, article.id
 
     def _write_enrichment(
         self, session: Session, article_id: int, rec: ArticleRecord, *, replace: bool
     ) -> None:
         if replace:
-            for table in (ArticleTopic, ArticleEntity, ArticleBand, ArticleTerm):
+            for table in (ArticleTopic, ArticleEntity, ArticleBand, ArticleTermPair):
                 session.execute(delete(table).where(table.article_id == article_id))
         self._insert_enrichment(session, [(article_id, rec)])
 
@@ -263,10 +372,10 @@ class Store:
         entities = [{"article_id": a, "entity_id": e, "mentions": n}
                     for a, r in items for e, n in r.entities.items()]
         bands = {(b, a): i for a, r in items for i, b in enumerate(r.bands)}
-        terms = [{"term": t, "article_id": a, "at": r.published_at or r.fetched_at}
-                 for a, r in items for t in dict.fromkeys(r.title_terms)]
+        terms = [{"pair": p, "article_id": a, "at": r.published_at or r.fetched_at}
+                 for a, r in items for p in headline_pairs(r.title_terms)]
         if terms:
-            session.execute(insert(ArticleTerm), terms)
+            session.execute(insert(ArticleTermPair), terms)
         if topics:
             session.execute(insert(ArticleTopic), topics)
         if entities:

@@ -11,23 +11,50 @@ articles of the same batch are candidates for later ones.
 
 from __future__ import annotations
 
+import json
+import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from itertools import count
+from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import (
+    ColumnElement,
+    and_,
+    any_,
+    bindparam,
+    column,
+    func,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
+from sqlalchemy.types import BigInteger, DateTime, Integer, Text, TypeEngine
 
-from storage.models import Article, ArticleBand, ArticleEntity, ArticleTerm, Story
+from storage.models import Article, ArticleBand, ArticleEntity, ArticleTermPair, Story
 from storage.records import ArticleRecord, Candidate, StoryMatcher
+from storage.types import UTCDateTime
 
 # Any constant will do: it names the lock that serialises story filing across processes.
 STORY_LOCK = 0x6E65_7773  # "news"
 MAX_CANDIDATES = 50
 _CHUNK = 5_000
+
+
+@dataclass(slots=True)
+class _Pools:
+    """A batch's candidates: stored articles by LSH bucket (and, once filed, the batch's own);
+    stored articles sharing headline terms, counted, by item index; the batch's own filed
+    articles by headline term."""
+
+    by_bucket: dict[int, list[Candidate]] = field(default_factory=lambda: defaultdict(list))
+    stored_terms: dict[int, list[tuple[Candidate, int]]] = field(default_factory=dict)
+    batch_terms: dict[str, list[Candidate]] = field(default_factory=lambda: defaultdict(list))
 
 
 @dataclass(slots=True)
@@ -37,9 +64,18 @@ class NewArticle:
     source_id: int
 
 
-def _chunks(values: Sequence[int], size: int = _CHUNK) -> Iterable[Sequence[int]]:
+def _chunks(values: Sequence[Any], size: int = _CHUNK) -> Iterable[Sequence[Any]]:
     for i in range(0, len(values), size):
         yield values[i:i + size]
+
+
+def _member(col: Any, items: Sequence[Any], pg: bool,
+            element: TypeEngine[Any]) -> ColumnElement[bool]:
+    """``col IN items``: on PostgreSQL one array parameter (``= ANY``), which costs the
+    same to send and plan for 10 values or 25,000; elsewhere an IN list."""
+    cond: ColumnElement[bool] = (col == any_(bindparam(None, list(items), ARRAY(element)))
+                                 if pg else col.in_(items))
+    return cond
 
 
 class StoryFiler:
@@ -47,6 +83,9 @@ class StoryFiler:
         self.session = session
         self.matcher = matcher
         self._temp_ids = count(-1, -1)  # provisional ids of stories opened in this batch
+        self._pg = session.get_bind().dialect.name == "postgresql"
+        # PostgreSQL takes a whole batch's ids as one array; SQLite's IN lists are chunked.
+        self._chunk = 10**9 if self._pg else _CHUNK
 
     def file(self, items: Sequence[NewArticle]) -> None:
         if not items:
@@ -55,17 +94,13 @@ class StoryFiler:
             # Two processes filing copies of one wire story at once would each miss the
             # other and open two stories; one transaction at a time files stories.
             self.session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": STORY_LOCK})
-        by_bucket: dict[int, list[Candidate]] = defaultdict(list)
-        by_term: dict[str, list[Candidate]] = defaultdict(list)
-        if self.matcher is not None:
-            self._load_band_candidates(items, by_bucket)
-            self._load_term_candidates(items, by_term)
+        pools = self._pools(items)
 
         assigned: list[tuple[int, int, int | None]] = []  # article, story (maybe temp), dup of
         new_stories: dict[int, Story] = {}
-        for item in items:
+        for i, item in enumerate(items):
             rec = item.record
-            match, duplicate_of = self._match(rec, by_bucket, by_term)
+            match, duplicate_of = self._match(i, rec, pools)
             if match is not None and match.story_id is not None:
                 story_id = match.story_id
             else:
@@ -76,7 +111,7 @@ class StoryFiler:
                     first_seen_at=rec.fetched_at, last_seen_at=when)
             assigned.append((item.article_id, story_id, duplicate_of))
             if self.matcher is not None:
-                self._remember(item, story_id, duplicate_of, by_bucket, by_term)
+                self._remember(item, story_id, duplicate_of, pools)
 
         real: dict[int, int] = {}
         if new_stories:
@@ -84,9 +119,17 @@ class StoryFiler:
             self.session.add_all(new_stories[t] for t in temps)
             self.session.flush()
             real = {t: new_stories[t].id for t in temps}
-        # ORM bulk UPDATE by primary key: one executemany for the whole batch.
-        self.session.execute(update(Article), [
-            {"id": a, "story_id": real.get(s, s), "duplicate_of_id": d} for a, s, d in assigned])
+        rows = [(a, real.get(s, s), d) for a, s, d in assigned]
+        if self._pg:  # one statement for the batch
+            self.session.execute(text(
+                "UPDATE articles SET story_id = v.s, duplicate_of_id = v.d "
+                "FROM unnest(:a, :s, :d) AS v(a, s, d) WHERE articles.id = v.a"
+            ).bindparams(*(bindparam(k, type_=ARRAY(BigInteger)) for k in "asd")),
+                {"a": [r[0] for r in rows], "s": [r[1] for r in rows],
+                 "d": [r[2] for r in rows]})
+        else:  # ORM bulk UPDATE by primary key: one executemany
+            self.session.execute(update(Article), [
+                {"id": a, "story_id": s, "duplicate_of_id": d} for a, s, d in rows])
         # Stories that gained an article: existing ones, and new ones joined by a later copy
         # in this same batch. A new story with one article already has the right counts.
         members = Counter(s for _, s, _ in assigned)
@@ -96,17 +139,38 @@ class StoryFiler:
 
     # -- matching ------------------------------------------------------------------------
 
-    def _match(
-        self, rec: ArticleRecord, by_bucket: dict[int, list[Candidate]],
-        by_term: dict[str, list[Candidate]],
-    ) -> tuple[Candidate | None, int | None]:
+    def check(self, items: Sequence[NewArticle]) -> list[tuple[Candidate | None, int | None]]:
+        """The dedup check alone, writing nothing: for each of ``items`` in order, the
+        candidate it would be filed with (None: a new story) and the article it copies
+        (None: not a copy), earlier items counting as filed."""
+        pools = self._pools(items)
+        out: list[tuple[Candidate | None, int | None]] = []
+        for i, item in enumerate(items):
+            match, duplicate_of = self._match(i, item.record, pools)
+            out.append((match, duplicate_of))
+            if self.matcher is not None:
+                story = match.story_id if match is not None and match.story_id else -1 - i
+                self._remember(item, story, duplicate_of, pools)
+        return out
+
+    def _pools(self, items: Sequence[NewArticle]) -> _Pools:
+        pools = _Pools()
+        if self.matcher is not None:
+            self._load_band_candidates(items, pools.by_bucket)
+            self._load_term_candidates(items, pools.stored_terms)
+        return pools
+
+    def _match(self, i: int, rec: ArticleRecord, pools: _Pools
+               ) -> tuple[Candidate | None, int | None]:
+        """File ``rec``, the ``i``-th of the batch: a near-duplicate among the articles sharing
+        LSH buckets, else a same-story match among those sharing headline terms."""
         if self.matcher is None:
             return None, None
         if rec.bands:
             hits: Counter[int] = Counter()
             seen: dict[int, Candidate] = {}
             for bucket in rec.bands:
-                for cand in by_bucket.get(bucket, ()):
+                for cand in pools.by_bucket.get(bucket, ()):
                     hits[cand.article_id] += 1
                     seen[cand.article_id] = cand
             if hits:
@@ -117,10 +181,15 @@ class StoryFiler:
                 if match is not None:
                     return match, match.duplicate_of_id or match.article_id
         if rec.title_terms:
+            # Stored articles come counted from SQL; earlier articles of this batch are
+            # counted here.
             shared: Counter[int] = Counter()
             seen = {}
+            for cand, n in pools.stored_terms.get(i, ()):
+                shared[cand.article_id] = n
+                seen[cand.article_id] = cand
             for term in set(rec.title_terms):
-                for cand in by_term.get(term, ()):
+                for cand in pools.batch_terms.get(term, ()):
                     shared[cand.article_id] += 1
                     seen[cand.article_id] = cand
             need = self.matcher.min_shared_terms
@@ -132,18 +201,17 @@ class StoryFiler:
         return None, None
 
     def _remember(self, item: NewArticle, story_id: int, duplicate_of: int | None,
-                  by_bucket: dict[int, list[Candidate]],
-                  by_term: dict[str, list[Candidate]]) -> None:
+                  pools: _Pools) -> None:
         rec = item.record
         cand = Candidate(article_id=item.article_id, story_id=story_id,
                          duplicate_of_id=duplicate_of, title=rec.title, minhash=rec.minhash,
                          entities=set(rec.entities), published_at=rec.published_at,
                          first_seen_at=rec.fetched_at)
         for bucket in rec.bands:
-            by_bucket[bucket].append(cand)
+            pools.by_bucket[bucket].append(cand)
         if duplicate_of is None:
             for term in set(rec.title_terms):
-                by_term[term].append(cand)
+                pools.batch_terms[term].append(cand)
 
     # -- candidate pools -----------------------------------------------------------------
 
@@ -152,12 +220,13 @@ class StoryFiler:
         buckets = sorted({b for it in items for b in it.record.bands})
         own = {it.article_id for it in items}
         cands: dict[int, Candidate] = {}
-        for chunk in _chunks(buckets):
+        for chunk in _chunks(buckets, self._chunk):
             # One round trip: the bucket hits with what the matcher needs of each article.
             for row in self.session.execute(
                 select(ArticleBand.bucket, *_CANDIDATE_COLUMNS)
                 .join(Article, Article.id == ArticleBand.article_id)
-                .where(ArticleBand.bucket.in_(chunk), Article.story_id.is_not(None))
+                .where(_member(ArticleBand.bucket, chunk, self._pg, BigInteger()),
+                       Article.story_id.is_not(None))
             ):
                 if row[1] in own:
                     continue
@@ -167,68 +236,114 @@ class StoryFiler:
                 by_bucket[int(row[0])].append(cand)
 
     def _load_term_candidates(self, items: Sequence[NewArticle],
-                              by_term: dict[str, list[Candidate]]) -> None:
-        """Stored articles within the time window that share a headline term with some
-        article of the batch (a same-story match needs several shared terms)."""
+                              stored_terms: dict[int, list[tuple[Candidate, int]]]) -> None:
+        """For each article of the batch, the stored articles (primaries and same-story
+        pieces, not copies) within the matcher's time window of it whose headlines share at
+        least ``min_shared_terms`` terms with its own: the best ``MAX_CANDIDATES`` by terms
+        shared, counted by the database in one query per batch."""
         assert self.matcher is not None
-        terms = sorted({t for it in items for t in it.record.title_terms})
-        if not terms:
-            return
-        times = [it.record.published_at or it.record.fetched_at for it in items]
-        lo, hi = min(times) - self.matcher.window, max(times) + self.matcher.window
-        own = {it.article_id for it in items}
-        hits: list[tuple[str, int]] = []
-        for chunk in _chunks(terms):  # type: ignore[arg-type]
-            hits.extend(
-                (str(t), int(a)) for t, a in self.session.execute(
-                    select(ArticleTerm.term, ArticleTerm.article_id)
-                    .join(Article, Article.id == ArticleTerm.article_id)
-                    .where(ArticleTerm.term.in_(chunk), ArticleTerm.at.between(lo, hi),
-                           Article.story_id.is_not(None), Article.duplicate_of_id.is_(None)))
-                if a not in own)
-        # Only articles sharing enough terms with one of the batch are worth loading.
-        term_sets: dict[int, set[str]] = defaultdict(set)
-        for term, aid in hits:
-            term_sets[aid].add(term)
-        # Which batch articles use each term: testing a stored article against the whole
-        # batch one by one grew with (window's articles x batch size).
-        holders: dict[str, list[int]] = defaultdict(list)
-        for i, it in enumerate(items):
-            for term in set(it.record.title_terms):
-                holders[term].append(i)
+        window = self.matcher.window
         need = self.matcher.min_shared_terms
-        wanted = [aid for aid, ts in term_sets.items() if _shares(ts, holders, need)]
-        cands = self._candidates(sorted(wanted), with_entities=True)
-        for aid, cand in cands.items():
-            for term in term_sets[aid]:
-                by_term[term].append(cand)
+        # Sharing ``need`` words means sharing need * (need - 1) / 2 pairs of them.
+        need_pairs = need * (need - 1) // 2
+        rows: list[tuple[int, str]] = []
+        times: list[datetime] = []
+        for i, it in enumerate(items):
+            times.append(it.record.published_at or it.record.fetched_at)
+            rows.extend((i, p) for p in headline_pairs(it.record.title_terms))
+        if not rows:
+            return
+        own = {it.article_id for it in items}
+        pairs: list[tuple[int, int, int]] = []
+        for chunk in _chunks(rows, self._chunk if self._pg else 2_000):
+            batch, cols, bounds = self._batch_terms(chunk, times, window)
+            counted = (
+                select(cols.i.label("i"), ArticleTermPair.article_id, func.count().label("n"))
+                .join_from(batch, ArticleTermPair, and_(
+                    ArticleTermPair.pair == cols.pair,
+                    ArticleTermPair.at.between(bounds.lo, bounds.hi)))
+                .group_by(cols.i, ArticleTermPair.article_id)
+                .having(func.count() >= max(need_pairs, 1))
+            ).subquery("counted")
+            ranked = (
+                select(counted.c.i, counted.c.article_id, counted.c.n,
+                       func.row_number().over(
+                           partition_by=counted.c.i,
+                           order_by=(counted.c.n.desc(), counted.c.article_id.desc()),
+                       ).label("r"))
+                .join(Article, Article.id == counted.c.article_id)
+                .where(Article.story_id.is_not(None), Article.duplicate_of_id.is_(None))
+            ).subquery("ranked")
+            pairs.extend(
+                (int(i), int(a), int(n)) for i, a, n in self.session.execute(
+                    select(ranked.c.i, ranked.c.article_id, ranked.c.n)
+                    .where(ranked.c.r <= MAX_CANDIDATES))
+                if a not in own)
+        cands = self._candidates(sorted({a for _, a, _ in pairs}), with_entities=True)
+        for i, aid, n in pairs:
+            if aid in cands:
+                stored_terms.setdefault(i, []).append((cands[aid], _words_sharing(n)))
+
+    def _batch_terms(self, rows: Sequence[tuple[int, str]], times: Sequence[datetime],
+                     window: timedelta) -> tuple[Any, Any, Any]:
+        """The batch's (item index, headline pair) as a relation ``batch``, and the bounds of
+        the item's time window as expressions over it: on PostgreSQL array parameters (one
+        time per item, not per pair), elsewhere a VALUES list."""
+        if self._pg:
+            batch = func.unnest(
+                bindparam(None, [r[0] for r in rows], ARRAY(Integer())),
+                bindparam(None, [r[1] for r in rows], ARRAY(Text())),
+            ).table_valued(column("i", Integer()), column("pair", Text())
+                           ).render_derived(name="batch", with_types=False)
+            naive = [_naive(t) for t in times]
+            bounds = func.unnest(
+                bindparam(None, [t - window for t in naive], ARRAY(DateTime())),
+                bindparam(None, [t + window for t in naive], ARRAY(DateTime())),
+            ).table_valued(column("lo", DateTime()), column("hi", DateTime()),
+                           with_ordinality="n").render_derived(name="bounds",
+                                                               with_types=False)
+            joined = batch.join(bounds, bounds.c.n == batch.c.i + 1)
+            return joined, batch.c, bounds.c
+        # SQLite: one JSON parameter, read with json_each; times as SQLite stores them.
+        def stored(t: datetime) -> str:
+            return _naive(t).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+        data = [(i, p, stored(times[i] - window), stored(times[i] + window)) for i, p in rows]
+        rel = func.json_each(bindparam(None, json.dumps(data))).table_valued(
+            "value", name="batch")
+        cols = SimpleNamespace(**{
+            name: func.json_extract(rel.c.value, f"$[{k}]")
+            for k, name in enumerate(("i", "pair", "lo", "hi"))})
+        return rel, cols, cols
 
     def _candidates(self, ids: Sequence[int], *, with_entities: bool) -> dict[int, Candidate]:
         out: dict[int, Candidate] = {}
-        for chunk in _chunks(ids):
+        for chunk in _chunks(ids, self._chunk):
             for row in self.session.execute(
                 select(*_CANDIDATE_COLUMNS)
-                .where(Article.id.in_(chunk), Article.story_id.is_not(None))
+                .where(_member(Article.id, chunk, self._pg, BigInteger()),
+                       Article.story_id.is_not(None))
             ):
                 out[row[0]] = _candidate(row)
         if with_entities and out:
             keys = sorted(out)
-            for chunk in _chunks(keys):
+            for chunk in _chunks(keys, self._chunk):
                 for aid, eid in self.session.execute(
                     select(ArticleEntity.article_id, ArticleEntity.entity_id)
-                    .where(ArticleEntity.article_id.in_(chunk))
+                    .where(_member(ArticleEntity.article_id, chunk, self._pg, BigInteger()))
                 ):
                     out[aid].entities.add(eid)
         return out
 
     def _recount(self, story_ids: Sequence[int]) -> None:
         rows: list[dict[str, object]] = []
-        for chunk in _chunks(story_ids):
+        for chunk in _chunks(story_ids, self._chunk):
             for sid, n, sources, last in self.session.execute(
                 select(Article.story_id, func.count(Article.id),
                        func.count(func.distinct(Article.source_id)),
                        func.max(func.coalesce(Article.published_at, Article.first_seen_at)))
-                .where(Article.story_id.in_(chunk)).group_by(Article.story_id)
+                .where(_member(Article.story_id, chunk, self._pg, BigInteger()))
+                .group_by(Article.story_id)
             ):
                 rows.append({"id": sid, "article_count": n, "source_count": sources,
                              "last_seen_at": _aware(last)})
@@ -246,23 +361,24 @@ def _candidate(row: Sequence[Any]) -> Candidate:
                      first_seen_at=row[6])
 
 
-def _shares(terms: set[str], holders: dict[str, list[int]], need: int) -> bool:
-    """Whether some batch article uses at least ``need`` of ``terms``."""
-    if len(terms) < need:
-        return False
-    seen: Counter[int] = Counter()
-    for term in terms:
-        for i in holders.get(term, ()):
-            seen[i] += 1
-            if seen[i] >= need:
-                return True
-    return False
+def headline_pairs(terms: Iterable[str]) -> list[str]:
+    """Every pair of distinct ``terms`` as stored in ``article_term_pairs``: the two words in
+    code-point order, joined by a space."""
+    words = sorted(set(terms))
+    return [f"{a} {b}" for i, a in enumerate(words) for b in words[i + 1:]]
+
+
+def _words_sharing(pairs: int) -> int:
+    """How many words two headlines share when they share ``pairs`` pairs of words."""
+    return round((1 + math.sqrt(1 + 8 * pairs)) / 2)
+
+
+def _naive(value: datetime) -> datetime:
+    return value.astimezone(UTC).replace(tzinfo=None)
 
 
 def _aware(value: datetime | str) -> datetime:
     """``max(coalesce(...))`` comes back as text on SQLite, bypassing the column type."""
-    from storage.types import UTCDateTime
-
     out = UTCDateTime().process_result_value(value, None)  # type: ignore[arg-type]
     assert out is not None
     return out

@@ -75,7 +75,7 @@ def test_copy_keeps_every_row_and_the_target_works(
     config = config_for(tmp_path, db_url)
     before = dump(crawled)
     assert before["articles"] and before["stories"] and before["crawl_runs"]
-    assert before["article_bands"] and before["article_terms"] and before["source_state"]
+    assert before["article_bands"] and before["article_term_pairs"] and before["source_state"]
 
     result = cli("db", "migrate-from", crawled, db_url, "--config", str(config),
                  "--batch-size", "7")
