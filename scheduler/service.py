@@ -47,6 +47,7 @@ from typing import TYPE_CHECKING, Any
 from apscheduler.events import EVENT_JOB_MAX_INSTANCES, EVENT_JOB_SUBMITTED, JobSubmissionEvent
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.exc import SQLAlchemyError
 
 from config.schema import Settings, Source
@@ -65,7 +66,15 @@ from scheduler.jobs import (
     schedule_key,
 )
 from scheduler.lock import LockLost, SchedulerLock
+from storage import search_index
 from storage.scheduler_store import FAILURE, SUCCESS, SchedulerStore, utcnow
+
+#: PostgreSQL: how often the service indexes queued articles for search, and how many at most
+#: per run (about half a minute of one database core).
+INDEX_JOB_ID = "newsmon:search-index"
+INDEX_EVERY_S = 60
+INDEX_LIMIT = 20_000
+
 
 if TYPE_CHECKING:
     from scheduler.distributed import QueueSupervisor
@@ -250,7 +259,7 @@ class Service:
     def _build_scheduler(self) -> BackgroundScheduler:
         scheduler = BackgroundScheduler(
             executors={"default": ThreadPoolExecutor(self.conf.max_parallel),
-                       "digest": ThreadPoolExecutor(1)},
+                       "digest": ThreadPoolExecutor(1), "index": ThreadPoolExecutor(1)},
             job_defaults={"coalesce": True, "max_instances": 1},
             timezone="UTC",
         )
@@ -274,6 +283,11 @@ class Service:
             self._failures[name] = state.consecutive_failures if state else 0
             logger.info("%s: %s, next run %s", name, describe(source.schedule),
                         first.isoformat(timespec="seconds"))
+        if search_index.enabled(self.store.engine):
+            scheduler.add_job(self._run_index, IntervalTrigger(seconds=INDEX_EVERY_S),
+                              id=INDEX_JOB_ID, name="search index", executor="index",
+                              max_instances=1, coalesce=True, replace_existing=True,
+                              next_run_time=self.clock())  # an upgrade's backlog at once
         trigger = digest_trigger(self.settings)
         if trigger is not None and self.digest_command is None:
             logger.warning("scheduler.digest_time is set but this newsmon has no digest "
@@ -382,6 +396,18 @@ class Service:
                                last_success_at=history.last_success_at,
                                backed_off_until=until)
         self._save_next_runs([name])
+
+    def _run_index(self) -> None:
+        """PostgreSQL: index what bulk writers left queued for search (crawls index their
+        own articles as they store them). Stops between batches when the service stops."""
+        try:
+            done = search_index.index_pending(self.store.engine, limit=INDEX_LIMIT,
+                                              stop=self.draining.is_set)
+            if done:
+                logger.info("search index: indexed %d articles", done)
+        except SQLAlchemyError as exc:
+            logger.warning("search index: cannot index now (will retry): %s",
+                           getattr(exc, "orig", None) or exc)
 
     def _run_digest(self) -> None:
         """The daily digest, in a child process like a crawl (in the digest executor)."""

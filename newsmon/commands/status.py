@@ -14,6 +14,7 @@ from newsmon.options import ConfigOption, console, open_store, settings_from
 from newsmon.output import Column, FormatOption, OutputFormat, plain, print_rows, status_style
 from scheduler.lock import service_state
 from scheduler.report import source_rows
+from storage import search_index
 from storage.scheduler_store import SchedulerStore
 
 #: Exit status when no live service holds this database's lock.
@@ -44,6 +45,7 @@ def status_command(fmt: FormatOption = OutputFormat.TABLE, config: ConfigOption 
         sstore = SchedulerStore(store.engine)
         state = service_state(sstore, settings.scheduler.stale_lock_after)
         rows = source_rows(settings, sstore)
+        waiting = search_index.pending(store.engine)
     finally:
         store.close()
     holder = state.holder
@@ -54,6 +56,7 @@ def status_command(fmt: FormatOption = OutputFormat.TABLE, config: ConfigOption 
                 "host": holder.host, "pid": holder.pid, "started": plain(holder.started_at),
                 "heartbeat": plain(holder.heartbeat_at),
                 "heartbeat_age_s": round(state.age.total_seconds(), 1) if state.age else 0.0},
+            "search_index_pending": waiting,
             "sources": [{k: plain(v) for k, v in r.items()} for r in rows],
         }
         if fmt is OutputFormat.JSON:
@@ -72,6 +75,9 @@ def status_command(fmt: FormatOption = OutputFormat.TABLE, config: ConfigOption 
         else:
             console.print("[red]not running[/]: no newsmon service holds this database",
                           highlight=False)
+        if waiting:
+            console.print(f"search index: {waiting:,} articles waiting to be indexed "
+                          "(newsmon db index)", highlight=False)
         tz = ZoneInfo(settings.default_timezone)
         print_rows(rows, COLUMNS, fmt, title=f"Sources (times in {tz.key})", tz=tz,
                    empty="no sources configured")
