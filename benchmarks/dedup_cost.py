@@ -20,7 +20,6 @@ import statistics
 import sys
 import time
 import uuid
-from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -34,7 +33,6 @@ from crawler.entities import Gazetteer  # noqa: E402
 from crawler.pipelines.classify import enrich  # noqa: E402
 from crawler.topics import Taxonomy  # noqa: E402
 from storage import ArticleRecord, Store  # noqa: E402
-from storage.records import Candidate  # noqa: E402
 from storage.stories import NewArticle, StoryFiler  # noqa: E402
 
 ENTITY_WORDS = ["India", "United States", "China", "Pakistan", "Russia", "Japan", "France",
@@ -81,11 +79,7 @@ def check_ms(store: Store, probe: ArticleRecord, matcher: SimilarityMatcher) -> 
         filer = StoryFiler(session, matcher)
         item = [NewArticle(-1, probe, 0)]
         t = time.perf_counter()
-        by_bucket: dict[int, list[Candidate]] = defaultdict(list)
-        by_term: dict[str, list[Candidate]] = defaultdict(list)
-        filer._load_band_candidates(item, by_bucket)
-        filer._load_term_candidates(item, by_term)
-        filer._match(probe, by_bucket, by_term)
+        filer.check(item)
         elapsed = (time.perf_counter() - t) * 1000
         session.rollback()
     return elapsed

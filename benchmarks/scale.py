@@ -35,7 +35,6 @@ import statistics
 import sys
 import time
 import uuid
-from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -67,8 +66,7 @@ from crawler.dedup import SimilarityMatcher  # noqa: E402
 from crawler.entities import Gazetteer  # noqa: E402
 from crawler.neardup import SIGNATURE_BYTES, Signature, band_hashes, title_tokens  # noqa: E402
 from newsmon.digest import build_digest  # noqa: E402
-from storage import ArticleRecord, Store  # noqa: E402
-from storage.records import Candidate  # noqa: E402
+from storage import ArticleRecord, Store, search_index  # noqa: E402
 from storage.search import SearchFilters, search  # noqa: E402
 from storage.stories import NewArticle, StoryFiler  # noqa: E402
 
@@ -154,6 +152,7 @@ class Result:
     size: int
     batch: int
     ingest_s: float
+    index_s: float
     tenths: list[float]
     db_mb: float
     search: dict[str, list[float]]
@@ -167,24 +166,50 @@ class Result:
     def rate(self) -> float:
         return self.size / self.ingest_s
 
+    @property
+    def index_rate(self) -> float:
+        return self.size / self.index_s if self.index_s else float("inf")
+
+    @property
+    def searchable_rate(self) -> float:
+        return self.size / (self.ingest_s + self.index_s)
+
 
 def ingest(store: Store, gen: Generator, size: int, batch: int,
            matcher: SimilarityMatcher) -> tuple[float, list[float]]:
-    """Load ``size`` articles; (seconds, articles/s of each tenth of the load)."""
+    """Load ``size`` articles; (seconds, articles/s of each tenth of the load). Only the
+    ``upsert_articles`` calls are timed, not the making of the synthetic articles."""
     tenths: list[float] = []
-    mark, mark_t = 0, time.perf_counter()
-    started = mark_t
+    mark, spent, total = 0, 0.0, 0.0
     step = max(size // 10, batch)
     for records in gen.batches(size, batch):
         t = time.perf_counter()
         store.upsert_articles(records, matcher)
+        took = time.perf_counter() - t
+        spent += took
+        total += took
         if gen.made - mark >= step or gen.made == size:
-            now = time.perf_counter()
-            tenths.append((gen.made - mark) / (now - mark_t))
+            tenths.append((gen.made - mark) / spent)
             print(f"  {gen.made:>9,} stored, {tenths[-1]:,.0f} articles/s (last batch "
-                  f"{len(records) / (now - t):,.0f}/s)", file=sys.stderr, flush=True)
-            mark, mark_t = gen.made, now
-    return time.perf_counter() - started, tenths
+                  f"{len(records) / took:,.0f}/s)", file=sys.stderr, flush=True)
+            mark, spent = gen.made, 0.0
+    return total, tenths
+
+
+def build_search_index(store: Store) -> float:
+    """Drain the search queue the load left (PostgreSQL indexes outside the ingest path);
+    seconds."""
+    t = time.perf_counter()
+    done = 0
+
+    def step(n: int) -> None:
+        nonlocal done
+        done += n
+        if done % 50_000 < n:
+            print(f"  {done:>9,} indexed for search", file=sys.stderr, flush=True)
+
+    search_index.index_pending(store.engine, progress=step)
+    return time.perf_counter() - t
 
 
 def analyze(store: Store) -> None:
@@ -228,11 +253,7 @@ def dedup_check_ms(store: Store, probe: ArticleRecord, matcher: SimilarityMatche
         filer = StoryFiler(session, matcher)
         item = [NewArticle(-1, probe, 0)]
         t = time.perf_counter()
-        by_bucket: dict[int, list[Candidate]] = defaultdict(list)
-        by_term: dict[str, list[Candidate]] = defaultdict(list)
-        filer._load_band_candidates(item, by_bucket)
-        filer._load_term_candidates(item, by_term)
-        filer._match(probe, by_bucket, by_term)
+        filer.check(item)
         elapsed = (time.perf_counter() - t) * 1000
         session.rollback()
     return elapsed
@@ -271,11 +292,13 @@ def run(size: int, batch: int, reps: int, n_probes: int, keep: bool) -> Result:
     gen = Generator(random.Random(7), make_corpus(random.Random(7)), gazetteer, days)
     matcher = SimilarityMatcher(gazetteer)
     with _db(keep) as url:
-        store = Store.from_url(url)
+        store = Store.from_url(url, defer_search_index=True)
         try:
             print(f"ingesting {size:,} articles in batches of {batch:,} …", file=sys.stderr,
                   flush=True)
             ingest_s, tenths = ingest(store, gen, size, batch, matcher)
+            print("building the search index …", file=sys.stderr, flush=True)
+            index_s = build_search_index(store)
             analyze(store)
             with store.engine.connect() as conn:
                 db_mb = conn.execute(select(func.pg_database_size(func.current_database()))
@@ -297,7 +320,7 @@ def run(size: int, batch: int, reps: int, n_probes: int, keep: bool) -> Result:
             dedup_empty = [dedup_check_ms(store, p, matcher) for p in sample]
         finally:
             store.close()
-    return Result(size, batch, ingest_s, tenths, db_mb, searches, digest_ms, d_articles,
+    return Result(size, batch, ingest_s, index_s, tenths, db_mb, searches, digest_ms, d_articles,
                   d_stories, dedup_full, dedup_empty)
 
 
@@ -361,9 +384,14 @@ def report(r: Result, command: str) -> str:
         f"({os.cpu_count()} CPUs, shared with other jobs; database {r.db_mb:,.0f} MB after "
         "the load).\n\n"
         "| measure | result | target | |\n|---|---|---|---|\n"
-        f"| ingest through the storage layer | {r.rate:,.0f} articles/s "
-        f"({r.ingest_s:,.0f} s) | ≥ {TARGETS['ingest']:,.0f} articles/s | "
+        f"| ingest through the storage layer (search indexing deferred) | {r.rate:,.0f} "
+        f"articles/s ({r.ingest_s:,.0f} s) | ≥ {TARGETS['ingest']:,.0f} articles/s | "
         f"{ok(r.rate >= TARGETS['ingest'])} |\n"
+        f"| search index built after the load (`newsmon db index`) | {r.index_rate:,.0f} "
+        f"articles/s ({r.index_s:,.0f} s) | | |\n"
+        f"| stored and searchable, both steps one after the other | {r.searchable_rate:,.0f} "
+        f"articles/s | ≥ {TARGETS['ingest']:,.0f} articles/s | "
+        f"{ok(r.searchable_rate >= TARGETS['ingest'])} |\n"
         f"| search, {len(QUERIES)} queries × {len(every) // len(QUERIES)} | p50 "
         f"{s_p50:.1f} ms, p95 {s_p95:.1f} ms | p95 < {TARGETS['search_p95']:.0f} ms | "
         f"{ok(s_p95 < TARGETS['search_p95'])} |\n"

@@ -27,8 +27,12 @@ def test_scale_benchmark_runs_at_a_small_size() -> None:
     assert done.returncode == 0, done.stderr[-3000:]
     out = done.stdout
     assert out.startswith("## Scale: one million articles on PostgreSQL\n")
-    assert re.search(r"\| ingest through the storage layer \| [\d,]+ articles/s \([\d,]+ s\) \|",
-                     out), out
+    assert re.search(r"\| ingest through the storage layer \(search indexing deferred\) \| "
+                     r"[\d,]+ articles/s \([\d,]+ s\) \|", out), out
+    assert re.search(r"\| search index built after the load \(`newsmon db index`\) \| "
+                     r"[\d,]+ articles/s \([\d,]+ s\) \|", out), out
+    assert re.search(r"\| stored and searchable, both steps one after the other \| "
+                     r"[\d,]+ articles/s \|", out), out
     assert re.search(r"\| search, 14 queries × 1 \| p50 [\d.]+ ms, p95 [\d.]+ ms \|", out), out
     assert re.search(r"\| digest of one day \(2,000 articles, [\d,]+ stories\) \| [\d,]+ ms \|",
                      out), out
