@@ -10,7 +10,9 @@ bound values of ``plainto_tsquery`` and friends joined by ``&&``/``||``/``!!``.
 Ranking: title, highlights and body all count for matching; the order comes from the headline:
 SQLite's ``bm25`` and PostgreSQL's ``ts_rank_cd`` over the title (weighted most) and the
 highlights, then newest first, so articles that match only in the body follow the rest, newest
-first. ``rank`` is higher-is-better on both databases, but the two scales differ. Stemming is
+first. (PostgreSQL: "the headline matches" means the title and highlights satisfy the whole
+query; SQLite's bm25 also ranks a headline that has only some of the words.) ``rank`` is
+higher-is-better on both databases, but the two scales differ. Stemming is
 English on both (FTS5 ``porter``, the ``english`` configuration); PostgreSQL drops stop words
 (a query of only ``the`` finds nothing there).
 """
@@ -156,6 +158,9 @@ def filter_conditions(filters: SearchFilters) -> list[ColumnElement[bool]]:
 
 
 _fts = table("articles_fts", column("rowid"))
+# PostgreSQL's index (storage.search_index): one row of vectors per indexed article.
+_docs = table("search_docs", column("article_id"), column("search_vector"),
+              column("headline_vector"))
 
 
 def _base(filters: SearchFilters) -> Select[Any]:
@@ -180,17 +185,7 @@ def _ranked_ids(store: Store, node: Query | None, filters: SearchFilters, limit:
         with store.engine.connect() as conn:
             return [(int(r[0]), None) for r in conn.execute(stmt)]
     if store.engine.dialect.name == "postgresql":
-        q = to_tsquery(node)
-        rank = func.ts_rank_cd(literal_column("articles.headline_vector"), q, 32, type_=Float)
-        stmt = (_base(filters).add_columns(rank.label("rank"))
-                .where(literal_column("articles.search_vector").op("@@", return_type=Float)(q))
-                .order_by(rank.desc(), dated_at().desc(), Article.id.desc()).limit(limit))
-        with store.engine.connect() as conn:
-            # The planner does not cost reading the (large, compressed) tsvector, so for a
-            # common word it picks a sequential scan that decompresses every row's vector: five
-            # to ten times slower than the GIN index. Only this transaction is affected.
-            conn.execute(text("SET LOCAL enable_seqscan = off"))
-            return [(int(r[0]), float(r[1])) for r in conn.execute(stmt)]
+        return _ranked_pg(store, node, filters, limit)
     # SQLite: rank inside the FTS table alone (joining every match to articles first costs
     # more than the ranking); filters become a set of ids each match is checked against.
     fts: ColumnElement[Any] = literal_column("articles_fts")
@@ -207,11 +202,48 @@ def _ranked_ids(store: Store, node: Query | None, filters: SearchFilters, limit:
         return [(int(r[0]), float(r[1])) for r in conn.execute(ranked)]
 
 
+def _has_not(node: Query) -> bool:
+    if isinstance(node, Not):
+        return True
+    if isinstance(node, And | Or):
+        return any(_has_not(n) for n in node.nodes)
+    return False
+
+
+def _ranked_pg(store: Store, node: Query, filters: SearchFilters, limit: int
+               ) -> list[tuple[int, float | None]]:
+    """PostgreSQL, in two steps, each served by its own GIN index: the articles whose
+    headline (title and highlights) matches, ranked; then, if they are fewer than ``limit``,
+    those matching in the body only, newest first. Ranking every match of a common word
+    would read every match's row; the headline matches are a small share of them."""
+    q = to_tsquery(node)
+    in_headline = _docs.c.headline_vector.op("@@", return_type=Boolean)(q)
+    anywhere = _docs.c.search_vector.op("@@", return_type=Boolean)(q)
+    rank = func.ts_rank_cd(_docs.c.headline_vector, q, 32, type_=Float)
+    base = _base(filters).add_columns(rank.label("rank")).join(
+        _docs, _docs.c.article_id == Article.id)
+    # A positive query that the headline satisfies is satisfied by the whole text (whose
+    # vector starts with the headline's); one with NOT must be checked on the whole text.
+    first = base.where(in_headline, *([anywhere] if _has_not(node) else []))
+    with store.engine.connect() as conn:
+        # The planner does not cost reading the (large, compressed) tsvector, so for a
+        # common word it picks a sequential scan that decompresses every row's vector: five
+        # to ten times slower than the GIN index. Only this transaction is affected.
+        conn.execute(text("SET LOCAL enable_seqscan = off"))
+        hits: list[tuple[int, float | None]] = [(int(r[0]), float(r[1])) for r in conn.execute(
+            first.order_by(rank.desc(), dated_at().desc(), Article.id.desc()).limit(limit))]
+        if len(hits) < limit:
+            rest = base.where(anywhere, ~in_headline).order_by(
+                dated_at().desc(), Article.id.desc()).limit(limit - len(hits))
+            hits.extend((int(r[0]), float(r[1])) for r in conn.execute(rest))
+    return hits
+
+
 def _matches(store: Store, node: Query) -> ColumnElement[bool]:
     """``Article`` matches ``node`` (for listings by date, where no rank is needed)."""
     if store.engine.dialect.name == "postgresql":
-        return literal_column("articles.search_vector").op("@@", return_type=Boolean)(
-            to_tsquery(node))
+        return Article.id.in_(select(_docs.c.article_id).where(
+            _docs.c.search_vector.op("@@", return_type=Boolean)(to_tsquery(node))))
     match = select(_fts.c.rowid).select_from(_fts).where(
         literal_column("articles_fts").op("MATCH", return_type=Boolean)(
             bindparam("fts_query", to_fts5(node))))
