@@ -15,7 +15,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -27,12 +27,14 @@ from typer.testing import CliRunner, Result
 from crawler.sample_site import SampleSite, render_sources
 from newsmon.app import app
 from newsmon.cli import _load_commands as load_commands
-from storage import Store
+from storage import ArticleRecord, Store, search_index
 from storage.models import Article, ArticleURL, ArticleVersion
 from storage.scheduler_store import RunView, SchedulerStore
+from storage.search import search
 
 # db_url runs on SQLite and PostgreSQL; the tests where the database does not matter pin SQLite.
 SQLITE_ONLY = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+PG_ONLY = pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
 NEWSMON = str(Path(sys.executable).with_name("newsmon"))
 FEED = "/bharat-defence-wire/feed.xml"
 ATOM = "/capitol-defense-daily/feeds/atom.xml"
@@ -313,3 +315,29 @@ def test_a_failing_source_is_backed_off_and_recovers(
     assert state.consecutive_failures == 0 and state.backed_off_until is None
     assert svc.stop() == 0, svc.output()
     assert "backing off" in svc.output() and "recovered after 2 failed runs" in svc.output()
+
+
+@PG_ONLY
+def test_the_service_indexes_what_waits_for_search(
+    service_env: Callable[..., Path], services: Callable[..., Service], db_url: str,
+) -> None:
+    """Articles a bulk writer left queued (PostgreSQL) are indexed by the service at start,
+    and status says how many wait until then."""
+    writer = Store.from_url(db_url, defer_search_index=True)
+    try:
+        writer.upsert_articles([ArticleRecord(
+            url_key=f"example.com/{i}", canonical_url=f"https://example.com/{i}",
+            url=f"https://example.com/{i}", source="bulk", title=f"Dredging report {i}",
+            body="The port authority ordered more dredging. " * 10,
+            fetched_at=datetime(2026, 11, 25, tzinfo=UTC)) for i in range(30)])
+        config = service_env({"bharat-defence-wire": {"schedule": {"interval": "1h"}}})
+        assert "search index: 30 articles waiting" in cli(config, "status").stdout
+        assert search(writer, "dredging") == []
+        svc = services(config)
+        wait_for(lambda: search_index.pending(writer.engine) == 0, 30,
+                 "the service's indexing job")
+        assert len(search(writer, "dredging", limit=50)) == 30
+        assert "search index: indexed 30 articles" in svc.output()
+        assert svc.stop() == 0
+    finally:
+        writer.close()

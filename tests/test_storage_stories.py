@@ -148,3 +148,28 @@ def test_a_story_opened_and_joined_in_one_batch_is_counted(store: Store) -> None
         story = s.get(Story, o.story_id)
         assert story is not None
         assert (story.article_count, story.source_count) == (2, 2)
+
+
+def test_headline_pairs_find_exactly_the_headlines_sharing_two_words() -> None:
+    """Looking candidates up by word pairs is exact: two headlines share at least two words
+    if and only if they share a pair, and the number of shared pairs gives the number of
+    shared words back."""
+    from hypothesis import given
+    from hypothesis import strategies as st
+
+    from storage.stories import _words_sharing, headline_pairs
+
+    words = st.lists(st.sampled_from(["army", "navy", "drill", "port", "deal", "tariff",
+                                      "steel", "exercise", "é", "z"]), max_size=8)
+
+    @given(words, words)
+    def check(a: list[str], b: list[str]) -> None:
+        shared_words = len(set(a) & set(b))
+        shared_pairs = len(set(headline_pairs(a)) & set(headline_pairs(b)))
+        assert (shared_words >= 2) == (shared_pairs >= 1)
+        if shared_pairs:
+            assert _words_sharing(shared_pairs) == shared_words
+
+    check()
+    assert headline_pairs(["navy", "army", "navy"]) == ["army navy"]
+    assert headline_pairs(["army"]) == []
