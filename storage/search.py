@@ -10,11 +10,11 @@ bound values of ``plainto_tsquery`` and friends joined by ``&&``/``||``/``!!``.
 Ranking: title, highlights and body all count for matching; the order comes from the headline:
 SQLite's ``bm25`` and PostgreSQL's ``ts_rank_cd`` over the title (weighted most) and the
 highlights, then newest first, so articles that match only in the body follow the rest, newest
-first. (PostgreSQL: "the headline matches" means the title and highlights satisfy the whole
-query; SQLite's bm25 also ranks a headline that has only some of the words.) ``rank`` is
-higher-is-better on both databases, but the two scales differ. Stemming is
-English on both (FTS5 ``porter``, the ``english`` configuration); PostgreSQL drops stop words
-(a query of only ``the`` finds nothing there).
+first (SQLite: most recently stored first). On PostgreSQL "the headline matches" means the
+title and highlights satisfy the whole query; SQLite's bm25 also ranks a headline that has only
+some of the words. ``rank`` is higher-is-better on both databases, but the two scales differ.
+Stemming is English on both (FTS5 ``porter``, the ``english`` configuration); PostgreSQL drops
+stop words (a query of only ``the`` finds nothing there).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from sqlalchemy import (
@@ -41,6 +41,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects.postgresql import REGCONFIG
+from sqlalchemy.engine import Connection
 from sqlalchemy.sql.expression import Select
 
 from storage.models import Article, ArticleEntity, ArticleTopic, SourceRow
@@ -59,6 +60,7 @@ from storage.query_language import (
     to_tsquery,
 )
 from storage.store import Store
+from storage.types import UTCDateTime
 
 __all__ = [
     "And", "Not", "Or", "Phrase", "Prefix", "Query", "QuerySyntaxError", "SearchFilters",
@@ -160,7 +162,10 @@ def filter_conditions(filters: SearchFilters) -> list[ColumnElement[bool]]:
 _fts = table("articles_fts", column("rowid"))
 # PostgreSQL's index (storage.search_index): one row of vectors per indexed article.
 _docs = table("search_docs", column("article_id"), column("search_vector"),
-              column("headline_vector"))
+              column("headline_vector"), column("dated_at", UTCDateTime()))
+# Body-only matches, newest first, are looked for in these windows back from the newest
+# article before the whole index is read (PostgreSQL).
+_WINDOWS = (timedelta(days=1), timedelta(days=7), timedelta(days=30), timedelta(days=180))
 
 
 def _base(filters: SearchFilters) -> Select[Any]:
@@ -233,10 +238,27 @@ def _ranked_pg(store: Store, node: Query, filters: SearchFilters, limit: int
         hits: list[tuple[int, float | None]] = [(int(r[0]), float(r[1])) for r in conn.execute(
             first.order_by(rank.desc(), dated_at().desc(), Article.id.desc()).limit(limit))]
         if len(hits) < limit:
-            rest = base.where(anywhere, ~in_headline).order_by(
-                dated_at().desc(), Article.id.desc()).limit(limit - len(hits))
-            hits.extend((int(r[0]), float(r[1])) for r in conn.execute(rest))
+            hits.extend(_newest_body_matches(conn, base.where(anywhere, ~in_headline),
+                                             limit - len(hits)))
     return hits
+
+
+def _newest_body_matches(conn: Connection, stmt: Select[Any], limit: int
+                         ) -> list[tuple[int, float | None]]:
+    """The newest ``limit`` rows of ``stmt``, looked for in growing windows back from the
+    newest indexed article: a window holding ``limit`` matches holds the newest ones (the
+    rest are older), and only its candidates are read. Checking a phrase, for one, reads
+    each candidate's whole vector; a common pair of words is a candidate in thousands of
+    articles, and a day of them is enough."""
+    newest = conn.execute(select(func.max(_docs.c.dated_at))).scalar()
+    ordered = stmt.order_by(_docs.c.dated_at.desc(), Article.id.desc()).limit(limit)
+    for window in (*_WINDOWS, None):
+        query = ordered if window is None or newest is None else ordered.where(
+            _docs.c.dated_at >= min(newest, datetime.now(UTC)) - window)
+        rows = [(int(r[0]), float(r[1])) for r in conn.execute(query)]
+        if len(rows) == limit or window is None or newest is None:
+            return list(rows)
+    return []
 
 
 def _matches(store: Store, node: Query) -> ColumnElement[bool]:

@@ -25,6 +25,7 @@ BATCH = 500
 
 _HEADLINE = ("setweight(to_tsvector('english'::regconfig, coalesce(a.title, '')), 'A') || "
              "setweight(to_tsvector('english'::regconfig, a.highlights), 'B')")
+_DATED = "coalesce(a.published_at, a.first_seen_at)"
 _FULL = (_HEADLINE + " || setweight(to_tsvector('english'::regconfig, coalesce(a.body, '')), "
          "'C')")
 
@@ -36,11 +37,12 @@ WITH taken AS (
                          LIMIT :n FOR UPDATE SKIP LOCKED)
     RETURNING article_id
 ), written AS (
-    INSERT INTO search_docs (article_id, headline_vector, search_vector)
-    SELECT a.id, {_HEADLINE}, {_FULL}
+    INSERT INTO search_docs (article_id, headline_vector, search_vector, dated_at)
+    SELECT a.id, {_HEADLINE}, {_FULL}, {_DATED}
     FROM articles AS a JOIN taken AS t ON t.article_id = a.id
     ON CONFLICT (article_id) DO UPDATE
-        SET headline_vector = excluded.headline_vector, search_vector = excluded.search_vector
+        SET headline_vector = excluded.headline_vector, search_vector = excluded.search_vector,
+            dated_at = excluded.dated_at
     RETURNING 1
 )
 SELECT (SELECT count(*) FROM taken), (SELECT count(*) FROM written)
@@ -51,11 +53,12 @@ _INDEX_IDS = text(f"""
 WITH taken AS (
     DELETE FROM search_queue WHERE article_id = ANY(:ids) RETURNING article_id
 )
-INSERT INTO search_docs (article_id, headline_vector, search_vector)
-SELECT a.id, {_HEADLINE}, {_FULL}
+INSERT INTO search_docs (article_id, headline_vector, search_vector, dated_at)
+SELECT a.id, {_HEADLINE}, {_FULL}, {_DATED}
 FROM articles AS a WHERE a.id = ANY(:ids)
 ON CONFLICT (article_id) DO UPDATE
-    SET headline_vector = excluded.headline_vector, search_vector = excluded.search_vector
+    SET headline_vector = excluded.headline_vector, search_vector = excluded.search_vector,
+        dated_at = excluded.dated_at
 """).bindparams(bindparam("ids", type_=ARRAY(BigInteger)))
 
 

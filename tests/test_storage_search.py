@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -283,3 +284,28 @@ def test_any_input_is_a_result_or_a_syntax_error(room: Newsroom) -> None:
             pass
 
     check()
+
+
+def test_body_only_matches_come_newest_first_across_every_window(room: Newsroom) -> None:
+    """Headline matches rank first; body-only matches follow newest first, exactly, whether
+    the newest few sit in the last day or are spread over a year (PostgreSQL looks in
+    growing windows back from the newest article)."""
+    ages = [0, 0.2, 0.5, 2, 3, 6, 8, 20, 29, 31, 45, 90, 170, 181, 200, 365, 400]
+    if room.store.engine.dialect.name == "sqlite":
+        # SQLite orders body-only matches by when they were stored: store oldest first.
+        ages.reverse()
+    else:  # PostgreSQL orders them by date, whatever the order they were stored in
+        random.Random(5).shuffle(ages)
+    body_only = {}
+    for i, days in enumerate(ages):
+        at = T0 - timedelta(days=days)
+        body_only[room.one(f"Port report {i}", at=at,
+                           body="The harbour authority dredged the channel again. " * 3)] = at
+    headline = room.one("Harbour strike ends", at=T0 - timedelta(days=300),
+                        body="Workers return. " * 5)
+    room.one("Unrelated", at=T0, body="Nothing about ports here. " * 5)
+    newest = [a for a, _ in sorted(body_only.items(), key=lambda kv: (kv[1], kv[0]),
+                                   reverse=True)]
+    for limit in (1, 2, 3, 5, 8, 12, 17, 18, 30):
+        got = ids(search(room.store, "harbour", limit=limit))
+        assert got == ([headline] + newest)[:limit], limit

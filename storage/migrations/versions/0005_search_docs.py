@@ -11,9 +11,11 @@ storing an article, inside the transaction that holds the story-filing lock.
 
 Now:
 
-- ``search_docs(article_id, headline_vector, search_vector)``: the same two vectors, one narrow
-  row per article, GIN indexes on both (``search_vector`` to match, ``headline_vector`` to find
-  the articles whose headline matches, which rank first).
+- ``search_docs(article_id, headline_vector, search_vector, dated_at)``: the same two vectors,
+  one narrow row per article, GIN indexes on both (``search_vector`` to match,
+  ``headline_vector`` to find the articles whose headline matches, which rank first), and the
+  article's date (published, else first seen) with a B-tree index, so that the newest
+  body-only matches are found in a recent window before an older one is read.
 - ``search_queue(article_id)``: articles whose text is new or changed. The storage layer adds
   to it in the transaction that writes the article; ``storage.search_index.index_pending``
   takes rows off it (``FOR UPDATE SKIP LOCKED``, so several indexers can run) and writes their
@@ -50,8 +52,11 @@ PG_UP = [
     """CREATE TABLE search_docs (
         article_id BIGINT PRIMARY KEY REFERENCES articles (id) ON DELETE CASCADE,
         headline_vector tsvector NOT NULL,
-        search_vector tsvector NOT NULL
+        search_vector tsvector NOT NULL,
+        dated_at timestamp NOT NULL
     )""",
+    # Newest-first listings of body-only matches look at a recent window first.
+    "CREATE INDEX ix_search_docs_dated_at ON search_docs (dated_at)",
     "CREATE INDEX ix_search_docs_search_vector ON search_docs USING gin (search_vector)",
     "CREATE INDEX ix_search_docs_headline_vector ON search_docs USING gin (headline_vector)",
     # No foreign key: queueing must cost the writer next to nothing; the indexer skips ids
