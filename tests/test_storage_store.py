@@ -42,7 +42,10 @@ def test_insert_then_unchanged_then_update(store: Store) -> None:
     assert art.body.startswith("Corrected")
     assert art.modified_at == later
     assert art.first_seen_at == T0
-    assert [v.fetched_at for v in store.session().get(type(art), art.id).versions] == [T0, later]
+    with store.session() as session:  # closed at once: an open one blocks the next test's reset
+        stored = session.get(type(art), art.id)
+        assert stored is not None
+        assert [v.fetched_at for v in stored.versions] == [T0, later]
 
 
 def test_update_keeps_a_known_publication_time(store: Store) -> None:
