@@ -260,22 +260,20 @@ class StoryFiler:
                               by_bucket: dict[int, list[Candidate]]) -> None:
         buckets = sorted({b for it in items for b in it.record.bands})
         own = {it.article_id for it in items}
-        cands: dict[int, Candidate] = {}
+        hits: list[tuple[int, int]] = []
         for chunk in _chunks(buckets, self._chunk):
-            # One round trip: the bucket hits with what the matcher needs of each article.
-            for row in self.session.execute(
-                self._band_hits(chunk)
-            ):
-                if row[1] in own:
-                    continue
-                cand = cands.get(row[1])
-                if cand is None:
-                    cand = cands[row[1]] = _candidate(row[1:])
-                by_bucket[int(row[0])].append(cand)
+            hits.extend((int(b), int(a)) for b, a in self.session.execute(self._band_hits(chunk))
+                        if a not in own)
+        # Their rows by primary key, in a second query: joined in the first, the planner
+        # misjudged the articles that qualify and scanned them all.
+        cands = self._candidates(sorted({a for _, a in hits}), with_entities=False)
+        for bucket, aid in hits:
+            if aid in cands:
+                by_bucket[bucket].append(cands[aid])
 
     def _band_hits(self, buckets: Sequence[int]) -> Any:
-        """(bucket, candidate columns…) of the stored articles in ``buckets``."""
-        stmt = select(ArticleBand.bucket, *_CANDIDATE_COLUMNS)
+        """(bucket, article id) of the stored articles in ``buckets``."""
+        stmt = select(ArticleBand.bucket, ArticleBand.article_id)
         if self._pg:  # one index probe per bucket
             wanted = func.unnest(bindparam(None, list(buckets), ARRAY(BigInteger()))
                                  ).table_valued(column("bucket", BigInteger())
@@ -284,8 +282,7 @@ class StoryFiler:
                                                  ArticleBand.bucket == wanted.c.bucket)
         else:
             stmt = stmt.where(ArticleBand.bucket.in_(buckets))
-        return stmt.join(Article, Article.id == ArticleBand.article_id).where(
-            Article.story_id.is_not(None))
+        return stmt
 
     def _load_term_candidates(self, items: Sequence[NewArticle],
                               stored_terms: dict[int, list[tuple[Candidate, int]]]) -> None:
@@ -317,24 +314,20 @@ class StoryFiler:
                 .group_by(cols.i, ArticleTermPair.article_id)
                 .having(func.count() >= max(need_pairs, 1))
             ).subquery("counted")
-            ranked = (
-                select(counted.c.i, counted.c.article_id, counted.c.n,
-                       func.row_number().over(
-                           partition_by=counted.c.i,
-                           order_by=(counted.c.n.desc(), counted.c.article_id.desc()),
-                       ).label("r"))
-                .join(Article, Article.id == counted.c.article_id)
-                .where(Article.story_id.is_not(None), Article.duplicate_of_id.is_(None))
-            ).subquery("ranked")
-            pairs.extend(
-                (int(i), int(a), int(n)) for i, a, n in self.session.execute(
-                    select(ranked.c.i, ranked.c.article_id, ranked.c.n)
-                    .where(ranked.c.r <= MAX_CANDIDATES))
-                if a not in own)
+            pairs.extend((int(i), int(a), int(n))
+                         for i, a, n in self.session.execute(select(counted))
+                         if a not in own)
+        # Candidates are filed articles that are not copies; their rows by primary key.
         cands = self._candidates(sorted({a for _, a, _ in pairs}), with_entities=True)
+        by_item: dict[int, list[tuple[int, int]]] = defaultdict(list)
         for i, aid, n in pairs:
-            if aid in cands:
-                stored_terms.setdefault(i, []).append((cands[aid], _words_sharing(n)))
+            cand = cands.get(aid)
+            if cand is not None and cand.duplicate_of_id is None:
+                by_item[i].append((n, aid))
+        for i, found in by_item.items():
+            found.sort(reverse=True)  # most pairs shared, then the newest id
+            stored_terms[i] = [(cands[aid], _words_sharing(n))
+                               for n, aid in found[:MAX_CANDIDATES]]
 
     def _batch_terms(self, rows: Sequence[tuple[int, str]], times: Sequence[datetime],
                      window: timedelta) -> tuple[Any, Any, Any]:
