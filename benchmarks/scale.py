@@ -48,6 +48,7 @@ for path in (REPO_ROOT, REPO_ROOT / "benchmarks"):
         sys.path.insert(0, str(path))
 
 import numpy as np  # noqa: E402
+from dedup_cost import check_ms  # noqa: E402
 from search_bench import (  # noqa: E402
     END,
     ENTITIES,
@@ -68,7 +69,6 @@ from crawler.neardup import SIGNATURE_BYTES, Signature, band_hashes, title_token
 from newsmon.digest import build_digest  # noqa: E402
 from storage import ArticleRecord, Store, search_index  # noqa: E402
 from storage.search import SearchFilters, search  # noqa: E402
-from storage.stories import NewArticle, StoryFiler  # noqa: E402
 
 DOCS_PATH = REPO_ROOT / "docs" / "benchmarks.md"
 SECTION_HEADING = "## Scale: one million articles on PostgreSQL"
@@ -247,18 +247,6 @@ def time_digest(store: Store) -> tuple[list[float], int, int]:
     return times, articles, stories
 
 
-def dedup_check_ms(store: Store, probe: ArticleRecord, matcher: SimilarityMatcher) -> float:
-    """The dedup check alone for ``probe``: candidates from SQL, then the matcher."""
-    with store.session() as session:
-        filer = StoryFiler(session, matcher)
-        item = [NewArticle(-1, probe, 0)]
-        t = time.perf_counter()
-        filer.check(item)
-        elapsed = (time.perf_counter() - t) * 1000
-        session.rollback()
-    return elapsed
-
-
 def probes(gen: Generator, n: int) -> list[ArticleRecord]:
     """Arriving at the end of the loaded period: half copies of recent articles, half new."""
     when = END
@@ -309,15 +297,15 @@ def run(size: int, batch: int, reps: int, n_probes: int, keep: bool) -> Result:
             digest_ms, d_articles, d_stories = time_digest(store)
             # Copies of what was just loaded, as a crawl would meet them, and new articles.
             sample = probes(gen, n_probes)
-            dedup_check_ms(store, sample[0], matcher)  # warm
-            dedup_full = [dedup_check_ms(store, p, matcher) for p in sample]
+            check_ms(store, sample[0], matcher)  # warm
+            dedup_full = [check_ms(store, p, matcher) for p in sample]
         finally:
             store.close()
     with _db(keep) as url_empty:  # the same probes on an empty database
         store = Store.from_url(url_empty)
         try:
-            dedup_check_ms(store, sample[0], matcher)
-            dedup_empty = [dedup_check_ms(store, p, matcher) for p in sample]
+            check_ms(store, sample[0], matcher)
+            dedup_empty = [check_ms(store, p, matcher) for p in sample]
         finally:
             store.close()
     return Result(size, batch, ingest_s, index_s, tenths, db_mb, searches, digest_ms, d_articles,
