@@ -35,6 +35,7 @@ from storage.models import (
 )
 from storage.records import ArticleRecord, Outcome, RunStats, StoryMatcher
 from storage.stories import NewArticle, StoryFiler, headline_pairs
+from storage.types import naive_utc
 
 logger = logging.getLogger(__name__)
 
@@ -59,12 +60,7 @@ def utcnow() -> datetime:
 
 
 def _naive(value: datetime | None) -> datetime | None:
-    """What ``UTCDateTime`` stores: naive UTC."""
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        raise ValueError(f"naive datetime {value!r}: pass an aware datetime")
-    return value.astimezone(UTC).replace(tzinfo=None)
+    return None if value is None else naive_utc(value)
 
 
 def _new_row(rec: ArticleRecord, source_id: int, content_hash: str) -> tuple[Any, ...]:

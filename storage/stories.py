@@ -17,7 +17,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from itertools import count
 from types import SimpleNamespace
 from typing import Any
@@ -39,7 +39,7 @@ from sqlalchemy.types import BigInteger, DateTime, Float, Integer, Text, TypeEng
 
 from storage.models import Article, ArticleBand, ArticleEntity, ArticleTermPair, Story
 from storage.records import ArticleRecord, Candidate, StoryMatcher
-from storage.types import UTCDateTime
+from storage.types import UTCDateTime, naive_utc
 
 # Any constant will do: it names the lock that serialises story filing across processes.
 STORY_LOCK = 0x6E65_7773  # "news"
@@ -154,7 +154,7 @@ class StoryFiler:
             for sid, t in zip(ids, temps, strict=True):
                 st = new_stories[t]
                 copy.write_row((sid, st.primary_article_id, st.title,
-                                _naive(st.first_seen_at), _naive(st.last_seen_at), 1, 1))
+                                naive_utc(st.first_seen_at), naive_utc(st.last_seen_at), 1, 1))
         return dict(zip(temps, ids, strict=True))
 
     # -- matching ------------------------------------------------------------------------
@@ -353,7 +353,7 @@ class StoryFiler:
             return batch, batch.c, bounds
         # SQLite: one JSON parameter, read with json_each; times as SQLite stores them.
         def stored(t: datetime) -> str:
-            return _naive(t).strftime("%Y-%m-%d %H:%M:%S.%f")
+            return naive_utc(t).strftime("%Y-%m-%d %H:%M:%S.%f")
 
         data = [(i, p, stored(times[i] - window), stored(times[i] + window)) for i, p in rows]
         rel = func.json_each(bindparam(None, json.dumps(data))).table_valued(
@@ -418,10 +418,6 @@ def headline_pairs(terms: Iterable[str]) -> list[str]:
 def _words_sharing(pairs: int) -> int:
     """How many words two headlines share when they share ``pairs`` pairs of words."""
     return round((1 + math.sqrt(1 + 8 * pairs)) / 2)
-
-
-def _naive(value: datetime) -> datetime:
-    return value.astimezone(UTC).replace(tzinfo=None)
 
 
 def _aware(value: datetime | str) -> datetime:
