@@ -85,6 +85,10 @@ class Article(Base):
         BigId, ForeignKey("stories.id", ondelete="SET NULL"), index=True)
     duplicate_of_id: Mapped[int | None] = mapped_column(
         BigId, ForeignKey("articles.id", ondelete="SET NULL"), index=True)
+    # PostgreSQL: the filing that set ``story_id``, numbered in the order filings took the
+    # story lock (``storage.stories``); a writer that looked for candidates before taking the
+    # lock reads what was filed after its look by this number. None on SQLite.
+    filed_seq: Mapped[int | None] = mapped_column(BigInteger, index=True)
     # The highest-scoring topic at or above the threshold (or pinned); None: off-topic.
     primary_topic: Mapped[str | None] = mapped_column(String(32), index=True)
     topic_scores: Mapped[dict[str, Any]] = mapped_column(default=dict)

@@ -45,6 +45,7 @@ from storage.types import UTCDateTime, naive_utc
 STORY_LOCK = 0x6E65_7773  # "news"
 MAX_CANDIDATES = 50
 _CHUNK = 5_000
+_LOOKUP_SETTINGS = ("enable_seqscan", "enable_hashjoin", "enable_mergejoin", "jit")
 
 
 @dataclass(slots=True)
@@ -56,6 +57,19 @@ class _Pools:
     by_bucket: dict[int, list[Candidate]] = field(default_factory=lambda: defaultdict(list))
     stored_terms: dict[int, list[tuple[Candidate, int]]] = field(default_factory=dict)
     batch_terms: dict[str, list[Candidate]] = field(default_factory=lambda: defaultdict(list))
+
+
+@dataclass(slots=True)
+class _Found:
+    """What the candidate lookups found, before they become pools: the highest filing number
+    visible when they began, (bucket, article) band hits, (item index, article, pairs shared)
+    headline-pair counts, and the candidates' rows by article id."""
+
+    watermark: int = 0
+    band_hits: list[tuple[int, int]] = field(default_factory=list)
+    pair_counts: list[tuple[int, int, int]] = field(default_factory=list)
+    band_cands: dict[int, Candidate] = field(default_factory=dict)
+    term_cands: dict[int, Candidate] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -91,11 +105,17 @@ class StoryFiler:
     def file(self, items: Sequence[NewArticle]) -> None:
         if not items:
             return
-        if self.session.get_bind().dialect.name == "postgresql":
+        found = self._lookup(items)
+        if self._pg:
             # Two processes filing copies of one wire story at once would each miss the
-            # other and open two stories; one transaction at a time files stories.
+            # other and open two stories; one transaction at a time files stories. The
+            # lookups above ran before the lock, so several writers look up at once; what
+            # was filed between them and the lock is read now, by its filing number.
             self.session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": STORY_LOCK})
-        pools = self._pools(items)
+            if self.matcher is not None:
+                with self._index_lookups():
+                    self._add_filed_since(items, found)
+        pools = self._pools(found)
 
         assigned: list[tuple[int, int, int | None]] = []  # article, story (maybe temp), dup of
         new_stories: dict[int, Story] = {}
@@ -116,9 +136,10 @@ class StoryFiler:
 
         real = self._insert_stories(new_stories)
         rows = [(a, real.get(s, s), d) for a, s, d in assigned]
-        if self._pg:  # one statement for the batch
+        if self._pg:  # one statement for the batch; filing numbers taken under the lock
             self.session.execute(text(
-                "UPDATE articles SET story_id = v.s, duplicate_of_id = v.d "
+                "UPDATE articles SET story_id = v.s, duplicate_of_id = v.d, "
+                "filed_seq = nextval('article_filing_seq') "
                 "FROM unnest(:a, :s, :d) AS v(a, s, d) WHERE articles.id = v.a"
             ).bindparams(*(bindparam(k, type_=ARRAY(BigInteger)) for k in "asd")),
                 {"a": [r[0] for r in rows], "s": [r[1] for r in rows],
@@ -131,7 +152,8 @@ class StoryFiler:
         members = Counter(s for _, s, _ in assigned)
         joined = {real.get(s, s) for s, n in members.items() if s > 0 or n > 1}
         if joined:
-            self._recount(sorted(joined))
+            with self._index_lookups():  # by the story_id index, not a scan of the articles
+                self._recount(sorted(joined))
 
     def _insert_stories(self, new_stories: dict[int, Story]) -> dict[int, int]:
         """Insert the stories opened in this batch; provisional id -> real id."""
@@ -163,7 +185,7 @@ class StoryFiler:
         """The dedup check alone, writing nothing: for each of ``items`` in order, the
         candidate it would be filed with (None: a new story) and the article it copies
         (None: not a copy), earlier items counting as filed."""
-        pools = self._pools(items)
+        pools = self._pools(self._lookup(items))
         out: list[tuple[Candidate | None, int | None]] = []
         for i, item in enumerate(items):
             match, duplicate_of = self._match(i, item.record, pools)
@@ -173,33 +195,117 @@ class StoryFiler:
                 self._remember(item, story, duplicate_of, pools)
         return out
 
-    def _pools(self, items: Sequence[NewArticle]) -> _Pools:
+    def _lookup(self, items: Sequence[NewArticle]) -> _Found:
+        """The stored candidates of ``items``: articles sharing an LSH bucket, and filed
+        articles that are not copies sharing headline pairs within the time window."""
+        found = _Found()
+        if self.matcher is None:
+            return found
+        with self._index_lookups():
+            if self._pg:  # first: everything filed up to this number is visible below
+                found.watermark = self.session.execute(
+                    select(func.max(Article.filed_seq))).scalar_one() or 0
+            own = {it.article_id for it in items}
+            found.band_hits = self._band_hits(items, own)
+            found.pair_counts = self._pair_counts(items, own)
+            found.band_cands = self._candidates(sorted({a for _, a in found.band_hits}),
+                                                with_entities=False)
+            found.term_cands = self._candidates(sorted({a for _, a, _ in found.pair_counts}),
+                                                with_entities=True)
+        return found
+
+    def _add_filed_since(self, items: Sequence[NewArticle], found: _Found) -> None:
+        """Under the lock: replace what the lookups found about articles filed after
+        ``found.watermark`` (some were not yet committed when the lookups ran, and the
+        lookups' statements each saw a different moment) with what they share with
+        ``items`` now. Everything filed at or below the watermark was committed before the
+        lookups began: numbers are taken under the lock, which is held until commit."""
+        assert self.matcher is not None
+        own = {it.article_id for it in items}
+        since = [a for a in self.session.execute(
+            select(Article.id).where(Article.filed_seq > found.watermark)).scalars()
+            if a not in own]
+        if not since:
+            return
+        later = set(since)
+        found.band_hits = [(b, a) for b, a in found.band_hits if a not in later]
+        found.pair_counts = [(i, a, n) for i, a, n in found.pair_counts if a not in later]
+        buckets = {b for it in items for b in it.record.bands}
+        hits = [(int(b), int(a)) for b, a in self.session.execute(
+            select(ArticleBand.bucket, ArticleBand.article_id)
+            .where(_member(ArticleBand.article_id, since, True, BigInteger())))
+            if b in buckets]
+        # Headline pairs shared within each item's window, counted as the SQL lookup does.
+        window = self.matcher.window
+        wanted: dict[str, list[int]] = defaultdict(list)
+        bounds: list[tuple[datetime, datetime]] = []
+        for i, it in enumerate(items):
+            when = naive_utc(it.record.published_at or it.record.fetched_at)
+            bounds.append((when - window, when + window))
+            for p in headline_pairs(it.record.title_terms):
+                wanted[p].append(i)
+        shared: Counter[tuple[int, int]] = Counter()
+        for pair, at, aid in self.session.execute(
+                select(ArticleTermPair.pair, ArticleTermPair.at, ArticleTermPair.article_id)
+                .where(_member(ArticleTermPair.article_id, since, True, BigInteger()))):
+            if pair in wanted:
+                when = naive_utc(at)
+                for i in wanted[pair]:
+                    if bounds[i][0] <= when <= bounds[i][1]:
+                        shared[(i, int(aid))] += 1
+        need_pairs = max(_pairs_of(self.matcher.min_shared_terms), 1)
+        counts = [(i, a, n) for (i, a), n in shared.items() if n >= need_pairs]
+        found.band_hits.extend(hits)
+        found.pair_counts.extend(counts)
+        found.band_cands.update(self._candidates(sorted({a for _, a in hits}),
+                                                 with_entities=False))
+        found.term_cands.update(self._candidates(sorted({a for _, a, _ in counts}),
+                                                 with_entities=True))
+
+    def _pools(self, found: _Found) -> _Pools:
         pools = _Pools()
-        if self.matcher is not None:
-            with self._index_lookups():
-                self._load_band_candidates(items, pools.by_bucket)
-                self._load_term_candidates(items, pools.stored_terms)
+        for bucket, aid in found.band_hits:
+            cand = found.band_cands.get(aid)
+            if cand is not None:
+                pools.by_bucket[bucket].append(cand)
+        # Candidates are filed articles that are not copies.
+        by_item: dict[int, list[tuple[int, int]]] = defaultdict(list)
+        for i, aid, n in found.pair_counts:
+            cand = found.term_cands.get(aid)
+            if cand is not None and cand.duplicate_of_id is None:
+                by_item[i].append((n, aid))
+        for i, pairs in by_item.items():
+            pairs.sort(reverse=True)  # most pairs shared, then the newest id
+            pools.stored_terms[i] = [(found.term_cands[aid], _words_sharing(n))
+                                     for n, aid in pairs[:MAX_CANDIDATES]]
         return pools
 
     @contextmanager
     def _index_lookups(self) -> Iterator[None]:
         """PostgreSQL: look every key of the batch up in its index (nested loops), for the
-        candidate queries only. The planner cannot estimate how many rows an array of 25,000
-        LSH buckets or 12,000 headline pairs matches, and with millions of rows stored it
-        picked sequential scans, hash and merge joins that read whole tables (0.7 s and 3.7 s
-        a batch at 200,000 articles, against a few ms of index lookups)."""
+        candidate queries and the story recount only. The planner cannot estimate how many
+        rows an array of 25,000 LSH buckets or 12,000 headline pairs matches, and with
+        millions of rows stored it picked sequential scans, hash and merge joins that read
+        whole tables (0.7 s and 3.7 s a batch at 200,000 articles, against a few ms of index
+        lookups); the recount of a batch's few hundred stories scanned every article (70 ms
+        a batch at 150,000 articles, growing with the table)."""
         if not self._pg:
             yield
             return
         # And no JIT: the planner's cost guesses for these are huge, and compiling took
-        # longer than running the lookups.
-        names = ("enable_seqscan", "enable_hashjoin", "enable_mergejoin", "jit")
-        for name in names:
-            self.session.execute(text(f"SET LOCAL {name} = off"))
+        # longer than running the lookups. One round trip each way (set_config with
+        # is_local, as SET LOCAL).
+        previous = self.session.execute(text(
+            "SELECT " + ", ".join(f"current_setting('{n}')" for n in _LOOKUP_SETTINGS))).one()
+        self._set(dict.fromkeys(_LOOKUP_SETTINGS, "off"))
         yield
         # Not in a ``finally``: after an error the transaction is rolled back, settings too.
-        for name in names:
-            self.session.execute(text(f"SET LOCAL {name} TO DEFAULT"))
+        self._set(dict(zip(_LOOKUP_SETTINGS, previous, strict=True)))
+
+    def _set(self, values: dict[str, str]) -> None:
+        params = {f"v{i}": v for i, v in enumerate(values.values())}
+        self.session.execute(text("SELECT " + ", ".join(
+            f"set_config('{name}', :v{i}, true)" for i, name in enumerate(values))), params)
 
     def _match(self, i: int, rec: ArticleRecord, pools: _Pools
                ) -> tuple[Candidate | None, int | None]:
@@ -256,23 +362,17 @@ class StoryFiler:
 
     # -- candidate pools -----------------------------------------------------------------
 
-    def _load_band_candidates(self, items: Sequence[NewArticle],
-                              by_bucket: dict[int, list[Candidate]]) -> None:
+    def _band_hits(self, items: Sequence[NewArticle], own: set[int]) -> list[tuple[int, int]]:
+        """(bucket, article id) of the stored articles in the batch's LSH buckets."""
         buckets = sorted({b for it in items for b in it.record.bands})
-        own = {it.article_id for it in items}
         hits: list[tuple[int, int]] = []
         for chunk in _chunks(buckets, self._chunk):
-            hits.extend((int(b), int(a)) for b, a in self.session.execute(self._band_hits(chunk))
+            hits.extend((int(b), int(a)) for b, a in self.session.execute(self._in_buckets(chunk))
                         if a not in own)
-        # Their rows by primary key, in a second query: joined in the first, the planner
-        # misjudged the articles that qualify and scanned them all.
-        cands = self._candidates(sorted({a for _, a in hits}), with_entities=False)
-        for bucket, aid in hits:
-            if aid in cands:
-                by_bucket[bucket].append(cands[aid])
+        return hits
 
-    def _band_hits(self, buckets: Sequence[int]) -> Any:
-        """(bucket, article id) of the stored articles in ``buckets``."""
+    def _in_buckets(self, buckets: Sequence[int]) -> Any:
+        """(bucket, article id) of the stored articles in ``buckets``: one query."""
         stmt = select(ArticleBand.bucket, ArticleBand.article_id)
         if self._pg:  # one index probe per bucket
             wanted = func.unnest(bindparam(None, list(buckets), ARRAY(BigInteger()))
@@ -284,25 +384,22 @@ class StoryFiler:
             stmt = stmt.where(ArticleBand.bucket.in_(buckets))
         return stmt
 
-    def _load_term_candidates(self, items: Sequence[NewArticle],
-                              stored_terms: dict[int, list[tuple[Candidate, int]]]) -> None:
-        """For each article of the batch, the stored articles (primaries and same-story
-        pieces, not copies) within the matcher's time window of it whose headlines share at
-        least ``min_shared_terms`` terms with its own: the best ``MAX_CANDIDATES`` by terms
-        shared, counted by the database in one query per batch."""
+    def _pair_counts(self, items: Sequence[NewArticle], own: set[int]
+                     ) -> list[tuple[int, int, int]]:
+        """(item index, article id, pairs shared) for the stored articles within the
+        matcher's time window of each article of the batch whose headlines share at least
+        ``min_shared_terms`` words with its own, counted by the database in one query per
+        batch. Copies and unfiled articles are dropped later, with the rows."""
         assert self.matcher is not None
         window = self.matcher.window
-        need = self.matcher.min_shared_terms
-        # Sharing ``need`` words means sharing need * (need - 1) / 2 pairs of them.
-        need_pairs = need * (need - 1) // 2
         rows: list[tuple[int, str]] = []
         times: list[datetime] = []
         for i, it in enumerate(items):
             times.append(it.record.published_at or it.record.fetched_at)
             rows.extend((i, p) for p in headline_pairs(it.record.title_terms))
         if not rows:
-            return
-        own = {it.article_id for it in items}
+            return []
+        need_pairs = max(_pairs_of(self.matcher.min_shared_terms), 1)
         pairs: list[tuple[int, int, int]] = []
         for chunk in _chunks(rows, self._chunk if self._pg else 2_000):
             batch, cols, bounds = self._batch_terms(chunk, times, window)
@@ -312,22 +409,12 @@ class StoryFiler:
                     ArticleTermPair.pair == cols.pair,
                     ArticleTermPair.at.between(bounds.lo, bounds.hi)))
                 .group_by(cols.i, ArticleTermPair.article_id)
-                .having(func.count() >= max(need_pairs, 1))
+                .having(func.count() >= need_pairs)
             ).subquery("counted")
             pairs.extend((int(i), int(a), int(n))
                          for i, a, n in self.session.execute(select(counted))
                          if a not in own)
-        # Candidates are filed articles that are not copies; their rows by primary key.
-        cands = self._candidates(sorted({a for _, a, _ in pairs}), with_entities=True)
-        by_item: dict[int, list[tuple[int, int]]] = defaultdict(list)
-        for i, aid, n in pairs:
-            cand = cands.get(aid)
-            if cand is not None and cand.duplicate_of_id is None:
-                by_item[i].append((n, aid))
-        for i, found in by_item.items():
-            found.sort(reverse=True)  # most pairs shared, then the newest id
-            stored_terms[i] = [(cands[aid], _words_sharing(n))
-                               for n, aid in found[:MAX_CANDIDATES]]
+        return pairs
 
     def _batch_terms(self, rows: Sequence[tuple[int, str]], times: Sequence[datetime],
                      window: timedelta) -> tuple[Any, Any, Any]:
@@ -413,6 +500,11 @@ def headline_pairs(terms: Iterable[str]) -> list[str]:
     code-point order, joined by a space."""
     words = sorted(set(terms))
     return [f"{a} {b}" for i, a in enumerate(words) for b in words[i + 1:]]
+
+
+def _pairs_of(words: int) -> int:
+    """How many pairs of words two headlines sharing ``words`` words share."""
+    return words * (words - 1) // 2
 
 
 def _words_sharing(pairs: int) -> int:

@@ -136,3 +136,26 @@ def test_keys_first_seen_since(store: Store) -> None:
                            record(key="example.com/new", fetched_at=T0)])
     keys = {"example.com/old", "example.com/new"}
     assert store.keys_first_seen_since(keys, T0 - timedelta(hours=6)) == {"example.com/new"}
+
+
+def test_deleting_an_article_deletes_its_lookup_rows(store: Store) -> None:
+    """The LSH band and headline-pair rows go with their article: by foreign key on SQLite,
+    by the statement trigger of revision 0006 on PostgreSQL (where the foreign keys were
+    dropped for write speed)."""
+    from sqlalchemy import text
+
+    kept = record("example.com/kept", title="Navy commissions frigate", bands=[11, 12],
+                  title_terms=["navy", "commissions", "frigate"])
+    gone = record("example.com/gone", title="Army orders rifles", bands=[21, 22, 23],
+                  title_terms=["army", "orders", "rifles"])
+    store.upsert_articles([kept, gone])
+
+    def counts() -> tuple[int, int]:
+        with store.engine.connect() as conn:
+            return (conn.execute(text("SELECT count(*) FROM article_bands")).scalar_one(),
+                    conn.execute(text("SELECT count(*) FROM article_term_pairs")).scalar_one())
+
+    assert counts() == (5, 6)
+    with store.engine.begin() as conn:
+        conn.execute(text("DELETE FROM articles WHERE url_key = 'example.com/gone'"))
+    assert counts() == (2, 3)

@@ -173,3 +173,79 @@ def test_headline_pairs_find_exactly_the_headlines_sharing_two_words() -> None:
     check()
     assert headline_pairs(["navy", "army", "navy"]) == ["army navy"]
     assert headline_pairs(["army"]) == []
+
+
+def test_writers_that_look_up_at_once_still_file_one_story(pg_database: str) -> None:
+    """PostgreSQL writers look their candidates up before taking the story lock. Three writers
+    (an original, its copy, a same-event piece) all look up while the lock is held
+    elsewhere, so none sees the others; once they file, one at a time, each must still find
+    what the others filed in between (by filing number), and all three share one story."""
+    import threading
+    import time
+
+    from sqlalchemy import create_engine, text
+
+    from storage.models import Story
+    from storage.stories import STORY_LOCK
+
+    _reset(pg_database)
+    stores = [Store.from_url(pg_database) for _ in range(3)]
+    matcher = SimilarityMatcher(GAZETTEER)
+    original = rec("wire.example/stryker", "India, US sign Stryker and Javelin co-production "
+                   "pact", WIRE, "wire")
+    copy = rec("daily.example/news/123", "Stryker, Javelin co-production pact signed by India "
+               "and US", WIRE + "\n\nSubscribe to our newsletter.", "daily", minutes=30)
+    piece = rec("times.example/defence/stryker", "India and US sign Stryker Javelin "
+                "co-production pact in Delhi", "Washington and New Delhi moved closer on "
+                "armoured vehicles when negotiators initialled a co-production arrangement "
+                "for Stryker vehicles and Javelin missiles for the Indian Army." * 3, "times",
+                minutes=90)
+    holder = create_engine(pg_database, isolation_level="AUTOCOMMIT")
+    errors: list[BaseException] = []
+
+    def write(store: Store, r: ArticleRecord) -> None:
+        try:
+            store.upsert_articles([r], matcher)
+        except BaseException as exc:  # reported by the assertion below
+            errors.append(exc)
+
+    with holder.connect() as lock_conn:
+        lock_conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": STORY_LOCK})
+        threads = [threading.Thread(target=write, args=(s, r))
+                   for s, r in zip(stores, (original, copy, piece), strict=True)]
+        for t in threads:
+            t.start()
+        deadline = time.monotonic() + 30
+        waiting = 0
+        while waiting < 3 and time.monotonic() < deadline:  # all three past their lookups
+            waiting = lock_conn.execute(text(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+            )).scalar_one()
+            time.sleep(0.05)
+        assert waiting == 3
+        lock_conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": STORY_LOCK})
+    for t in threads:
+        t.join(30)
+    holder.dispose()
+    assert not errors
+    arts = {a.url_key: a for a in stores[0].articles()}
+    o, c, p = (arts[r.url_key] for r in (original, copy, piece))
+    assert o.story_id == c.story_id == p.story_id is not None
+    # The copy and the original are marked copies one of the other, whichever filed first.
+    assert (c.duplicate_of_id, o.duplicate_of_id) in ((o.id, None), (None, c.id))
+    assert p.duplicate_of_id is None
+    with stores[0].session() as s:
+        (story,) = s.query(Story).all()
+        assert (story.article_count, story.source_count) == (3, 3)
+    for store in stores:
+        store.close()
+
+
+def _reset(url: str) -> None:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
