@@ -10,8 +10,7 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, any_, bindparam, delete, func, insert, select, tuple_, update
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import Engine, any_, delete, func, insert, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
@@ -35,7 +34,7 @@ from storage.models import (
 )
 from storage.records import ArticleRecord, Outcome, RunStats, StoryMatcher
 from storage.stories import NewArticle, StoryFiler, headline_pairs
-from storage.types import naive_utc
+from storage.types import naive_utc, pg_array
 
 logger = logging.getLogger(__name__)
 
@@ -223,7 +222,7 @@ class Store:
         if self._pg:
             found.update(session.execute(
                 select(ArticleURL.url_key, ArticleURL.article_id)
-                .where(ArticleURL.url_key == any_(bindparam("keys", wanted, ARRAY(Text))))
+                .where(ArticleURL.url_key == any_(pg_array(wanted, Text())))
             ).all())
             return found
         for i in range(0, len(wanted), 1000):

@@ -33,13 +33,12 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 from sqlalchemy.types import BigInteger, DateTime, Float, Integer, Text, TypeEngine
 
 from storage.models import Article, ArticleBand, ArticleEntity, ArticleTermPair, Story
 from storage.records import ArticleRecord, Candidate, StoryMatcher
-from storage.types import UTCDateTime, naive_utc
+from storage.types import UTCDateTime, array_literal, naive_utc, pg_array
 
 # Any constant will do: it names the lock that serialises story filing across processes.
 STORY_LOCK = 0x6E65_7773  # "news"
@@ -88,7 +87,7 @@ def _member(col: Any, items: Sequence[Any], pg: bool,
             element: TypeEngine[Any]) -> ColumnElement[bool]:
     """``col IN items``: on PostgreSQL one array parameter (``= ANY``), which costs the
     same to send and plan for 10 values or 25,000; elsewhere an IN list."""
-    cond: ColumnElement[bool] = (col == any_(bindparam(None, list(items), ARRAY(element)))
+    cond: ColumnElement[bool] = (col == any_(pg_array(items, element))
                                  if pg else col.in_(items))
     return cond
 
@@ -140,10 +139,9 @@ class StoryFiler:
             self.session.execute(text(
                 "UPDATE articles SET story_id = v.s, duplicate_of_id = v.d, "
                 "filed_seq = nextval('article_filing_seq') "
-                "FROM unnest(:a, :s, :d) AS v(a, s, d) WHERE articles.id = v.a"
-            ).bindparams(*(bindparam(k, type_=ARRAY(BigInteger)) for k in "asd")),
-                {"a": [r[0] for r in rows], "s": [r[1] for r in rows],
-                 "d": [r[2] for r in rows]})
+                "FROM unnest(CAST(:a AS bigint[]), CAST(:s AS bigint[]), CAST(:d AS bigint[])) "
+                "AS v(a, s, d) WHERE articles.id = v.a"),
+                {k: array_literal(r[n] for r in rows) for n, k in enumerate("asd")})
         else:  # ORM bulk UPDATE by primary key: one executemany
             self.session.execute(update(Article), [
                 {"id": a, "story_id": s, "duplicate_of_id": d} for a, s, d in rows])
@@ -375,9 +373,8 @@ class StoryFiler:
         """(bucket, article id) of the stored articles in ``buckets``: one query."""
         stmt = select(ArticleBand.bucket, ArticleBand.article_id)
         if self._pg:  # one index probe per bucket
-            wanted = func.unnest(bindparam(None, list(buckets), ARRAY(BigInteger()))
-                                 ).table_valued(column("bucket", BigInteger())
-                                                ).render_derived(name="wanted")
+            wanted = func.unnest(pg_array(buckets, BigInteger())).table_valued(
+                column("bucket", BigInteger())).render_derived(name="wanted")
             stmt = stmt.select_from(wanted).join(ArticleBand,
                                                  ArticleBand.bucket == wanted.c.bucket)
         else:
@@ -427,10 +424,10 @@ class StoryFiler:
             epoch = [t.timestamp() for t in times]
             w = window.total_seconds()
             batch = func.unnest(
-                bindparam(None, [r[0] for r in rows], ARRAY(Integer())),
-                bindparam(None, [r[1] for r in rows], ARRAY(Text())),
-                bindparam(None, [epoch[r[0]] - w for r in rows], ARRAY(Float())),
-                bindparam(None, [epoch[r[0]] + w for r in rows], ARRAY(Float())),
+                pg_array([r[0] for r in rows], Integer()),
+                pg_array([r[1] for r in rows], Text()),
+                pg_array([epoch[r[0]] - w for r in rows], Float()),
+                pg_array([epoch[r[0]] + w for r in rows], Float()),
             ).table_valued(column("i", Integer()), column("pair", Text()),
                            column("lo", Float()), column("hi", Float())
                            ).render_derived(name="batch", with_types=False)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime
+from sqlalchemy import ColumnElement, DateTime, Text, bindparam, cast
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Dialect
-from sqlalchemy.types import TypeDecorator
+from sqlalchemy.types import TypeDecorator, TypeEngine
 
 
 def naive_utc(value: datetime) -> datetime:
@@ -33,3 +35,28 @@ class UTCDateTime(TypeDecorator[datetime]):
             value = datetime.fromisoformat(value)
         assert isinstance(value, datetime)
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _array_element(value: Any) -> str:
+    if value is None:
+        return "NULL"
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, int):
+        return str(value)
+    raise TypeError(f"no array literal for {type(value).__name__} {value!r}")
+
+
+def array_literal(values: Iterable[Any]) -> str:
+    """``values`` as a PostgreSQL array literal, ``{1,2,NULL}``."""
+    return "{" + ",".join(map(_array_element, values)) + "}"
+
+
+def pg_array(values: Iterable[Any], item_type: TypeEngine[Any]) -> ColumnElement[Any]:
+    """A PostgreSQL array parameter sent as one text literal and cast by the server. psycopg
+    dumps a Python list element by element in Python (~15 ms for 10,000 numbers or strings),
+    where joining the literal takes ~1 ms: for the batch lookups that send tens of thousands
+    of LSH buckets and headline pairs at once."""
+    return cast(bindparam(None, array_literal(values), Text()), ARRAY(item_type))
