@@ -191,6 +191,10 @@ class Store:
                     continue
                 fresh.append(i)
                 fresh_keys.add(rec.url_key)
+            filer = StoryFiler(session, matcher)
+            # Candidates are looked up before the batch's own rows exist (they would only be
+            # read to be left out).
+            found = filer.lookup([records[i] for i in fresh])
             inserted = self._insert_new(session, [records[i] for i in fresh], source_ids)
             to_index.extend(inserted.values())
             filed: list[NewArticle] = []
@@ -199,7 +203,8 @@ class Store:
                 if aid is not None:
                     outcomes[i] = Outcome.NEW
                     filed.append(NewArticle(aid, records[i], source_ids[records[i].source]))
-            StoryFiler(session, matcher).file(filed)
+            # A key another writer took meanwhile shifts the items: look up again then.
+            filer.file(filed, found if len(filed) == len(fresh) else None)
             # Known keys, repeats within the batch, and keys another process inserted first.
             for i, rec in enumerate(records):
                 if outcomes[i] is None:

@@ -101,10 +101,19 @@ class StoryFiler:
         # PostgreSQL takes a whole batch's ids as one array; SQLite's IN lists are chunked.
         self._chunk = 10**9 if self._pg else _CHUNK
 
-    def file(self, items: Sequence[NewArticle]) -> None:
+    def lookup(self, records: Sequence[ArticleRecord]) -> _Found:
+        """The candidate lookups of :meth:`file` for ``records``, run before they are
+        inserted (so the lookups do not meet the batch's own rows); hand the result to
+        :meth:`file` with the same articles in the same order."""
+        return self._lookup(records, set())
+
+    def file(self, items: Sequence[NewArticle], found: _Found | None = None) -> None:
+        """File ``items`` (inserted in this transaction) under stories; ``found``: what
+        :meth:`lookup` returned for their records, else the lookups run now."""
         if not items:
             return
-        found = self._lookup(items)
+        if found is None:
+            found = self._lookup([it.record for it in items], {it.article_id for it in items})
         if self._pg:
             # Two processes filing copies of one wire story at once would each miss the
             # other and open two stories; one transaction at a time files stories. The
@@ -183,7 +192,8 @@ class StoryFiler:
         """The dedup check alone, writing nothing: for each of ``items`` in order, the
         candidate it would be filed with (None: a new story) and the article it copies
         (None: not a copy), earlier items counting as filed."""
-        pools = self._pools(self._lookup(items))
+        pools = self._pools(self._lookup([it.record for it in items],
+                                         {it.article_id for it in items}))
         out: list[tuple[Candidate | None, int | None]] = []
         for i, item in enumerate(items):
             match, duplicate_of = self._match(i, item.record, pools)
@@ -193,19 +203,19 @@ class StoryFiler:
                 self._remember(item, story, duplicate_of, pools)
         return out
 
-    def _lookup(self, items: Sequence[NewArticle]) -> _Found:
-        """The stored candidates of ``items``: articles sharing an LSH bucket, and filed
-        articles that are not copies sharing headline pairs within the time window."""
+    def _lookup(self, records: Sequence[ArticleRecord], own: set[int]) -> _Found:
+        """The stored candidates of ``records``: articles sharing an LSH bucket, and filed
+        articles that are not copies sharing headline pairs within the time window; the
+        articles ``own`` (the batch's, if already inserted) left out."""
         found = _Found()
-        if self.matcher is None:
+        if self.matcher is None or not records:
             return found
         with self._index_lookups():
             if self._pg:  # first: everything filed up to this number is visible below
                 found.watermark = self.session.execute(
                     select(func.max(Article.filed_seq))).scalar_one() or 0
-            own = {it.article_id for it in items}
-            found.band_hits = self._band_hits(items, own)
-            found.pair_counts = self._pair_counts(items, own)
+            found.band_hits = self._band_hits(records, own)
+            found.pair_counts = self._pair_counts(records, own)
             found.band_cands = self._candidates(sorted({a for _, a in found.band_hits}),
                                                 with_entities=False)
             found.term_cands = self._candidates(sorted({a for _, a, _ in found.pair_counts}),
@@ -360,9 +370,10 @@ class StoryFiler:
 
     # -- candidate pools -----------------------------------------------------------------
 
-    def _band_hits(self, items: Sequence[NewArticle], own: set[int]) -> list[tuple[int, int]]:
+    def _band_hits(self, records: Sequence[ArticleRecord], own: set[int]
+                   ) -> list[tuple[int, int]]:
         """(bucket, article id) of the stored articles in the batch's LSH buckets."""
-        buckets = sorted({b for it in items for b in it.record.bands})
+        buckets = sorted({b for r in records for b in r.bands})
         hits: list[tuple[int, int]] = []
         for chunk in _chunks(buckets, self._chunk):
             hits.extend((int(b), int(a)) for b, a in self.session.execute(self._in_buckets(chunk))
@@ -381,7 +392,7 @@ class StoryFiler:
             stmt = stmt.where(ArticleBand.bucket.in_(buckets))
         return stmt
 
-    def _pair_counts(self, items: Sequence[NewArticle], own: set[int]
+    def _pair_counts(self, records: Sequence[ArticleRecord], own: set[int]
                      ) -> list[tuple[int, int, int]]:
         """(item index, article id, pairs shared) for the stored articles within the
         matcher's time window of each article of the batch whose headlines share at least
@@ -391,9 +402,9 @@ class StoryFiler:
         window = self.matcher.window
         rows: list[tuple[int, str]] = []
         times: list[datetime] = []
-        for i, it in enumerate(items):
-            times.append(it.record.published_at or it.record.fetched_at)
-            rows.extend((i, p) for p in headline_pairs(it.record.title_terms))
+        for i, r in enumerate(records):
+            times.append(r.published_at or r.fetched_at)
+            rows.extend((i, p) for p in headline_pairs(r.title_terms))
         if not rows:
             return []
         need_pairs = max(_pairs_of(self.matcher.min_shared_terms), 1)
