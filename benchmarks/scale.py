@@ -28,7 +28,10 @@ Example::
 from __future__ import annotations
 
 import argparse
+import gc
+import multiprocessing
 import os
+import queue
 import random
 import re
 import statistics
@@ -68,6 +71,7 @@ from crawler.entities import Gazetteer  # noqa: E402
 from crawler.neardup import SIGNATURE_BYTES, Signature, band_hashes, title_tokens  # noqa: E402
 from newsmon.digest import build_digest  # noqa: E402
 from storage import ArticleRecord, Store, search_index  # noqa: E402
+from storage.engine import make_engine  # noqa: E402
 from storage.search import SearchFilters, search  # noqa: E402
 
 DOCS_PATH = REPO_ROOT / "docs" / "benchmarks.md"
@@ -130,18 +134,18 @@ class Generator:
         rec.title_terms = sorted(t for t in title_tokens(title, self.gazetteer) if len(t) <= 64)
         return rec
 
-    def batches(self, total: int, size: int) -> Iterator[list[ArticleRecord]]:
-        while self.made < total:
-            batch = []
-            for _ in range(min(size, total - self.made)):
-                when = self.when(self.made)
-                copy = self.recent and self.rng.random() < 0.10
-                rec = self.record(self.made, when,
-                                  copy_of=self.rng.choice(self.recent) if copy else None)
-                batch.append(rec)
-                self.recent = (self.recent + [rec])[-200:]
-                self.made += 1
-            yield batch
+    def batch(self, indices: range) -> list[ArticleRecord]:
+        """The articles of global positions ``indices`` (their times follow the position, so
+        writers that take turns with batches write in time order together)."""
+        out = []
+        for i in indices:
+            copy = self.recent and self.rng.random() < 0.10
+            rec = self.record(i, self.when(i),
+                              copy_of=self.rng.choice(self.recent) if copy else None)
+            out.append(rec)
+            self.recent = (self.recent + [rec])[-200:]
+        self.made += len(out)
+        return out
 
 
 # -- measurements ----------------------------------------------------------------------------
@@ -161,6 +165,8 @@ class Result:
     digest_stories: int
     dedup_full: list[float]
     dedup_empty: list[float]
+    writers: int = 1
+    indexers: int = 1
 
     @property
     def rate(self) -> float:
@@ -175,41 +181,115 @@ class Result:
         return self.size / (self.ingest_s + self.index_s)
 
 
-def ingest(store: Store, gen: Generator, size: int, batch: int,
-           matcher: SimilarityMatcher) -> tuple[float, list[float]]:
-    """Load ``size`` articles; (seconds, articles/s of each tenth of the load). Only the
-    ``upsert_articles`` calls are timed, not the making of the synthetic articles."""
-    tenths: list[float] = []
-    mark, spent, total = 0, 0.0, 0.0
-    step = max(size // 10, batch)
-    for records in gen.batches(size, batch):
-        t = time.perf_counter()
+def _write_share(url: str, k: int, writers: int, size: int, batch: int, days: int,
+                 ready: Any, go: Any, results: Any) -> None:
+    """Writer process ``k``: make its share of the batches (batch ``b`` is writer
+    ``b % writers``'s), say it is ready, and once every writer is, write them; report the
+    time each batch finished, and its last articles (copies for the dedup probes)."""
+    gazetteer = Gazetteer.load()
+    gen = Generator(random.Random(7 + k), make_corpus(random.Random(7)), gazetteer, days)
+    mine = [gen.batch(range(b * batch, min((b + 1) * batch, size)))
+            for b in range(k, -(-size // batch), writers)]
+    # Millions of synthetic objects that a crawler never holds at once: keep them out of the
+    # garbage collector's scans, which would otherwise be timed as the store's.
+    gc.freeze()
+    store = Store(make_engine(url), defer_search_index=True)
+    matcher = SimilarityMatcher(gazetteer)
+    share = sum(len(r) for r in mine)
+    marks: list[tuple[float, int]] = []
+    ready.put(k)
+    go.wait()
+    done, t0 = 0, time.monotonic()
+    for records in mine:
         store.upsert_articles(records, matcher)
-        took = time.perf_counter() - t
-        spent += took
-        total += took
-        if gen.made - mark >= step or gen.made == size:
-            tenths.append((gen.made - mark) / spent)
-            print(f"  {gen.made:>9,} stored, {tenths[-1]:,.0f} articles/s (last batch "
-                  f"{len(records) / took:,.0f}/s)", file=sys.stderr, flush=True)
-            mark, spent = gen.made, 0.0
-    return total, tenths
+        marks.append((time.monotonic(), len(records)))
+        done += len(records)
+        if done * 10 // share != (done - len(records)) * 10 // share:
+            print(f"  writer {k}: {done:,} of {share:,} stored, "
+                  f"{done / (marks[-1][0] - t0):,.0f} articles/s", file=sys.stderr, flush=True)
+    store.close()
+    results.put((k, marks, gen.recent))
 
 
-def build_search_index(store: Store) -> float:
-    """Drain the search queue the load left (PostgreSQL indexes outside the ingest path);
-    seconds."""
-    t = time.perf_counter()
+def ingest(store: Store, size: int, batch: int, writers: int, days: int
+           ) -> tuple[float, list[float], list[ArticleRecord]]:
+    """Load ``size`` articles with ``writers`` processes writing batches at once (each makes
+    its batches first, untimed); return (seconds from the start to the last batch written,
+    articles/s of each tenth of the load, the last articles made)."""
+    ctx = multiprocessing.get_context("fork")
+    ready, results, go = ctx.Queue(), ctx.Queue(), ctx.Event()
+    url = store.engine.url.render_as_string(hide_password=False)
+    store.engine.dispose()  # no pooled connection crosses the fork
+    procs = [ctx.Process(target=_write_share,
+                         args=(url, k, writers, size, batch, days, ready, go, results))
+             for k in range(writers)]
+    for proc in procs:
+        proc.start()
+
+    def wait_for(q: Any, what: str) -> Any:
+        while True:
+            try:
+                return q.get(timeout=1)
+            except queue.Empty:
+                failed = [p for p in procs if p.exitcode not in (None, 0)]
+                if failed:
+                    for p in procs:
+                        p.kill()
+                    raise SystemExit(f"a writer process failed (exit {failed[0].exitcode}) "
+                                     f"before {what}; its traceback is above") from None
+
+    for _ in procs:
+        wait_for(ready, "the load began")
+    t0 = time.monotonic()
+    go.set()
+    reports = [wait_for(results, "the load ended") for _ in procs]
+    for proc in procs:
+        proc.join()
+    marks = sorted(m for _, ms, _ in reports for m in ms)
+    recent = [r for _, _, rs in sorted(reports, key=lambda r: r[0]) for r in rs][-200:]
+    tenths: list[float] = []
+    step = max(size // 10, batch)
+    count, mark_count, mark_t = 0, 0, t0
+    for t, n in marks:
+        count += n
+        if count - mark_count >= step or count == size:
+            tenths.append((count - mark_count) / (t - mark_t))
+            print(f"  {count:>9,} stored, {tenths[-1]:,.0f} articles/s", file=sys.stderr,
+                  flush=True)
+            mark_count, mark_t = count, t
+    return marks[-1][0] - t0, tenths, recent
+
+
+def _index_share(url: str) -> None:
+    engine = make_engine(url)
     done = 0
 
     def step(n: int) -> None:
         nonlocal done
         done += n
         if done % 50_000 < n:
-            print(f"  {done:>9,} indexed for search", file=sys.stderr, flush=True)
+            print(f"  {done:>9,} indexed for search by process {os.getpid()}", file=sys.stderr,
+                  flush=True)
 
-    search_index.index_pending(store.engine, progress=step)
-    return time.perf_counter() - t
+    search_index.index_pending(engine, progress=step)
+    engine.dispose()
+
+
+def build_search_index(store: Store, indexers: int) -> float:
+    """Drain the search queue the load left with ``indexers`` processes at once, as several
+    ``newsmon db index`` would (they take disjoint rows: SKIP LOCKED); seconds."""
+    ctx = multiprocessing.get_context("fork")
+    url = store.engine.url.render_as_string(hide_password=False)
+    store.engine.dispose()
+    t = time.monotonic()
+    procs = [ctx.Process(target=_index_share, args=(url,)) for _ in range(indexers)]
+    for proc in procs:
+        proc.start()
+    for proc in procs:
+        proc.join()
+    if any(p.exitcode != 0 for p in procs):
+        raise SystemExit("an indexing process failed; its traceback is above")
+    return time.monotonic() - t
 
 
 def analyze(store: Store) -> None:
@@ -274,7 +354,8 @@ def scratch_database(keep: bool) -> Iterator[str]:
         admin.dispose()
 
 
-def run(size: int, batch: int, reps: int, n_probes: int, keep: bool) -> Result:
+def run(size: int, batch: int, reps: int, n_probes: int, keep: bool, writers: int = 1,
+        indexers: int = 1) -> Result:
     gazetteer = Gazetteer.load()
     days = max(1, -(-size // PER_DAY))
     gen = Generator(random.Random(7), make_corpus(random.Random(7)), gazetteer, days)
@@ -282,11 +363,12 @@ def run(size: int, batch: int, reps: int, n_probes: int, keep: bool) -> Result:
     with _db(keep) as url:
         store = Store.from_url(url, defer_search_index=True)
         try:
-            print(f"ingesting {size:,} articles in batches of {batch:,} …", file=sys.stderr,
+            print(f"ingesting {size:,} articles in batches of {batch:,} with {writers} "
+                  f"writer process(es) …", file=sys.stderr, flush=True)
+            ingest_s, tenths, gen.recent = ingest(store, size, batch, writers, days)
+            print(f"building the search index with {indexers} process(es) …", file=sys.stderr,
                   flush=True)
-            ingest_s, tenths = ingest(store, gen, size, batch, matcher)
-            print("building the search index …", file=sys.stderr, flush=True)
-            index_s = build_search_index(store)
+            index_s = build_search_index(store, indexers)
             analyze(store)
             with store.engine.connect() as conn:
                 db_mb = conn.execute(select(func.pg_database_size(func.current_database()))
@@ -309,7 +391,7 @@ def run(size: int, batch: int, reps: int, n_probes: int, keep: bool) -> Result:
         finally:
             store.close()
     return Result(size, batch, ingest_s, index_s, tenths, db_mb, searches, digest_ms, d_articles,
-                  d_stories, dedup_full, dedup_empty)
+                  d_stories, dedup_full, dedup_empty, writers, indexers)
 
 
 class _db:
@@ -366,6 +448,10 @@ NOTES = """\
 """
 
 
+def _procs(n: int, what: str) -> str:
+    return f"{n} {what}" + ("" if n == 1 else "es" if what.endswith("s") else "s")
+
+
 def report(r: Result, command: str) -> str:
     def ok(good: bool) -> str:
         return "met" if good else "**not met**"
@@ -381,14 +467,16 @@ def report(r: Result, command: str) -> str:
         f"`benchmarks/scale.py --size {r.size:,}`: {r.size:,} synthetic articles (5,000 a day, "
         "20 sources, 400–800-word bodies, stories with 10 % verbatim copies, synthesised "
         f"enrichment) written through `Store.upsert_articles` in batches of {r.batch:,} with the "
-        "`SimilarityMatcher`, into PostgreSQL on this machine "
+        f"`SimilarityMatcher` by {_procs(r.writers, 'writer process')} at once (as crawl "
+        "workers write), into PostgreSQL on this machine "
         f"({os.cpu_count()} CPUs, shared with other jobs; database {r.db_mb:,.0f} MB after "
         "the load).\n\n"
         "| measure | result | target | |\n|---|---|---|---|\n"
         f"| ingest through the storage layer (search indexing deferred) | {r.rate:,.0f} "
         f"articles/s ({r.ingest_s:,.0f} s) | ≥ {TARGETS['ingest']:,.0f} articles/s | "
         f"{ok(r.rate >= TARGETS['ingest'])} |\n"
-        f"| search index built after the load (`newsmon db index`) | {r.index_rate:,.0f} "
+        f"| search index built after the load (`newsmon db index`, "
+        f"{_procs(r.indexers, 'process')}) | {r.index_rate:,.0f} "
         f"articles/s ({r.index_s:,.0f} s) | | |\n"
         f"| stored and searchable, both steps one after the other | {r.searchable_rate:,.0f} "
         f"articles/s | ≥ {TARGETS['ingest']:,.0f} articles/s | "
@@ -426,11 +514,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch", type=int, default=1000, help="articles per upsert")
     parser.add_argument("--reps", type=int, default=10, help="runs of each search query")
     parser.add_argument("--probes", type=int, default=100, help="dedup-check probes")
+    parser.add_argument("--writers", type=int, default=1,
+                        help="processes writing batches at once (as crawl workers do)")
+    parser.add_argument("--indexers", type=int, default=1,
+                        help="processes building the search index at once")
     parser.add_argument("--keep", action="store_true", help="keep the scratch databases")
     parser.add_argument("--write-docs", action="store_true",
                         help=f"replace '{SECTION_HEADING}' in docs/benchmarks.md")
     args = parser.parse_args(argv)
-    result = run(args.size, args.batch, args.reps, args.probes, args.keep)
+    if args.writers < 1 or args.indexers < 1:
+        parser.error("--writers and --indexers take 1 or more")
+    result = run(args.size, args.batch, args.reps, args.probes, args.keep, args.writers,
+                 args.indexers)
     command = ".venv/bin/python benchmarks/scale.py " + " ".join(
         a for a in (argv if argv is not None else sys.argv[1:]) if a != "--write-docs")
     section = report(result, command.strip())

@@ -23,13 +23,14 @@ def test_scale_benchmark_runs_at_a_small_size() -> None:
         pytest.skip(why)
     done = subprocess.run(
         [sys.executable, str(ROOT / "benchmarks" / "scale.py"), "--size", "2000", "--reps",
-         "1", "--probes", "5"], capture_output=True, text=True, timeout=600, cwd=ROOT)
+         "1", "--probes", "5", "--writers", "2", "--indexers", "2"], capture_output=True, text=True, timeout=600, cwd=ROOT)
     assert done.returncode == 0, done.stderr[-3000:]
     out = done.stdout
     assert out.startswith("## Scale: one million articles on PostgreSQL\n")
     assert re.search(r"\| ingest through the storage layer \(search indexing deferred\) \| "
                      r"[\d,]+ articles/s \([\d,]+ s\) \|", out), out
-    assert re.search(r"\| search index built after the load \(`newsmon db index`\) \| "
+    assert re.search(r"\| search index built after the load \(`newsmon db index`, "
+                     r"2 processes\) \| "
                      r"[\d,]+ articles/s \([\d,]+ s\) \|", out), out
     assert re.search(r"\| stored and searchable, both steps one after the other \| "
                      r"[\d,]+ articles/s \|", out), out
@@ -40,4 +41,6 @@ def test_scale_benchmark_runs_at_a_small_size() -> None:
                      r"empty database [\d.]+ ms, "
                      r"× [\d.]+\) \|", out), out
     assert re.search(r"\| word \+ entity \| [\d.]+ \| [\d.]+ \|", out), out
+    assert "by 2 writer processes at once" in out
     assert "2,000 stored" in done.stderr
+    assert "writer 1: 1,000 of 1,000 stored" in done.stderr
