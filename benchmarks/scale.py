@@ -411,40 +411,30 @@ class _db:
 
 
 NOTES = """\
-- **How a batch is written now** (revision 0005 and the commits after it): the article rows
-  go through COPY into a staging table and one `INSERT … SELECT … ON CONFLICT DO NOTHING`; the
-  rows of certainly-new articles (versions, topics, entities, LSH bands, headline pairs) are
-  COPYed straight into their tables; every lookup takes its keys as one array parameter
-  (`= ANY(…)`, `unnest`), not as an IN list of thousands of bound values; same-story
-  candidates are pairs of headline words counted by the database in one query per batch.
-- **The search index is written outside the ingest path.** Before, PostgreSQL computed
-  `to_tsvector` of the whole article inside every INSERT, and again inside the UPDATE that
-  files the article under its story (a stored generated column is recomputed on every
-  update), all of it while holding the story-filing lock. Now the writer queues the article
-  (`search_queue`) and, by default, indexes it right after its commit; this benchmark, like
-  a bulk load, leaves the queue to the indexer (`newsmon db index`, or the service every
-  minute), and reports the two steps apart and together. An article is searchable once it is
-  indexed; the digest, `show`, `export` and the dedup check do not wait for it.
-- **Same-story candidates** were looked up by single headline words: in a busy 48-hour window
-  "military" heads thousands of articles, and a batch of 1,000 read ~700,000 (word, article)
-  rows to find ~9,000 candidates. Two articles sharing at least two words share at least one
-  pair of them, so looking up pairs finds exactly the same candidates from ~10,000 rows.
-- Before these changes, 200,000 articles loaded at 144 articles/s (search vectors inside the
-  insert), and search p95 was 611 ms, ranking every match of a word.
-- **What is not met, and why (this run).** Ingest: 419 articles/s, 2.9 times the 144 of the
-  old write path, a fifth of the target. Sampling `pg_stat_activity` during the load found
-  the database busy about half the time, mostly in the COPYs of the 25 LSH band rows and the
-  ~12 headline pairs per article into B-tree indexes that outgrow PostgreSQL's default 128 MB
-  of shared buffers, and in the 25 band lookups per article; the other half is this
-  process's Python (rows, matching). 2,000 articles/s on 2 CPUs would need several writers
-  at once and a server with those indexes in memory; neither was tried. Building the search
-  index adds 1.7 ms of database time per article (574 articles/s), so stored-and-searchable
-  is 242 articles/s. Dedup check: 24.6 ms against 8.1 ms on an empty database (× 3.05). On
-  an empty database there is nothing to read or compare; at size the check loads and
-  compares the candidates of its 48-hour window, whose size depends on articles per day,
-  not on the total (see "One story, once" for 1,000 against 100,000 stored). Not measured at
-  1,000,000 articles: at these rates the load alone takes about 40 minutes, the index
-  another 30.
+- **How a batch is written** (revisions 0005 and 0006): the batch's candidates are looked up
+  first (LSH buckets and headline-word pairs, one query each, every key as one array
+  parameter), before its own rows exist and without the story lock, so writers look up at
+  once; then the article rows go through COPY into a staging table and one
+  `INSERT … SELECT … ON CONFLICT DO NOTHING`, the rows of certainly-new articles (versions,
+  topics, entities, LSH bands, headline pairs) are COPYed into their tables, and only then
+  does the writer take the story lock, read what other writers filed since its lookups (by
+  `articles.filed_seq`), match, and write stories. The band and pair tables have no foreign
+  keys on PostgreSQL (a trigger deletes them with their article).
+- **The search index is built outside the ingest path**: the writer queues each article and
+  by default indexes it right after its commit; this benchmark, like a bulk load, leaves the
+  queue to indexers (`newsmon db index`, or the service every minute) and reports the two
+  steps apart and together. An article is searchable once indexed; the digest, `show`,
+  `export` and the dedup check do not wait for it.
+- **What bounds ingest here**: CPU. Per article a writer spends about 0.35 ms of Python
+  (rows, matching) and PostgreSQL about 0.5 ms writing ~45 index entries (25 LSH band rows,
+  ~12 headline pairs, the article's own indexes, twice for the row because filing updates
+  it) and probing ~37 keys; on 2 CPUs shared by the writers and the server that caps the
+  rate near 2,000 articles/s before any wait, and the rate falls as the band and pair
+  indexes outgrow the server's buffers. The writer processes' synthetic batches are made
+  before the clock starts and frozen out of Python's garbage collector.
+- The synthetic probes of the dedup check arrive at the end of the loaded period: their
+  48-hour window holds ~10,000 articles whatever the total, and the check reads and
+  compares their candidates; on an empty database it compares nothing.
 """
 
 
