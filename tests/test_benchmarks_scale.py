@@ -23,7 +23,8 @@ def test_scale_benchmark_runs_at_a_small_size() -> None:
         pytest.skip(why)
     done = subprocess.run(
         [sys.executable, str(ROOT / "benchmarks" / "scale.py"), "--size", "2000", "--reps",
-         "1", "--probes", "5", "--writers", "2", "--indexers", "2"], capture_output=True, text=True, timeout=600, cwd=ROOT)
+         "1", "--probes", "5", "--writers", "2", "--indexers", "2"],
+        capture_output=True, text=True, timeout=600, cwd=ROOT)
     assert done.returncode == 0, done.stderr[-3000:]
     out = done.stdout
     assert out.startswith("## Scale: one million articles on PostgreSQL\n")
