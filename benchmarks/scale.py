@@ -425,12 +425,13 @@ NOTES = """\
   queue to indexers (`newsmon db index`, or the service every minute) and reports the two
   steps apart and together. An article is searchable once indexed; the digest, `show`,
   `export` and the dedup check do not wait for it.
-- **What bounds ingest here**: CPU. Per article a writer spends about 0.35 ms of Python
-  (rows, matching) and PostgreSQL about 0.5 ms writing ~45 index entries (25 LSH band rows,
-  ~12 headline pairs, the article's own indexes, twice for the row because filing updates
-  it) and probing ~37 keys; on 2 CPUs shared by the writers and the server that caps the
-  rate near 2,000 articles/s before any wait, and the rate falls as the band and pair
-  indexes outgrow the server's buffers. The writer processes' synthetic batches are made
+- **What bounds ingest here**: CPU. Profiled with one writer at ~170,000 articles, a
+  writer spends about 0.35 ms of Python per article (rows, matching) and PostgreSQL about
+  0.5 ms writing ~45 index entries (25 LSH band rows, ~12 headline pairs, the article's own
+  indexes, twice for the row because filing updates it) and probing ~37 keys: ~0.85 ms of
+  CPU, so 2 CPUs shared by the writers and the server cap the rate near 2,300 articles/s
+  with no waiting at all; and the rate falls as the band and pair indexes outgrow the
+  server's buffers. The writer processes' synthetic batches are made
   before the clock starts and frozen out of Python's garbage collector.
 - The synthetic probes of the dedup check arrive at the end of the loaded period: their
   48-hour window holds ~10,000 articles whatever the total, and the check reads and
