@@ -183,12 +183,13 @@ def test_writers_that_look_up_at_once_still_file_one_story(pg_database: str) -> 
     import threading
     import time
 
+    from conftest import _reset_pg
     from sqlalchemy import create_engine, text
 
     from storage.models import Story
     from storage.stories import STORY_LOCK
 
-    _reset(pg_database)
+    _reset_pg(pg_database)
     stores = [Store.from_url(pg_database) for _ in range(3)]
     matcher = SimilarityMatcher(GAZETTEER)
     original = rec("wire.example/stryker", "India, US sign Stryker and Javelin co-production "
@@ -240,12 +241,3 @@ def test_writers_that_look_up_at_once_still_file_one_story(pg_database: str) -> 
     for store in stores:
         store.close()
 
-
-def _reset(url: str) -> None:
-    from sqlalchemy import create_engine, text
-
-    engine = create_engine(url, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(text("DROP SCHEMA public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
