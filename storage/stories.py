@@ -113,7 +113,7 @@ class StoryFiler:
         if not items:
             return
         if found is None:
-            found = self._lookup([it.record for it in items], {it.article_id for it in items})
+            found = self._lookup_inserted(items)
         if self._pg:
             # Two processes filing copies of one wire story at once would each miss the
             # other and open two stories; one transaction at a time files stories. The
@@ -192,8 +192,7 @@ class StoryFiler:
         """The dedup check alone, writing nothing: for each of ``items`` in order, the
         candidate it would be filed with (None: a new story) and the article it copies
         (None: not a copy), earlier items counting as filed."""
-        pools = self._pools(self._lookup([it.record for it in items],
-                                         {it.article_id for it in items}))
+        pools = self._pools(self._lookup_inserted(items))
         out: list[tuple[Candidate | None, int | None]] = []
         for i, item in enumerate(items):
             match, duplicate_of = self._match(i, item.record, pools)
@@ -202,6 +201,10 @@ class StoryFiler:
                 story = match.story_id if match is not None and match.story_id else -1 - i
                 self._remember(item, story, duplicate_of, pools)
         return out
+
+    def _lookup_inserted(self, items: Sequence[NewArticle]) -> _Found:
+        """:meth:`_lookup` for articles whose rows exist already (they are left out)."""
+        return self._lookup([it.record for it in items], {it.article_id for it in items})
 
     def _lookup(self, records: Sequence[ArticleRecord], own: set[int]) -> _Found:
         """The stored candidates of ``records``: articles sharing an LSH bucket, and filed
