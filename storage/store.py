@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, any_, delete, func, insert, select, tuple_, update
+from sqlalchemy import Engine, column, delete, func, insert, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
@@ -33,8 +33,8 @@ from storage.models import (
     Story,
 )
 from storage.records import ArticleRecord, Outcome, RunStats, StoryMatcher
-from storage.stories import NewArticle, StoryFiler, headline_pairs
-from storage.types import naive_utc, pg_array
+from storage.stories import Found, NewArticle, StoryFiler, headline_pairs, index_lookups
+from storage.types import array_literal, naive_utc, pg_array
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +44,13 @@ _ARTICLE_FIELDS = (
     "language", "image_url", "section", "tags", "topic_scores", "primary_topic", "minhash",
 )
 _JSON_FIELDS = frozenset({"highlights", "authors", "tags", "topic_scores"})
+# PostgreSQL: the foreign keys to ``articles`` (deferrable, revision 0007) that a batch
+# checks at commit, so that these rows can be written before their articles.
+DEFERRED_FKS = tuple(f"fk_{t}_article_id_articles"
+                     for t in ("article_versions", "article_topics", "article_entities"))
+# The tables of the rows that point at a new article, written before it on PostgreSQL.
+_ENRICHMENT_PG = ("article_versions", "article_topics", "article_entities", "article_bands",
+                  "article_term_pairs")
 # The columns of a new article row, in the order of the staging table and its COPY.
 _NEW_ROW = ("url_key", "source_id", "content_hash", "first_seen_at", "fetched_at",
             "modified_at", *_ARTICLE_FIELDS)
@@ -194,17 +201,12 @@ class Store:
             filer = StoryFiler(session, matcher)
             # Candidates are looked up before the batch's own rows exist (they would only be
             # read to be left out).
-            found = filer.lookup([records[i] for i in fresh])
-            inserted = self._insert_new(session, [records[i] for i in fresh], source_ids)
+            new = [records[i] for i in fresh]
+            inserted = self._insert_filed(session, filer, new, source_ids, filer.lookup(new))
             to_index.extend(inserted.values())
-            filed: list[NewArticle] = []
             for i in fresh:
-                aid = inserted.get(records[i].url_key)
-                if aid is not None:
+                if records[i].url_key in inserted:
                     outcomes[i] = Outcome.NEW
-                    filed.append(NewArticle(aid, records[i], source_ids[records[i].source]))
-            # A key another writer took meanwhile shifts the items: look up again then.
-            filer.file(filed, found if len(filed) == len(fresh) else None)
             # Known keys, repeats within the batch, and keys another process inserted first.
             for i, rec in enumerate(records):
                 if outcomes[i] is None:
@@ -224,11 +226,14 @@ class Store:
     def _known_ids(self, session: Session, keys: Sequence[str]) -> dict[str, int]:
         wanted = list(dict.fromkeys(keys))
         found: dict[str, int] = {}
-        if self._pg:
-            found.update(session.execute(
-                select(ArticleURL.url_key, ArticleURL.article_id)
-                .where(ArticleURL.url_key == any_(pg_array(wanted, Text())))
-            ).all())
+        if self._pg:  # one index probe per key (a plan chosen on a small table scanned it)
+            probe = func.unnest(pg_array(wanted, Text())).table_valued(
+                column("key", Text())).render_derived(name="wanted")
+            with index_lookups(session):
+                found.update(session.execute(
+                    select(ArticleURL.url_key, ArticleURL.article_id).select_from(probe)
+                    .join(ArticleURL, ArticleURL.url_key == probe.c.key)
+                ).all())
             return found
         for i in range(0, len(wanted), 1000):
             found.update(session.execute(
@@ -237,14 +242,28 @@ class Store:
             ).all())
         return found
 
-    def _insert_new(self, session: Session, records: Sequence[ArticleRecord],
-                    source_ids: dict[str, int]) -> dict[str, int]:
-        """Insert ``records`` (distinct new keys) with their versions, aliases and enrichment;
-        return key -> id of those inserted (a key another process took meanwhile is absent)."""
+    def _insert_filed(self, session: Session, filer: StoryFiler,
+                      records: Sequence[ArticleRecord], source_ids: dict[str, int],
+                      found: Found | None) -> dict[str, int]:
+        """Insert ``records`` (distinct keys unknown when the batch began) with their
+        versions, aliases and enrichment, and file them under stories (``found``: what
+        ``filer.lookup`` returned for them, or None); return key -> id of those inserted. A
+        key another writer stored meanwhile is left out, for the caller to update."""
         if not records:
             return {}
         if self._pg:
-            return self._insert_new_pg(session, records, source_ids)
+            return self._insert_filed_pg(session, filer, records, source_ids, found)
+        inserted = self._insert_new_sqlite(session, records, source_ids)
+        items = [NewArticle(inserted[r.url_key], r, source_ids[r.source])
+                 for r in records if r.url_key in inserted]
+        # A key another writer took meanwhile shifts the items: look up again then.
+        filer.file(items, found if len(items) == len(records) else None)
+        return inserted
+
+    def _insert_new_sqlite(self, session: Session, records: Sequence[ArticleRecord],
+                           source_ids: dict[str, int]) -> dict[str, int]:
+        """Insert ``records`` with their versions, aliases and enrichment, not yet filed;
+        return key -> id of those inserted."""
         rows = []
         for rec in records:
             values: dict[str, Any] = {f: getattr(rec, f) for f in _ARTICLE_FIELDS}
@@ -272,36 +291,73 @@ class Store:
         self._insert_enrichment(session, [(ids[r.url_key], r) for r in done])
         return ids
 
-    def _insert_new_pg(self, session: Session, records: Sequence[ArticleRecord],
-                       source_ids: dict[str, int]) -> dict[str, int]:
-        """:meth:`_insert_new` on PostgreSQL: rows are streamed with COPY (into a staging
-        table for the articles, whose key may meet a concurrent writer's; straight into the
-        tables for the rows of articles that are certainly new), not bound as parameters."""
+    def _insert_filed_pg(self, session: Session, filer: StoryFiler,
+                         records: Sequence[ArticleRecord], source_ids: dict[str, int],
+                         found: Found | None) -> dict[str, int]:
+        """:meth:`_insert_filed` on PostgreSQL. Each article row is written once, with its
+        story: ids are taken from the sequence first; the rows are COPYed into a staging
+        table and the rows that only point at them (versions, topics, entities, LSH bands,
+        headline pairs; their foreign keys checked at commit) straight into their tables,
+        all before the story lock; under it, keys that another writer stored meanwhile are
+        dropped (new articles are only inserted under the lock, so the check is exact), the
+        rest are filed and go into ``articles`` with one INSERT … SELECT from the staging
+        table. Filing used to UPDATE every new row after its INSERT: a second copy of the
+        row and of its nine index entries, and a dead row for VACUUM."""
         raw = session.connection().connection.driver_connection
         assert raw is not None
         cur = raw.cursor()
+        cur.execute(f"SET CONSTRAINTS {', '.join(DEFERRED_FKS)} DEFERRED")
         cols = ", ".join(_NEW_ROW)
-        cur.execute(f"CREATE TEMP TABLE IF NOT EXISTS newsmon_new_articles "
-                    f"ON COMMIT DELETE ROWS AS SELECT {cols} FROM articles WITH NO DATA")
-        cur.execute("DELETE FROM newsmon_new_articles")  # from an earlier call in this tx
+        cur.execute(f"CREATE TEMP TABLE IF NOT EXISTS newsmon_new_rows ON COMMIT DELETE ROWS "
+                    f"AS SELECT id, {cols} FROM articles WITH NO DATA")
+        cur.execute("DELETE FROM newsmon_new_rows")  # from an earlier call in this tx
+        cur.execute("SELECT nextval(pg_get_serial_sequence('articles', 'id')) "
+                    "FROM generate_series(1, %s)", (len(records),))
+        ids = {r.url_key: int(i) for r, (i,) in zip(records, cur.fetchall(), strict=True)}
         hashes = {r.url_key: r.content_hash() for r in records}
-        with cur.copy(f"COPY newsmon_new_articles ({cols}) FROM STDIN") as copy:
+        with cur.copy(f"COPY newsmon_new_rows (id, {cols}) FROM STDIN") as copy:
             for rec in records:
-                copy.write_row(_new_row(rec, source_ids[rec.source], hashes[rec.url_key]))
-        cur.execute(f"INSERT INTO articles ({cols}) SELECT {cols} FROM newsmon_new_articles "
-                    "ON CONFLICT (url_key) DO NOTHING RETURNING url_key, id")
-        ids: dict[str, int] = {k: int(i) for k, i in cur.fetchall()}
-        done = [(ids[r.url_key], r) for r in records if r.url_key in ids]
-        if not done:
-            return ids
+                copy.write_row((ids[rec.url_key],
+                                *_new_row(rec, source_ids[rec.source], hashes[rec.url_key])))
+        self._copy_enrichment(cur, [(ids[r.url_key], r) for r in records], hashes)
+
+        filer.lock()
+        taken = self._known_ids(session, list(ids))
+        if taken:  # stored by another writer since the batch began: theirs to update
+            gone = array_literal(ids[k] for k in taken)
+            cur.execute("DELETE FROM newsmon_new_rows WHERE id = ANY(%s::bigint[])", (gone,))
+            for table in _ENRICHMENT_PG:
+                cur.execute(f"DELETE FROM {table} WHERE article_id = ANY(%s::bigint[])", (gone,))
+            records = [r for r in records if r.url_key not in taken]
+            found = None  # the lookups' items shifted: look up again
+            if not records:
+                return {}
+        filed = filer.assign(
+            [NewArticle(ids[r.url_key], r, source_ids[r.source]) for r in records], found)
+        # No ON CONFLICT: under the lock, after the check above, a key taken meanwhile is a
+        # bug, and the unique key stops it (the transaction rolls back).
+        cur.execute(
+            f"INSERT INTO articles (id, {cols}, story_id, duplicate_of_id, filed_seq) "
+            f"SELECT n.id, {', '.join('n.' + c for c in _NEW_ROW)}, v.s, v.d, "
+            "nextval('article_filing_seq') FROM newsmon_new_rows n JOIN "
+            "unnest(%s::bigint[], %s::bigint[], %s::bigint[]) AS v(a, s, d) ON n.id = v.a",
+            tuple(array_literal(row[k] for row in filed.rows) for k in range(3)))
+        aliases = {k: ids[r.url_key] for r in records for k in _keys(r)}
+        cur.execute("INSERT INTO article_urls (url_key, article_id) "
+                    "SELECT * FROM unnest(%s::text[], %s::bigint[]) "
+                    "ON CONFLICT (url_key) DO NOTHING",
+                    (array_literal(aliases), array_literal(aliases.values())))
+        filer.finish(filed)
+        return {r.url_key: ids[r.url_key] for r in records}
+
+    def _copy_enrichment(self, cur: Any, done: Sequence[tuple[int, ArticleRecord]],
+                         hashes: dict[str, str]) -> None:
+        """COPY the rows that point at new articles ``done`` (id, record) into their
+        tables (PostgreSQL)."""
         _copy(cur, "article_versions (article_id, fetched_at, modified_at, content_hash, "
                    "title)",
               ((a, _naive(r.fetched_at), _naive(r.modified_at), hashes[r.url_key], r.title)
                for a, r in done))
-        aliases = {k: a for a, r in done for k in _keys(r)}
-        cur.execute("INSERT INTO article_urls (url_key, article_id) "
-                    "SELECT * FROM unnest(%s::text[], %s::bigint[]) "
-                    "ON CONFLICT (url_key) DO NOTHING", (list(aliases), list(aliases.values())))
         _copy(cur, "article_topics (article_id, topic, score)",
               ((a, t, sc) for a, r in done for t, sc in r.topics.items()))
         _copy(cur, "article_entities (article_id, entity_id, mentions)",
@@ -312,7 +368,6 @@ class Store:
         _copy(cur, "article_term_pairs (pair, article_id, at)",
               ((p, a, _naive(r.published_at or r.fetched_at)) for a, r in done
                for p in headline_pairs(r.title_terms)))
-        return ids
 
     def _upsert_one(self, session: Session, rec: ArticleRecord, source_id: int,
                     matcher: StoryMatcher | None) -> tuple[Outcome, int]:
@@ -324,10 +379,9 @@ class Store:
             select(ArticleURL.article_id).where(ArticleURL.url_key.in_(keys)).limit(1)
         ).scalar()
         if existing_id is None:
-            inserted = self._insert_new(session, [rec], {rec.source: source_id})
+            inserted = self._insert_filed(session, StoryFiler(session, matcher), [rec],
+                                          {rec.source: source_id}, None)
             if rec.url_key in inserted:
-                StoryFiler(session, matcher).file(
-                    [NewArticle(inserted[rec.url_key], rec, source_id)])
                 return Outcome.NEW, inserted[rec.url_key]
             # Another process inserted this key between our read and our write.
             existing_id = session.execute(

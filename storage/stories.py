@@ -59,7 +59,7 @@ class _Pools:
 
 
 @dataclass(slots=True)
-class _Found:
+class Found:
     """What the candidate lookups found, before they become pools: the highest filing number
     visible when they began, (bucket, article) band hits, (item index, article, pairs shared)
     headline-pair counts, and the candidates' rows by article id."""
@@ -69,6 +69,15 @@ class _Found:
     pair_counts: list[tuple[int, int, int]] = field(default_factory=list)
     band_cands: dict[int, Candidate] = field(default_factory=dict)
     term_cands: dict[int, Candidate] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class Filed:
+    """What :meth:`StoryFiler.assign` decided: (article, story, article it copies or None)
+    for each item in order, and the stories that gained articles (to recount)."""
+
+    rows: list[tuple[int, int, int | None]]
+    joined: set[int]
 
 
 @dataclass(slots=True)
@@ -92,6 +101,35 @@ def _member(col: Any, items: Sequence[Any], pg: bool,
     return cond
 
 
+@contextmanager
+def index_lookups(session: Session) -> Iterator[None]:
+    """PostgreSQL: look every key of a batch up in its index (nested loops), for the
+    candidate queries, the known-key check and the story recount only. The planner cannot
+    estimate how many rows an array of 25,000 LSH buckets or 12,000 headline pairs matches,
+    and with millions of rows stored it picked sequential scans, hash and merge joins that
+    read whole tables (0.7 s and 3.7 s a batch at 200,000 articles, against a few ms of index
+    lookups); the recount of a batch's few hundred stories scanned every article (70 ms a
+    batch at 150,000 articles, growing with the table). Elsewhere: nothing."""
+    if session.get_bind().dialect.name != "postgresql":
+        yield
+        return
+    # And no JIT: the planner's cost guesses for these are huge, and compiling took longer
+    # than running the lookups. One round trip each way (set_config with is_local, as SET
+    # LOCAL).
+    previous = session.execute(text(
+        "SELECT " + ", ".join(f"current_setting('{n}')" for n in _LOOKUP_SETTINGS))).one()
+    _set(session, dict.fromkeys(_LOOKUP_SETTINGS, "off"))
+    yield
+    # Not in a ``finally``: after an error the transaction is rolled back, settings too.
+    _set(session, dict(zip(_LOOKUP_SETTINGS, previous, strict=True)))
+
+
+def _set(session: Session, values: dict[str, str]) -> None:
+    params = {f"v{i}": v for i, v in enumerate(values.values())}
+    session.execute(text("SELECT " + ", ".join(
+        f"set_config('{name}', :v{i}, true)" for i, name in enumerate(values))), params)
+
+
 class StoryFiler:
     def __init__(self, session: Session, matcher: StoryMatcher | None) -> None:
         self.session = session
@@ -100,29 +138,56 @@ class StoryFiler:
         self._pg = session.get_bind().dialect.name == "postgresql"
         # PostgreSQL takes a whole batch's ids as one array; SQLite's IN lists are chunked.
         self._chunk = 10**9 if self._pg else _CHUNK
+        self._locked = False
 
-    def lookup(self, records: Sequence[ArticleRecord]) -> _Found:
+    def lookup(self, records: Sequence[ArticleRecord]) -> Found:
         """The candidate lookups of :meth:`file` for ``records``, run before they are
         inserted (so the lookups do not meet the batch's own rows); hand the result to
         :meth:`file` with the same articles in the same order."""
         return self._lookup(records, set())
 
-    def file(self, items: Sequence[NewArticle], found: _Found | None = None) -> None:
+    def lock(self) -> None:
+        """PostgreSQL: take the story lock, held until the transaction ends. Two processes
+        filing copies of one wire story at once would each miss the other and open two
+        stories; one transaction at a time files stories (and, on PostgreSQL, inserts new
+        articles: :meth:`assign` before the INSERT)."""
+        if self._pg and not self._locked:
+            self.session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": STORY_LOCK})
+            self._locked = True
+
+    def file(self, items: Sequence[NewArticle], found: Found | None = None) -> None:
         """File ``items`` (inserted in this transaction) under stories; ``found``: what
         :meth:`lookup` returned for their records, else the lookups run now."""
         if not items:
             return
+        filed = self.assign(items, found)
+        rows = filed.rows
+        if self._pg:  # one statement for the batch; filing numbers taken under the lock
+            self.session.execute(text(
+                "UPDATE articles SET story_id = v.s, duplicate_of_id = v.d, "
+                "filed_seq = nextval('article_filing_seq') "
+                "FROM unnest(CAST(:a AS bigint[]), CAST(:s AS bigint[]), CAST(:d AS bigint[])) "
+                "AS v(a, s, d) WHERE articles.id = v.a"),
+                {k: array_literal(r[n] for r in rows) for n, k in enumerate("asd")})
+        else:  # ORM bulk UPDATE by primary key: one executemany
+            self.session.execute(update(Article), [
+                {"id": a, "story_id": s, "duplicate_of_id": d} for a, s, d in rows])
+        self.finish(filed)
+
+    def assign(self, items: Sequence[NewArticle], found: Found | None = None) -> Filed:
+        """Under the lock: match ``items`` and insert the stories they open; return each
+        one's story and the article it copies, for the caller to write (:meth:`file` updates
+        rows that exist; a writer inserting its rows after filing puts them in the INSERT),
+        then :meth:`finish`. ``found``: what :meth:`lookup` returned for their records, else
+        the lookups run now (the rows of ``items`` left out)."""
         if found is None:
             found = self._lookup_inserted(items)
-        if self._pg:
-            # Two processes filing copies of one wire story at once would each miss the
-            # other and open two stories; one transaction at a time files stories. The
-            # lookups above ran before the lock, so several writers look up at once; what
-            # was filed between them and the lock is read now, by its filing number.
-            self.session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": STORY_LOCK})
-            if self.matcher is not None:
-                with self._index_lookups():
-                    self._add_filed_since(items, found)
+        self.lock()
+        if self._pg and self.matcher is not None:
+            # The lookups ran before the lock, so several writers look up at once; what was
+            # filed between them and the lock is read now, by its filing number.
+            with index_lookups(self.session):
+                self._add_filed_since(items, found)
         pools = self._pools(found)
 
         assigned: list[tuple[int, int, int | None]] = []  # article, story (maybe temp), dup of
@@ -143,24 +208,17 @@ class StoryFiler:
                 self._remember(item, story_id, duplicate_of, pools)
 
         real = self._insert_stories(new_stories)
-        rows = [(a, real.get(s, s), d) for a, s, d in assigned]
-        if self._pg:  # one statement for the batch; filing numbers taken under the lock
-            self.session.execute(text(
-                "UPDATE articles SET story_id = v.s, duplicate_of_id = v.d, "
-                "filed_seq = nextval('article_filing_seq') "
-                "FROM unnest(CAST(:a AS bigint[]), CAST(:s AS bigint[]), CAST(:d AS bigint[])) "
-                "AS v(a, s, d) WHERE articles.id = v.a"),
-                {k: array_literal(r[n] for r in rows) for n, k in enumerate("asd")})
-        else:  # ORM bulk UPDATE by primary key: one executemany
-            self.session.execute(update(Article), [
-                {"id": a, "story_id": s, "duplicate_of_id": d} for a, s, d in rows])
         # Stories that gained an article: existing ones, and new ones joined by a later copy
         # in this same batch. A new story with one article already has the right counts.
         members = Counter(s for _, s, _ in assigned)
-        joined = {real.get(s, s) for s, n in members.items() if s > 0 or n > 1}
-        if joined:
-            with self._index_lookups():  # by the story_id index, not a scan of the articles
-                self._recount(sorted(joined))
+        return Filed(rows=[(a, real.get(s, s), d) for a, s, d in assigned],
+                     joined={real.get(s, s) for s, n in members.items() if s > 0 or n > 1})
+
+    def finish(self, filed: Filed) -> None:
+        """Once the rows of :meth:`assign` are written: recount the stories that grew."""
+        if filed.joined:
+            with index_lookups(self.session):  # by the story_id index, not a scan
+                self._recount(sorted(filed.joined))
 
     def _insert_stories(self, new_stories: dict[int, Story]) -> dict[int, int]:
         """Insert the stories opened in this batch; provisional id -> real id."""
@@ -202,18 +260,18 @@ class StoryFiler:
                 self._remember(item, story, duplicate_of, pools)
         return out
 
-    def _lookup_inserted(self, items: Sequence[NewArticle]) -> _Found:
+    def _lookup_inserted(self, items: Sequence[NewArticle]) -> Found:
         """:meth:`_lookup` for articles whose rows exist already (they are left out)."""
         return self._lookup([it.record for it in items], {it.article_id for it in items})
 
-    def _lookup(self, records: Sequence[ArticleRecord], own: set[int]) -> _Found:
+    def _lookup(self, records: Sequence[ArticleRecord], own: set[int]) -> Found:
         """The stored candidates of ``records``: articles sharing an LSH bucket, and filed
         articles that are not copies sharing headline pairs within the time window; the
         articles ``own`` (the batch's, if already inserted) left out."""
-        found = _Found()
+        found = Found()
         if self.matcher is None or not records:
             return found
-        with self._index_lookups():
+        with index_lookups(self.session):
             if self._pg:  # first: everything filed up to this number is visible below
                 found.watermark = self.session.execute(
                     select(func.max(Article.filed_seq))).scalar_one() or 0
@@ -225,7 +283,7 @@ class StoryFiler:
                                                 with_entities=True)
         return found
 
-    def _add_filed_since(self, items: Sequence[NewArticle], found: _Found) -> None:
+    def _add_filed_since(self, items: Sequence[NewArticle], found: Found) -> None:
         """Under the lock: replace what the lookups found about articles filed after
         ``found.watermark`` (some were not yet committed when the lookups ran, and the
         lookups' statements each saw a different moment) with what they share with
@@ -273,7 +331,7 @@ class StoryFiler:
         found.term_cands.update(self._candidates(sorted({a for _, a, _ in counts}),
                                                  with_entities=True))
 
-    def _pools(self, found: _Found) -> _Pools:
+    def _pools(self, found: Found) -> _Pools:
         pools = _Pools()
         for bucket, aid in found.band_hits:
             cand = found.band_cands.get(aid)
@@ -290,33 +348,6 @@ class StoryFiler:
             pools.stored_terms[i] = [(found.term_cands[aid], _words_sharing(n))
                                      for n, aid in pairs[:MAX_CANDIDATES]]
         return pools
-
-    @contextmanager
-    def _index_lookups(self) -> Iterator[None]:
-        """PostgreSQL: look every key of the batch up in its index (nested loops), for the
-        candidate queries and the story recount only. The planner cannot estimate how many
-        rows an array of 25,000 LSH buckets or 12,000 headline pairs matches, and with
-        millions of rows stored it picked sequential scans, hash and merge joins that read
-        whole tables (0.7 s and 3.7 s a batch at 200,000 articles, against a few ms of index
-        lookups); the recount of a batch's few hundred stories scanned every article (70 ms
-        a batch at 150,000 articles, growing with the table)."""
-        if not self._pg:
-            yield
-            return
-        # And no JIT: the planner's cost guesses for these are huge, and compiling took
-        # longer than running the lookups. One round trip each way (set_config with
-        # is_local, as SET LOCAL).
-        previous = self.session.execute(text(
-            "SELECT " + ", ".join(f"current_setting('{n}')" for n in _LOOKUP_SETTINGS))).one()
-        self._set(dict.fromkeys(_LOOKUP_SETTINGS, "off"))
-        yield
-        # Not in a ``finally``: after an error the transaction is rolled back, settings too.
-        self._set(dict(zip(_LOOKUP_SETTINGS, previous, strict=True)))
-
-    def _set(self, values: dict[str, str]) -> None:
-        params = {f"v{i}": v for i, v in enumerate(values.values())}
-        self.session.execute(text("SELECT " + ", ".join(
-            f"set_config('{name}', :v{i}, true)" for i, name in enumerate(values))), params)
 
     def _match(self, i: int, rec: ArticleRecord, pools: _Pools
                ) -> tuple[Candidate | None, int | None]:

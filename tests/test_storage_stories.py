@@ -9,7 +9,7 @@ from crawler.dedup import SimilarityMatcher
 from crawler.entities import Gazetteer
 from crawler.pipelines.classify import enrich
 from crawler.topics import Taxonomy
-from storage import ArticleRecord, Store
+from storage import ArticleRecord, Outcome, Store
 
 T0 = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 TAXONOMY = Taxonomy.load()
@@ -175,23 +175,63 @@ def test_headline_pairs_find_exactly_the_headlines_sharing_two_words() -> None:
     assert headline_pairs(["army"]) == []
 
 
+def _write_at_once(url: str, batches: list[list[ArticleRecord]]) -> list[list[Outcome]]:
+    """Write each batch from its own Store and thread while the story lock is held
+    elsewhere; release it once every writer waits for it (all past their lookups and, on
+    PostgreSQL, past writing their new articles' lookup rows). Returns each batch's
+    outcomes."""
+    import threading
+    import time
+
+    from sqlalchemy import create_engine, text
+
+    from storage.stories import STORY_LOCK
+
+    stores = [Store.from_url(url) for _ in batches]
+    matcher = SimilarityMatcher(GAZETTEER)
+    holder = create_engine(url, isolation_level="AUTOCOMMIT")
+    errors: list[BaseException] = []
+    outcomes: list[list[Outcome]] = [[] for _ in batches]
+
+    def write(k: int) -> None:
+        try:
+            outcomes[k] = stores[k].upsert_articles(batches[k], matcher)
+        except BaseException as exc:  # reported by the assertion below
+            errors.append(exc)
+
+    with holder.connect() as lock_conn:
+        lock_conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": STORY_LOCK})
+        threads = [threading.Thread(target=write, args=(k,)) for k in range(len(batches))]
+        for t in threads:
+            t.start()
+        deadline = time.monotonic() + 30
+        waiting = 0
+        while waiting < len(batches) and time.monotonic() < deadline:
+            waiting = lock_conn.execute(text(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+            )).scalar_one()
+            time.sleep(0.05)
+        assert waiting == len(batches)
+        lock_conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": STORY_LOCK})
+    for t in threads:
+        t.join(30)
+    holder.dispose()
+    for store in stores:
+        store.close()
+    assert not errors
+    return outcomes
+
+
 def test_writers_that_look_up_at_once_still_file_one_story(pg_database: str) -> None:
     """PostgreSQL writers look their candidates up before taking the story lock. Three writers
     (an original, its copy, a same-event piece) all look up while the lock is held
     elsewhere, so none sees the others; once they file, one at a time, each must still find
     what the others filed in between (by filing number), and all three share one story."""
-    import threading
-    import time
-
     from conftest import _reset_pg
-    from sqlalchemy import create_engine, text
 
     from storage.models import Story
-    from storage.stories import STORY_LOCK
 
     _reset_pg(pg_database)
-    stores = [Store.from_url(pg_database) for _ in range(3)]
-    matcher = SimilarityMatcher(GAZETTEER)
     original = rec("wire.example/stryker", "India, US sign Stryker and Javelin co-production "
                    "pact", WIRE, "wire")
     copy = rec("daily.example/news/123", "Stryker, Javelin co-production pact signed by India "
@@ -201,34 +241,9 @@ def test_writers_that_look_up_at_once_still_file_one_story(pg_database: str) -> 
                 "armoured vehicles when negotiators initialled a co-production arrangement "
                 "for Stryker vehicles and Javelin missiles for the Indian Army." * 3, "times",
                 minutes=90)
-    holder = create_engine(pg_database, isolation_level="AUTOCOMMIT")
-    errors: list[BaseException] = []
-
-    def write(store: Store, r: ArticleRecord) -> None:
-        try:
-            store.upsert_articles([r], matcher)
-        except BaseException as exc:  # reported by the assertion below
-            errors.append(exc)
-
-    with holder.connect() as lock_conn:
-        lock_conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": STORY_LOCK})
-        threads = [threading.Thread(target=write, args=(s, r))
-                   for s, r in zip(stores, (original, copy, piece), strict=True)]
-        for t in threads:
-            t.start()
-        deadline = time.monotonic() + 30
-        waiting = 0
-        while waiting < 3 and time.monotonic() < deadline:  # all three past their lookups
-            waiting = lock_conn.execute(text(
-                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
-            )).scalar_one()
-            time.sleep(0.05)
-        assert waiting == 3
-        lock_conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": STORY_LOCK})
-    for t in threads:
-        t.join(30)
-    holder.dispose()
-    assert not errors
+    _write_at_once(pg_database, [[original], [copy], [piece]])
+    store = Store.from_url(pg_database)
+    stores = [store]
     arts = {a.url_key: a for a in stores[0].articles()}
     o, c, p = (arts[r.url_key] for r in (original, copy, piece))
     assert o.story_id == c.story_id == p.story_id is not None
@@ -238,6 +253,73 @@ def test_writers_that_look_up_at_once_still_file_one_story(pg_database: str) -> 
     with stores[0].session() as s:
         (story,) = s.query(Story).all()
         assert (story.article_count, story.source_count) == (3, 3)
-    for store in stores:
-        store.close()
+    store.close()
+
+
+def test_a_key_stored_by_another_writer_meanwhile_is_updated_not_inserted(
+        pg_database: str) -> None:
+    """PostgreSQL writers write a new article's versions, topics, entities, LSH bands and
+    headline pairs before the story lock, and its row under it. Two writers whose batches
+    share a key both find it new, write its rows, and wait for the lock; the second to get
+    it must find the key taken, drop what it wrote for it, store the rest, and treat the key
+    as known (its own copy of the text is a new version)."""
+    from conftest import _reset_pg
+    from sqlalchemy import text
+
+    _reset_pg(pg_database)
+    shared = rec("wire.example/stryker", "India, US sign Stryker and Javelin co-production "
+                 "pact", WIRE, "wire")
+    changed = rec("wire.example/stryker", shared.title, WIRE + " The deal was welcomed.",
+                  "wire", minutes=5)
+    one = rec("trade.example/steel", "EU and India narrow gaps on steel levy",
+              "Negotiators narrowed their differences on a carbon levy for steel imports, "
+              "trade officials said on Tuesday." * 3, "trade", minutes=10)
+    two = rec("times.example/cyclone", "Cyclone Dana makes landfall near Paradip",
+              "The storm crossed the coast overnight with winds of 110 km/h, the weather "
+              "office said, and thousands were moved to shelters." * 3, "times", minutes=20)
+    outcomes = _write_at_once(pg_database, [[shared, one], [changed, two]])
+    assert sorted(o.value for batch in outcomes for o in batch) == sorted(
+        ["new", "new", "new", "updated"])
+    store = Store.from_url(pg_database)
+    arts = {a.url_key: a for a in store.articles()}
+    assert sorted(arts) == sorted([shared.url_key, one.url_key, two.url_key])
+    assert all(a.story_id is not None for a in arts.values())
+    with store.engine.connect() as conn:
+        for table in ("article_versions", "article_topics", "article_entities",
+                      "article_bands", "article_term_pairs", "article_urls"):
+            orphans = conn.execute(text(
+                f"SELECT count(*) FROM {table} t WHERE NOT EXISTS "
+                "(SELECT 1 FROM articles a WHERE a.id = t.article_id)")).scalar_one()
+            assert orphans == 0, table
+        wire = arts[shared.url_key].id
+        bands = conn.execute(text("SELECT count(*) FROM article_bands WHERE article_id = :a"),
+                             {"a": wire}).scalar_one()
+        assert bands == len(set(shared.bands)) == len(set(changed.bands))
+        versions = conn.execute(text(
+            "SELECT count(*) FROM article_versions WHERE article_id = :a"), {"a": wire})
+        assert versions.scalar_one() == 2
+        stories = conn.execute(text("SELECT count(*), sum(article_count) FROM stories")).one()
+        assert tuple(stories) == (3, 3)
+    store.close()
+
+
+def test_a_lookup_row_without_its_article_is_refused_at_commit(pg_database: str) -> None:
+    """The foreign keys a PostgreSQL writer defers to commit (revision 0007) still hold."""
+    import pytest
+    from conftest import _reset_pg
+    from sqlalchemy import text
+    from sqlalchemy.exc import IntegrityError
+
+    from storage.store import DEFERRED_FKS
+
+    _reset_pg(pg_database)
+    store = Store.from_url(pg_database)
+    with pytest.raises(IntegrityError, match="fk_article_topics_article_id_articles"):
+        with store.engine.begin() as conn:
+            conn.execute(text(f"SET CONSTRAINTS {', '.join(DEFERRED_FKS)} DEFERRED"))
+            conn.execute(text("INSERT INTO article_topics (article_id, topic, score) "
+                              "VALUES (424242, 'defence', 1.0)"))
+    with store.engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM article_topics")).scalar_one() == 0
+    store.close()
 
