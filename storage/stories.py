@@ -31,9 +31,12 @@ from sqlalchemy import (
     func,
     select,
     text,
+    type_coerce,
     update,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.expression import Grouping
 from sqlalchemy.types import BigInteger, DateTime, Float, Integer, Text, TypeEngine
 
 from storage.models import Article, ArticleBand, ArticleEntity, ArticleTermPair, Story
@@ -462,23 +465,24 @@ class StoryFiler:
                      window: timedelta) -> tuple[Any, Any, Any]:
         """The batch's (item index, headline pair) as a relation ``batch``, and the bounds of
         the item's time window as expressions over it: on PostgreSQL array parameters (one
-        time per item, not per pair), elsewhere a VALUES list."""
+        time per item, not per pair), elsewhere a JSON list."""
         if self._pg:
-            # Times travel as epoch seconds (floats): psycopg sends those ten times faster
-            # than datetimes, and the query turns them back into UTC timestamps.
-            epoch = [t.timestamp() for t in times]
+            # Times travel as epoch seconds (floats), one per item: psycopg sends those ten
+            # times faster than datetimes, and the query turns them back into UTC timestamps.
+            epoch = pg_array([t.timestamp() for t in times], Float())
             w = window.total_seconds()
             batch = func.unnest(
                 pg_array([r[0] for r in rows], Integer()),
                 pg_array([r[1] for r in rows], Text()),
-                pg_array([epoch[r[0]] - w for r in rows], Float()),
-                pg_array([epoch[r[0]] + w for r in rows], Float()),
-            ).table_valued(column("i", Integer()), column("pair", Text()),
-                           column("lo", Float()), column("hi", Float())
+            ).table_valued(column("i", Integer()), column("pair", Text())
                            ).render_derived(name="batch", with_types=False)
-            bounds = SimpleNamespace(
-                lo=func.timezone("UTC", func.to_timestamp(batch.c.lo), type_=DateTime()),
-                hi=func.timezone("UTC", func.to_timestamp(batch.c.hi), type_=DateTime()))
+            # (CAST(... AS FLOAT[]))[i + 1]: arrays count from 1, and the cast needs brackets.
+            when = type_coerce(Grouping(epoch), ARRAY(Float()))[batch.c.i + 1]
+
+            def utc(seconds: Any) -> Any:
+                return func.timezone("UTC", func.to_timestamp(seconds), type_=DateTime())
+
+            bounds = SimpleNamespace(lo=utc(when - w), hi=utc(when + w))
             return batch, batch.c, bounds
         # SQLite: one JSON parameter, read with json_each; times as SQLite stores them.
         def stored(t: datetime) -> str:

@@ -159,3 +159,30 @@ def test_deleting_an_article_deletes_its_lookup_rows(store: Store) -> None:
     with store.engine.begin() as conn:
         conn.execute(text("DELETE FROM articles WHERE url_key = 'example.com/gone'"))
     assert counts() == (2, 3)
+
+
+def test_long_texts_are_compressed_as_the_articles_table_says(pg_database: str) -> None:
+    """PostgreSQL: new rows pass through a staging table, whose values keep their
+    compression on the way into ``articles``; they must end up compressed with the method
+    the ``articles`` columns name (lz4 where the server has it, revision 0005)."""
+    from conftest import _reset_pg
+    from sqlalchemy import text
+
+    _reset_pg(pg_database)
+    s = Store.from_url(pg_database)
+    with s.engine.connect() as conn:
+        wanted = conn.execute(text(
+            "SELECT attcompression FROM pg_attribute WHERE attrelid = 'articles'::regclass "
+            "AND attname = 'body'")).scalar_one()
+    # Prose that compresses (not one phrase repeated, which stays inline after compression).
+    words = [f"w{(i * 7919) % 1009}" for i in range(3000)]
+    s.upsert_articles([record(key=f"example.com/{k}", body=" ".join(words[k:] + words[:k]),
+                              highlights=[" ".join(words[k:k + 600])]) for k in range(3)])
+    s.upsert_articles([record(key="example.com/alone", body=" ".join(words),
+                              highlights=[" ".join(words[:600])])])
+    with s.engine.connect() as conn:
+        got = set(conn.execute(text(
+            "SELECT pg_column_compression(body) FROM articles UNION "
+            "SELECT pg_column_compression(highlights) FROM articles")).scalars())
+    s.close()
+    assert got == {"lz4" if wanted == "l" else "pglz"}
