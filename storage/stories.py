@@ -31,12 +31,9 @@ from sqlalchemy import (
     func,
     select,
     text,
-    type_coerce,
     update,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.expression import Grouping
 from sqlalchemy.types import BigInteger, DateTime, Float, Integer, Text, TypeEngine
 
 from storage.models import Article, ArticleBand, ArticleEntity, ArticleTermPair, Story
@@ -464,25 +461,26 @@ class StoryFiler:
     def _batch_terms(self, rows: Sequence[tuple[int, str]], times: Sequence[datetime],
                      window: timedelta) -> tuple[Any, Any, Any]:
         """The batch's (item index, headline pair) as a relation ``batch``, and the bounds of
-        the item's time window as expressions over it: on PostgreSQL array parameters (one
-        time per item, not per pair), elsewhere a JSON list."""
+        the item's time window as expressions over it: on PostgreSQL array parameters,
+        elsewhere a JSON list."""
         if self._pg:
-            # Times travel as epoch seconds (floats), one per item: psycopg sends those ten
-            # times faster than datetimes, and the query turns them back into UTC timestamps.
-            epoch = pg_array([t.timestamp() for t in times], Float())
+            # Times travel as epoch seconds (floats): psycopg sends those ten times faster
+            # than datetimes, and the query turns them back into UTC timestamps. Bounds go
+            # with each pair: one array of times per item, subscripted by each pair's item,
+            # made this query 2 s a batch instead of 50 ms.
+            epoch = [t.timestamp() for t in times]
             w = window.total_seconds()
             batch = func.unnest(
                 pg_array([r[0] for r in rows], Integer()),
                 pg_array([r[1] for r in rows], Text()),
-            ).table_valued(column("i", Integer()), column("pair", Text())
+                pg_array([epoch[r[0]] - w for r in rows], Float()),
+                pg_array([epoch[r[0]] + w for r in rows], Float()),
+            ).table_valued(column("i", Integer()), column("pair", Text()),
+                           column("lo", Float()), column("hi", Float())
                            ).render_derived(name="batch", with_types=False)
-            # (CAST(... AS FLOAT[]))[i + 1]: arrays count from 1, and the cast needs brackets.
-            when = type_coerce(Grouping(epoch), ARRAY(Float()))[batch.c.i + 1]
-
-            def utc(seconds: Any) -> Any:
-                return func.timezone("UTC", func.to_timestamp(seconds), type_=DateTime())
-
-            bounds = SimpleNamespace(lo=utc(when - w), hi=utc(when + w))
+            bounds = SimpleNamespace(
+                lo=func.timezone("UTC", func.to_timestamp(batch.c.lo), type_=DateTime()),
+                hi=func.timezone("UTC", func.to_timestamp(batch.c.hi), type_=DateTime()))
             return batch, batch.c, bounds
         # SQLite: one JSON parameter, read with json_each; times as SQLite stores them.
         def stored(t: datetime) -> str:
