@@ -25,9 +25,17 @@ BATCH = 500
 
 _HEADLINE = ("setweight(to_tsvector('english'::regconfig, coalesce(a.title, '')), 'A') || "
              "setweight(to_tsvector('english'::regconfig, a.highlights), 'B')")
+_BODY = "setweight(to_tsvector('english'::regconfig, coalesce(a.body, '')), 'C')"
 _DATED = "coalesce(a.published_at, a.first_seen_at)"
-_FULL = (_HEADLINE + " || setweight(to_tsvector('english'::regconfig, coalesce(a.body, '')), "
-         "'C')")
+# The headline's vector is computed once (OFFSET 0 keeps the planner from copying the
+# expression into both places) and is both the ranking vector and the start of the full one.
+_VECTORS = f"""
+    SELECT a.id, h.v, h.v || {_BODY}, {_DATED}
+    FROM articles AS a CROSS JOIN LATERAL (SELECT {_HEADLINE} AS v OFFSET 0) AS h"""
+_UPSERT = """
+    ON CONFLICT (article_id) DO UPDATE
+        SET headline_vector = excluded.headline_vector, search_vector = excluded.search_vector,
+            dated_at = excluded.dated_at"""
 
 # Take up to :n queued ids no other indexer holds, index them, and unqueue them.
 _INDEX_NEXT = text(f"""
@@ -38,11 +46,8 @@ WITH taken AS (
     RETURNING article_id
 ), written AS (
     INSERT INTO search_docs (article_id, headline_vector, search_vector, dated_at)
-    SELECT a.id, {_HEADLINE}, {_FULL}, {_DATED}
-    FROM articles AS a JOIN taken AS t ON t.article_id = a.id
-    ON CONFLICT (article_id) DO UPDATE
-        SET headline_vector = excluded.headline_vector, search_vector = excluded.search_vector,
-            dated_at = excluded.dated_at
+    {_VECTORS} JOIN taken AS t ON t.article_id = a.id
+    {_UPSERT}
     RETURNING 1
 )
 SELECT (SELECT count(*) FROM taken), (SELECT count(*) FROM written)
@@ -54,11 +59,8 @@ WITH taken AS (
     DELETE FROM search_queue WHERE article_id = ANY(:ids) RETURNING article_id
 )
 INSERT INTO search_docs (article_id, headline_vector, search_vector, dated_at)
-SELECT a.id, {_HEADLINE}, {_FULL}, {_DATED}
-FROM articles AS a WHERE a.id = ANY(:ids)
-ON CONFLICT (article_id) DO UPDATE
-    SET headline_vector = excluded.headline_vector, search_vector = excluded.search_vector,
-        dated_at = excluded.dated_at
+{_VECTORS} WHERE a.id = ANY(:ids)
+{_UPSERT}
 """).bindparams(bindparam("ids", type_=ARRAY(BigInteger)))
 
 

@@ -1,4 +1,4 @@
-"""faster writes: new articles are inserted with their story (deferrable foreign keys)
+"""faster writes: new articles inserted with their story (deferrable FKs); lz4 search vectors
 
 Revision ID: 0007
 Revises: 0006
@@ -11,10 +11,16 @@ at the new articles (versions, topics, entities) are written before them, outsid
 lock; their foreign keys become ``DEFERRABLE INITIALLY IMMEDIATE`` so that the writer can have
 them checked at commit (``SET CONSTRAINTS … DEFERRED``). Every other transaction still has
 them checked at once. SQLite: nothing changes (it still inserts, then files).
+
+``search_docs``' vectors are compressed with lz4 from now on where the server has it, as
+articles' texts are since revision 0005 (existing rows keep pglz). Measured on 4,000 synthetic
+articles: indexing 2.22 → 1.95 s, five word and five phrase queries 0.25 → 0.13 s (a phrase
+reads each candidate's whole vector), the table 31 → 29 MB.
 """
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from alembic import op
 
 revision = "0007"
@@ -23,6 +29,13 @@ branch_labels = None
 depends_on = None
 
 _TABLES = ("article_versions", "article_topics", "article_entities")
+_VECTORS = ("search_vector", "headline_vector")
+
+
+def _lz4_available() -> bool:
+    return bool(op.get_bind().execute(sa.text(
+        "SELECT 'lz4' = ANY(enumvals) FROM pg_settings "
+        "WHERE name = 'default_toast_compression'")).scalar())
 
 
 def upgrade() -> None:
@@ -30,6 +43,9 @@ def upgrade() -> None:
         for t in _TABLES:
             op.execute(f"ALTER TABLE {t} ALTER CONSTRAINT fk_{t}_article_id_articles "
                        "DEFERRABLE INITIALLY IMMEDIATE")
+        if _lz4_available():
+            for col in _VECTORS:
+                op.execute(f"ALTER TABLE search_docs ALTER COLUMN {col} SET COMPRESSION lz4")
 
 
 def downgrade() -> None:
@@ -37,3 +53,5 @@ def downgrade() -> None:
         for t in _TABLES:
             op.execute(f"ALTER TABLE {t} ALTER CONSTRAINT fk_{t}_article_id_articles "
                        "NOT DEFERRABLE")
+        for col in _VECTORS:
+            op.execute(f"ALTER TABLE search_docs ALTER COLUMN {col} SET COMPRESSION default")
