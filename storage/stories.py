@@ -277,10 +277,11 @@ class StoryFiler:
                     select(func.max(Article.filed_seq))).scalar_one() or 0
             found.band_hits = self._band_hits(records, own)
             found.pair_counts = self._pair_counts(records, own)
-            found.band_cands = self._candidates(sorted({a for _, a in found.band_hits}),
-                                                with_entities=False)
-            found.term_cands = self._candidates(sorted({a for _, a, _ in found.pair_counts}),
-                                                with_entities=True)
+            band_ids = {a for _, a in found.band_hits}
+            term_ids = {a for _, a, _ in found.pair_counts}
+            cands = self._candidates(sorted(band_ids | term_ids))  # one query for both
+            found.band_cands = {a: c for a, c in cands.items() if a in band_ids}
+            found.term_cands = {a: c for a, c in cands.items() if a in term_ids}
         return found
 
     def _add_filed_since(self, items: Sequence[NewArticle], found: Found) -> None:
@@ -326,10 +327,11 @@ class StoryFiler:
         counts = [(i, a, n) for (i, a), n in shared.items() if n >= need_pairs]
         found.band_hits.extend(hits)
         found.pair_counts.extend(counts)
-        found.band_cands.update(self._candidates(sorted({a for _, a in hits}),
-                                                 with_entities=False))
-        found.term_cands.update(self._candidates(sorted({a for _, a, _ in counts}),
-                                                 with_entities=True))
+        band_ids = {a for _, a in hits}
+        term_ids = {a for _, a, _ in counts}
+        cands = self._candidates(sorted(band_ids | term_ids))
+        found.band_cands.update((a, c) for a, c in cands.items() if a in band_ids)
+        found.term_cands.update((a, c) for a, c in cands.items() if a in term_ids)
 
     def _pools(self, found: Found) -> _Pools:
         pools = _Pools()
@@ -494,21 +496,28 @@ class StoryFiler:
             for k, name in enumerate(("i", "pair", "lo", "hi"))})
         return rel, cols, cols
 
-    def _candidates(self, ids: Sequence[int], *, with_entities: bool) -> dict[int, Candidate]:
+    def _candidates(self, ids: Sequence[int]) -> dict[int, Candidate]:
+        """The filed articles among ``ids`` as candidates, with their entities (on
+        PostgreSQL in the same query, an array per row: one round trip fewer for every
+        lookup that finds any)."""
         out: dict[int, Candidate] = {}
+        cols: tuple[Any, ...] = _CANDIDATE_COLUMNS
+        if self._pg:
+            cols = (*cols, select(func.array_agg(ArticleEntity.entity_id))
+                    .where(ArticleEntity.article_id == Article.id).scalar_subquery())
         for chunk in _chunks(ids, self._chunk):
             for row in self.session.execute(
-                select(*_CANDIDATE_COLUMNS)
-                .where(_member(Article.id, chunk, self._pg, BigInteger()),
-                       Article.story_id.is_not(None))
+                select(*cols).where(_member(Article.id, chunk, self._pg, BigInteger()),
+                                    Article.story_id.is_not(None))
             ):
-                out[row[0]] = _candidate(row)
-        if with_entities and out:
-            keys = sorted(out)
-            for chunk in _chunks(keys, self._chunk):
+                cand = out[row[0]] = _candidate(row)
+                if self._pg and row[-1]:
+                    cand.entities.update(row[-1])
+        if not self._pg and out:
+            for chunk in _chunks(sorted(out), self._chunk):
                 for aid, eid in self.session.execute(
                     select(ArticleEntity.article_id, ArticleEntity.entity_id)
-                    .where(_member(ArticleEntity.article_id, chunk, self._pg, BigInteger()))
+                    .where(ArticleEntity.article_id.in_(chunk))
                 ):
                     out[aid].entities.add(eid)
         return out
