@@ -401,9 +401,10 @@ class Store:
                                           {rec.source: source_id}, None)
             if rec.url_key in inserted:
                 return Outcome.NEW, inserted[rec.url_key]
-            # Another process inserted this key between our read and our write.
+            # Another process stored this key between our read and our write (as an
+            # article's own key, or on PostgreSQL also as one of its aliases).
             existing_id = session.execute(
-                select(Article.id).where(Article.url_key == rec.url_key)
+                select(ArticleURL.article_id).where(ArticleURL.url_key == rec.url_key)
             ).scalar_one()
         values: dict[str, Any] = {f: getattr(rec, f) for f in _ARTICLE_FIELDS}
         article = session.get(Article, existing_id, with_for_update={"of": Article})
