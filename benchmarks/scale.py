@@ -411,28 +411,27 @@ class _db:
 
 
 NOTES = """\
-- **How a batch is written** (revisions 0005 and 0006): the batch's candidates are looked up
+- **How a batch is written** (revisions 0005 to 0007): the batch's candidates are looked up
   first (LSH buckets and headline-word pairs, one query each, every key as one array
   parameter), before its own rows exist and without the story lock, so writers look up at
-  once; then the article rows go through COPY into a staging table and one
-  `INSERT … SELECT … ON CONFLICT DO NOTHING`, the rows of certainly-new articles (versions,
-  topics, entities, LSH bands, headline pairs) are COPYed into their tables, and only then
-  does the writer take the story lock, read what other writers filed since its lookups (by
-  `articles.filed_seq`), match, and write stories. The band and pair tables have no foreign
-  keys on PostgreSQL (a trigger deletes them with their article).
+  once; the article rows are then COPYed into a staging table (ids taken from the sequence)
+  and the rows that point at them (versions, topics, entities, LSH bands, headline pairs)
+  straight into their tables, their foreign keys checked at commit. Only then does the
+  writer take the story lock: it drops any key another writer stored meanwhile, reads what
+  other writers filed since its lookups (by `articles.filed_seq`), matches, writes stories,
+  and inserts the articles with their stories in one `INSERT … SELECT` (each row written
+  once, not inserted and then updated). The band and pair tables have no foreign keys on
+  PostgreSQL (a trigger deletes them with their article).
 - **The search index is built outside the ingest path**: the writer queues each article and
   by default indexes it right after its commit; this benchmark, like a bulk load, leaves the
   queue to indexers (`newsmon db index`, or the service every minute) and reports the two
   steps apart and together. An article is searchable once indexed; the digest, `show`,
   `export` and the dedup check do not wait for it.
-- **What bounds ingest here**: CPU. Profiled with one writer at ~170,000 articles, a
-  writer spends about 0.35 ms of Python per article (rows, matching) and PostgreSQL about
-  0.5 ms writing ~45 index entries (25 LSH band rows, ~12 headline pairs, the article's own
-  indexes, twice for the row because filing updates it) and probing ~37 keys: ~0.85 ms of
-  CPU, so 2 CPUs shared by the writers and the server cap the rate near 2,300 articles/s
-  with no waiting at all; and the rate falls as the band and pair indexes outgrow the
-  server's buffers. The writer processes' synthetic batches are made
-  before the clock starts and frozen out of Python's garbage collector.
+- **What bounds ingest here**: CPU. The writers' Python (building rows, matching) and the
+  server's work (COPY, ~45 index entries per article: 25 LSH band rows, ~12 headline pairs
+  and the article's own indexes; ~37 key probes) share the machine's cores. The writer
+  processes' synthetic batches are made before the clock starts and frozen out of Python's
+  garbage collector.
 - The synthetic probes of the dedup check arrive at the end of the loaded period: their
   48-hour window holds ~10,000 articles whatever the total, and the check reads and
   compares their candidates; on an empty database it compares nothing.
