@@ -165,6 +165,7 @@ class Result:
     digest_stories: int
     dedup_full: list[float]
     dedup_empty: list[float]
+    dedup_cold: list[float]
     writers: int = 1
     indexers: int = 1
 
@@ -379,19 +380,22 @@ def run(size: int, batch: int, reps: int, n_probes: int, keep: bool, writers: in
             digest_ms, d_articles, d_stories = time_digest(store)
             # Copies of what was just loaded, as a crawl would meet them, and new articles.
             sample = probes(gen, n_probes)
-            check_ms(store, sample[0], matcher)  # warm
+            # First pass: the index pages they need may not be in memory after the searches;
+            # second pass, timed as the figure: a running crawler's window stays in memory.
+            dedup_cold = [check_ms(store, p, matcher) for p in sample]
             dedup_full = [check_ms(store, p, matcher) for p in sample]
         finally:
             store.close()
     with _db(keep) as url_empty:  # the same probes on an empty database
         store = Store.from_url(url_empty)
         try:
-            check_ms(store, sample[0], matcher)
+            for p in sample:  # the same two passes
+                check_ms(store, p, matcher)
             dedup_empty = [check_ms(store, p, matcher) for p in sample]
         finally:
             store.close()
     return Result(size, batch, ingest_s, index_s, tenths, db_mb, searches, digest_ms, d_articles,
-                  d_stories, dedup_full, dedup_empty, writers, indexers)
+                  d_stories, dedup_full, dedup_empty, dedup_cold, writers, indexers)
 
 
 class _db:
@@ -434,7 +438,10 @@ NOTES = """\
   garbage collector.
 - The synthetic probes of the dedup check arrive at the end of the loaded period: their
   48-hour window holds ~10,000 articles whatever the total, and the check reads and
-  compares their candidates; on an empty database it compares nothing.
+  compares their candidates; on an empty database it compares nothing. Each probe is
+  checked twice and the second pass is the figure: the first runs after the searches and
+  the digest, and may read index pages from disk that a crawler, which checks against
+  the same recent window batch after batch, keeps in memory. The first pass is shown too.
 """
 
 
@@ -450,6 +457,7 @@ def report(r: Result, command: str) -> str:
     s_p50, s_p95 = statistics.median(every), percentile(every, 95)
     d = statistics.median(r.digest_ms)
     full, empty = statistics.median(r.dedup_full), statistics.median(r.dedup_empty)
+    cold = statistics.median(r.dedup_cold)
     ratio = full / empty if empty else float("inf")
     tenths = ", ".join(f"{t:,.0f}" for t in r.tenths)
     return (
@@ -477,7 +485,8 @@ def report(r: Result, command: str) -> str:
         f"| digest of one day ({r.digest_articles:,} articles, {r.digest_stories:,} stories) "
         f"| {d:,.0f} ms | < 5 s | {ok(d < TARGETS['digest'])} |\n"
         f"| dedup check per article | p50 {full:.2f} ms (the same probes on an empty "
-        f"database {empty:.2f} ms, × {ratio:.2f}) | within 2× of empty | "
+        f"database {empty:.2f} ms, × {ratio:.2f}; their first pass {cold:.2f} ms) "
+        "| within 2× of empty | "
         f"{ok(ratio <= TARGETS['dedup_ratio'])} |\n\n"
         "| query | p50 ms | p95 ms |\n|---|---|---|\n"
         + "".join(f"| {name} | {statistics.median(ts):.1f} | {percentile(ts, 95):.1f} |\n"

@@ -40,7 +40,7 @@ def test_scale_benchmark_runs_at_a_small_size() -> None:
                      out), out
     assert re.search(r"\| dedup check per article \| p50 [\d.]+ ms \(the same probes on an "
                      r"empty database [\d.]+ ms, "
-                     r"× [\d.]+\) \|", out), out
+                     r"× [\d.]+; their first pass [\d.]+ ms\) \|", out), out
     assert re.search(r"\| word \+ entity \| [\d.]+ \| [\d.]+ \|", out), out
     assert "by 2 writer processes at once" in out
     assert "2,000 stored" in done.stderr
