@@ -277,11 +277,8 @@ class StoryFiler:
                     select(func.max(Article.filed_seq))).scalar_one() or 0
             found.band_hits = self._band_hits(records, own)
             found.pair_counts = self._pair_counts(records, own)
-            band_ids = {a for _, a in found.band_hits}
-            term_ids = {a for _, a, _ in found.pair_counts}
-            cands = self._candidates(sorted(band_ids | term_ids))  # one query for both
-            found.band_cands = {a: c for a, c in cands.items() if a in band_ids}
-            found.term_cands = {a: c for a, c in cands.items() if a in term_ids}
+            self._read_candidates(found, {a for _, a in found.band_hits},
+                                  {a for _, a, _ in found.pair_counts})
         return found
 
     def _add_filed_since(self, items: Sequence[NewArticle], found: Found) -> None:
@@ -327,8 +324,11 @@ class StoryFiler:
         counts = [(i, a, n) for (i, a), n in shared.items() if n >= need_pairs]
         found.band_hits.extend(hits)
         found.pair_counts.extend(counts)
-        band_ids = {a for _, a in hits}
-        term_ids = {a for _, a, _ in counts}
+        self._read_candidates(found, {a for _, a in hits}, {a for _, a, _ in counts})
+
+    def _read_candidates(self, found: Found, band_ids: set[int], term_ids: set[int]) -> None:
+        """Add the candidates ``band_ids`` (LSH hits) and ``term_ids`` (headline pairs) to
+        ``found``, read in one query."""
         cands = self._candidates(sorted(band_ids | term_ids))
         found.band_cands.update((a, c) for a, c in cands.items() if a in band_ids)
         found.term_cands.update((a, c) for a, c in cands.items() if a in term_ids)
