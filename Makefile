@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PG_VERSION = $(shell ls /etc/postgresql 2>/dev/null | head -1)
 
-.PHONY: install run crawl demo test lint typecheck unit services browser clean
+.PHONY: install run crawl demo test lint typecheck unit services browser docs clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -50,6 +50,11 @@ unit: install services browser
 
 ## Everything CI runs: lint, types, the whole test suite on SQLite and PostgreSQL.
 test: lint typecheck unit
+
+## Generated documents: docs/reliability.md from a full run of the fault suite (tests never
+## write into the working tree; this target does, on purpose).
+docs: install services
+	NEWSMON_RELIABILITY_DOC=$(CURDIR)/docs/reliability.md $(BIN)/pytest -q tests/faults
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

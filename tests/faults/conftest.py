@@ -1,8 +1,9 @@
 """Fixtures of the fault suite: a misbehaving server, a healthy source beside it, a database,
-and the report that becomes docs/reliability.md after a full run."""
+and the report that `make docs` turns into docs/reliability.md."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 from typing import Any
@@ -50,15 +51,17 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
-    """Write docs/reliability.md when the whole suite ran (not a -k or file subset)."""
+    """Write the report to ``$NEWSMON_RELIABILITY_DOC`` (``make docs``: docs/reliability.md)
+    when the whole suite ran (not a -k or file subset); without it, write nothing."""
     files = {p.name for p in FAULTS_DIR.glob("test_faults_*.py")}
     complete = (
         _state["collected"] and not _state["deselected"] and files <= _state["files"]
         and not any("::" in str(a) for a in session.config.args)
         and all(n in REPORT.outcomes for n in _state["collected"])
     )
-    if complete:
-        report_mod.write(REPORT)
+    target = os.environ.get(report_mod.DOC_ENV)
+    if complete and target:
+        report_mod.write(REPORT, Path(target))
 
 
 @pytest.fixture
