@@ -383,7 +383,9 @@ def main(argv: list[str] | None = None) -> int:
     counts = {sp: sum(1 for u, _, _ in pages if split_of(u) == sp) for sp in ("dev", "holdout")}
     text = tables(runs)
     errors = [f"{r.tool.name}: {r.errors} pages raised" for r in runs if r.errors]
-    summary = [f"{len(pages)} page{'' if len(pages) == 1 else 's'} ({counts['dev']} development, {counts['holdout']} held out)."]
+    plural = "" if len(pages) == 1 else "s"
+    summary = [f"{len(pages)} page{plural} ({counts['dev']} development, "
+               f"{counts['holdout']} held out)."]
     if any(t.name == "newsmon" for t in tools) and any(t.name == "trafilatura" for t in tools):
         summary.append(f"Pages where newsmon's text is empty and trafilatura's is not: "
                        f"{both_empty_count(detail)}.")
