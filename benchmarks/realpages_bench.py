@@ -8,7 +8,8 @@ gives the metric, trafilatura's own). One run, one process, every tool on the sa
   body (what newsmon stores as the article's text);
 - trafilatura ``extract`` (default settings, and ``favor_precision=True``) for the main text,
   ``extract_metadata`` for title, author and date;
-- htmldate ``find_date`` fast (``extensive_search=False``) and extensive, for the date.
+- htmldate ``find_date`` fast (``extensive_search=False``), extensive, and extensive with
+  ``original_date=True`` (the publication date rather than the latest), for the date.
 
 Scores, per field, as the corpus README says: main text from the ``with``/``without`` segments
 (TP/FN/FP/TN totalled over pages); title exact after whitespace normalisation (and a case- and
@@ -140,11 +141,12 @@ def _trafilatura_meta(raw: bytes, url: str) -> Answer:
     return Answer(title=doc.title, author=doc.author, date=_day(doc.date))
 
 
-def _htmldate(extensive: bool) -> Callable[[bytes, str], Answer]:
+def _htmldate(extensive: bool, original: bool = False) -> Callable[[bytes, str], Answer]:
     def run(raw: bytes, url: str) -> Answer:
         from htmldate import find_date
 
-        return Answer(date=_day(find_date(raw, url=url, extensive_search=extensive)))
+        return Answer(date=_day(find_date(raw, url=url, extensive_search=extensive,
+                                          original_date=original)))
     return run
 
 
@@ -165,6 +167,8 @@ TOOLS: tuple[Tool, ...] = (
          _trafilatura_meta),
     Tool("htmldate-fast", "htmldate `find_date`, fast", ("date",), _htmldate(False)),
     Tool("htmldate-extensive", "htmldate `find_date`, extensive", ("date",), _htmldate(True)),
+    Tool("htmldate-original", "htmldate `find_date`, extensive, `original_date=True`",
+         ("date",), _htmldate(True, True)),
 )
 
 
