@@ -212,7 +212,9 @@ def test_hindu_style_updated_byline() -> None:
     assert art.published_at == datetime(2021, 11, 16, 23, 14, tzinfo=UTC)
     assert art.published_raw is not None
     assert "November 17, 2021 04:44 am IST" in art.published_raw
-    assert art.published_source == "text"
+    # The page prints only its "Updated" time: it stands in for the publication time, and
+    # the record says so (issue 14).
+    assert art.published_source == "updated"
     assert art.published_precision == "minute"
     assert art.authors == ["Special Correspondent"]
     assert art.language == "en"
@@ -314,7 +316,8 @@ def test_selectors_override_automatic_fields() -> None:
 
 
 def test_without_selectors_the_portal_page_is_read_wrongly() -> None:
-    # Shows why the source needs selectors: the stray sidebar <time> wins otherwise.
+    # Shows why the source needs selectors: the stray sidebar <time> wins otherwise (its card
+    # has no link, so nothing marks it as another article's).
     art = extract("selectors_page.html", SELECTORS_URL)
     assert art.title == "Portal News Network - Latest News"
     assert art.published_at == datetime(2026, 11, 25, 3, 0, tzinfo=UTC)
@@ -406,6 +409,7 @@ def test_to_dict_is_json_serialisable() -> None:
         "parsed": "2026-11-24T21:45:12+00:00",
         "precision": "second",
         "modified": None,
+        "rejected": None,
     }
     assert isinstance(art.date_candidates[0], DateCandidate)
 

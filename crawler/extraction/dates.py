@@ -7,7 +7,10 @@ text near the title/byline. Within JSON-LD and meta the most precise value wins
 (ties: first in the page); for ``<time>`` and visible text the position decides.
 When a page has no publication date at all, its best "updated" date is used.
 Only short text nodes that contain a digit or a relative-time word are ever fed
-to the parser, so a lone count such as "24" cannot become a date.
+to the parser, so a lone count such as "24" cannot become a date. A ``<time>`` or a
+visible text inside a block about other articles (trending, latest, most read, "also
+read" teasers, comments, tickers: :mod:`crawler.extraction.regions`) is never this
+article's time: it is listed as a rejected candidate with the reason.
 
 The candidate list holds every JSON-LD, meta, ``<time>`` and selector string
 (parsed or not). Visible text is scanned only when none of those parsed, and
@@ -27,6 +30,7 @@ from lxml.html import HtmlElement
 from crawler.extraction.document import clean_text, element_text, select
 from crawler.extraction.metadata import PageMeta
 from crawler.extraction.model import SOURCE_PRIORITY, DateCandidate
+from crawler.extraction.regions import elsewhere, heading_of
 from crawler.timeparse import parse as parse_time
 
 logger = logging.getLogger(__name__)
@@ -78,6 +82,7 @@ _MAX_TEXT_WORDS = 16
 _SENTENCE_RE = re.compile(r"^(?:\S+\s+){7,}\S+[.!?]$")
 _MAX_TEXT_TRIES = 60
 _MAX_TEXT_HITS = 5
+_MAX_REJECTED = 10  # rejected texts listed (for `newsmon extract`), at most
 _DATEISH_RE = re.compile(r"\d|\bago\b|\byesterday\b|\btoday\b|\bjust now\b", re.IGNORECASE)
 _NUMBERS_ONLY_RE = re.compile(r"[\d\s.,:+%()#-]*[kKmM]?")
 _UPDATED_RE = re.compile(r"^\W*(last\s+)?(updated|modified|edited)\b", re.IGNORECASE)
@@ -94,17 +99,20 @@ class _Collector:
         self.candidates: list[DateCandidate] = []
         self._seen: set[tuple[str, str, str]] = set()
 
-    def add(self, raw: str | None, source: str, origin: str, kind: str) -> DateCandidate | None:
-        """Parse and record a candidate (unreadable ones too); None for empty/duplicate input."""
+    def add(self, raw: str | None, source: str, origin: str, kind: str,
+            rejected: str | None = None) -> DateCandidate | None:
+        """Parse and record a candidate (unreadable and rejected ones too); None for
+        empty/duplicate input."""
         text = clean_text(raw)
         if not text or (source, origin, text) in self._seen:
             return None
         self._seen.add((source, origin, text))
-        cand = self.parse(text, source, origin, kind)
+        cand = self.parse(text, source, origin, kind, rejected)
         self.candidates.append(cand)
         return cand
 
-    def parse(self, text: str, source: str, origin: str, kind: str) -> DateCandidate:
+    def parse(self, text: str, source: str, origin: str, kind: str,
+              rejected: str | None = None) -> DateCandidate:
         """Parse one string without recording it."""
         try:
             result = parse_time(text, self.now, self.site_tz)
@@ -112,11 +120,12 @@ class _Collector:
             logger.exception("time parser failed on %r", text)
             result = None
         if result is None:
-            cand = DateCandidate(text, source, origin, kind)
+            cand = DateCandidate(text, source, origin, kind, rejected=rejected)
         else:
             precision = getattr(result.precision, "value", result.precision)
             cand = DateCandidate(
-                text, source, origin, kind, result.dt, str(precision), result.modified
+                text, source, origin, kind, result.dt, str(precision), result.modified,
+                rejected,
             )
         return cand
 
@@ -165,6 +174,7 @@ def _time_kind(el: HtmlElement) -> str:
 
 
 def _from_time(tree: HtmlElement, out: _Collector) -> None:
+    heading = heading_of(tree)
     elements = [el for el in tree.iter("time") if el.get("datetime")]
     # <time pubdate> and times inside the article come before stray ones in sidebars.
     elements.sort(
@@ -174,7 +184,8 @@ def _from_time(tree: HtmlElement, out: _Collector) -> None:
         )
     )
     for el in elements:
-        out.add(el.get("datetime"), "time", "time[datetime]", _time_kind(el))
+        out.add(el.get("datetime"), "time", "time[datetime]", _time_kind(el),
+                elsewhere(el, heading, element_text(el)))
 
 
 def _hinted(el: HtmlElement) -> bool:
@@ -219,18 +230,21 @@ def _block_of(el: HtmlElement) -> HtmlElement:
     return node
 
 
-def _text_candidates(tree: HtmlElement) -> list[tuple[list[str], HtmlElement]]:
+def _text_candidates(
+    tree: HtmlElement,
+) -> list[tuple[list[str], HtmlElement, str | None]]:
     """Short date-like texts near the title: hinted ones (class "date", "byline"…) first,
-    then by distance from the <h1>. Each entry holds the text of the element that owns the
+    then by distance from the <h1>; texts in blocks about other articles last, with the
+    reason they are rejected. Each entry holds the text of the element that owns the
     date-like text node and, if different, of its enclosing block."""
     nodes = tree.xpath(_TEXT_NODES)
-    h1 = tree.find(".//body//h1")
+    h1 = heading_of(tree)
     anchor = (
         int(h1.xpath("count(preceding::text()[normalize-space()][ancestor::body])"))
         if h1 is not None
         else 0
     )
-    found: list[tuple[int, int, list[str], HtmlElement]] = []
+    found: list[tuple[int, int, list[str], HtmlElement, str | None]] = []
     seen: set[str] = set()
     for pos, node in enumerate(nodes):
         if not _DATEISH_RE.search(node):
@@ -253,9 +267,11 @@ def _text_candidates(tree: HtmlElement) -> list[tuple[list[str], HtmlElement]]:
                 seen.add(text)
                 texts.append(text)
         if texts:
-            found.append((0 if _hinted(owner) else 1, abs(pos - anchor), texts, owner))
+            why = elsewhere(owner, h1, texts[0])
+            tier = 2 if why else 0 if _hinted(owner) else 1
+            found.append((tier, abs(pos - anchor), texts, owner, why))
     found.sort(key=lambda f: (f[0], f[1]))
-    return [(texts, el) for _tier, _dist, texts, el in found]
+    return [(texts, el, why) for _tier, _dist, texts, el, why in found]
 
 
 def _rank(cand: DateCandidate | None) -> int:
@@ -265,8 +281,15 @@ def _rank(cand: DateCandidate | None) -> int:
 
 
 def _from_text(tree: HtmlElement, out: _Collector) -> None:
-    hits = 0
-    for tries, (texts, el) in enumerate(_text_candidates(tree)):
+    hits = rejected = 0
+    for tries, (texts, el, why) in enumerate(_text_candidates(tree)):
+        if why is not None:  # listed only where it reads as a time
+            cand = out.parse(texts[0], "text", f"text:{_describe(el)}", _text_kind(texts[0]),
+                             why) if rejected < _MAX_REJECTED else None
+            if cand is not None and cand.parsed is not None:
+                out.candidates.append(cand)
+                rejected += 1
+            continue
         if tries >= _MAX_TEXT_TRIES or hits >= _MAX_TEXT_HITS:
             break
         tried = [
@@ -298,7 +321,7 @@ def collect_candidates(
     _from_jsonld(page, out)
     _from_meta(tree, page, out)
     _from_time(tree, out)
-    if not any(c.parsed for c in out.candidates if c.source != "selector"):
+    if not any(c.parsed for c in out.candidates if c.source != "selector" and not c.rejected):
         _from_text(tree, out)
     return out.candidates
 
@@ -308,7 +331,8 @@ def _most_precise(group: list[DateCandidate]) -> DateCandidate:
 
 
 def _best(candidates: Iterable[DateCandidate], kind: str) -> DateCandidate | None:
-    parsed = [c for c in candidates if c.parsed is not None and c.kind == kind]
+    parsed = [c for c in candidates
+              if c.parsed is not None and c.kind == kind and c.rejected is None]
     for source in SOURCE_PRIORITY:
         group = [c for c in parsed if c.source == source]
         if group:
@@ -319,6 +343,8 @@ def _best(candidates: Iterable[DateCandidate], kind: str) -> DateCandidate | Non
 def choose(candidates: list[DateCandidate]) -> tuple[DateCandidate | None, datetime | None]:
     """The winning publication candidate and the modification time (both may be None)."""
     selected = [c for c in candidates if c.source == "selector" and c.parsed is not None]
+    # An "updated" time stands in for the publication time only when nothing else exists;
+    # the caller records it as such (``published.kind`` is then "modified").
     modified = _best(candidates, MODIFIED)
     published = selected[0] if selected else _best(candidates, PUBLISHED) or modified
     modified_at = modified.parsed if modified is not None else None

@@ -122,7 +122,9 @@ def extract_with_options(
         article.published_at = published.parsed
         article.published_raw = published.raw
         article.published_precision = published.precision
-        article.published_source = published.source
+        # An "updated" time standing in for a missing publication time says so.
+        article.published_source = (published.source if published.kind == "published"
+                                     else "updated")
 
     # From here on the tree is cut up (highlights, page furniture): metadata comes first.
     work = tree

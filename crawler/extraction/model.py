@@ -23,7 +23,8 @@ class DateCandidate:
     (e.g. ``"jsonld:datePublished"``, ``"meta:article:published_time"``,
     ``"time[datetime]"``, ``"text:div.byline"``); ``kind`` is "published" or
     "modified". ``parsed``/``precision`` are the time parser's answer, or None
-    when it could not read the string.
+    when it could not read the string. ``rejected`` says why the string can never be this
+    article's time (it sits in a list of other articles, …); None for a usable candidate.
     """
 
     raw: str
@@ -33,6 +34,7 @@ class DateCandidate:
     parsed: datetime | None = None
     precision: str | None = None
     modified: datetime | None = None
+    rejected: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -43,6 +45,7 @@ class DateCandidate:
             "parsed": _iso(self.parsed),
             "precision": self.precision,
             "modified": _iso(self.modified),
+            "rejected": self.rejected,
         }
 
 
