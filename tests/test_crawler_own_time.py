@@ -5,13 +5,19 @@ written before the code. A time in a list of links to other articles is never th
 from __future__ import annotations
 
 import json
-from datetime import datetime
+import shutil
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+import pytest_twisted
 
+from config import Settings
 from crawler.extraction import extract_article
+from crawler.runner import crawl_async
+from crawler.sample_site import SampleSite
+from storage import Store
 
 HERE = Path(__file__).resolve().parent / "sample_data" / "own_time"
 EXPECTED: dict[str, Any] = json.loads((HERE / "expected.json").read_text(encoding="utf-8"))
@@ -40,3 +46,41 @@ def test_rejected_candidates_say_why() -> None:
     rejected = [c for c in art.date_candidates if c.rejected]
     assert {c.raw for c in rejected} >= {"5 hours ago", "1 day ago", "3 hours ago"}
     assert all("links to other" in (c.rejected or "") for c in rejected)
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_crawl_stores_each_page_with_its_own_time(tmp_path: Path, store: Store,
+                                                          db_url: str) -> None:
+    """The pages served by a local site under a listing page, crawled by the real pipeline:
+    relative byline times count back from the fetch, other articles' times are never used."""
+    (tmp_path / "news").mkdir()
+    for name in EXPECTED["pages"]:
+        shutil.copy(HERE / name, tmp_path / "news" / name)
+    (tmp_path / "index.html").write_text("<html><body><h1>Latest</h1><ul>" + "".join(
+        f'<li><a class="story" href="/news/{n}">{n}</a></li>' for n in EXPECTED["pages"])
+        + "</ul></body></html>")
+    with SampleSite(root=tmp_path) as site:
+        settings = Settings.model_validate({
+            "database_url": db_url,
+            "crawl": {"download_delay": 0, "autothrottle": False, "retries": 0},
+            "sources": [{"name": "own-time", "kind": "listing", "urls": [site.url("/")],
+                         "timezone": EXPECTED["site_tz"], "selectors": {"links": "a.story"},
+                         "topic": "defence"}],
+        })
+        (result,) = await crawl_async(settings, settings.sources, store=store)
+    assert result.status == "ok", result.stats
+    stored = {a.url.rsplit("/", 1)[-1]: a for a in store.articles()}
+    assert set(stored) == set(EXPECTED["pages"])
+    fetched = datetime.fromisoformat(EXPECTED["fetched_at"])
+    for name, want in EXPECTED["pages"].items():
+        art = stored[name]
+        if want["published"] is None:
+            assert art.published_at is None, (name, art.published_raw)
+            continue
+        assert art.published_at is not None, name
+        expected = datetime.fromisoformat(want["published"])
+        got = art.published_at.replace(tzinfo=UTC)
+        if art.published_raw and "ago" in art.published_raw:  # counted back from this fetch
+            assert got == art.fetched_at.replace(tzinfo=UTC) - (fetched - expected), name
+        else:
+            assert got == expected, name
