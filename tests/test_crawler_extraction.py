@@ -410,7 +410,9 @@ def test_to_dict_is_json_serialisable() -> None:
         "precision": "second",
         "modified": None,
         "rejected": None,
+        "local_date": "2026-11-24",
     }
+    assert data["published_date"] == "2026-11-24"
     assert isinstance(art.date_candidates[0], DateCandidate)
 
 

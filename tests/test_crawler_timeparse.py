@@ -452,3 +452,20 @@ def test_never_raises_on_odd_input() -> None:
         parse(text, datetime(1, 1, 2, tzinfo=UTC))
         parse(text, datetime(9999, 12, 30, tzinfo=UTC))
         parse(text, datetime.max.replace(tzinfo=UTC))
+
+
+def test_the_local_date_is_the_day_where_the_text_was_written() -> None:
+    from crawler.timeparse import parse as parse_at
+
+    now = datetime(2026, 12, 2, 10, 0, tzinfo=UTC)
+    cases = {
+        "2022-05-03T20:36:00-04:00": "2022-05-03",  # 4 May in UTC
+        "2022-01-28T00:00:00+01:00": "2022-01-28",  # 27 Jan in UTC
+        "2022-01-28": "2022-01-28",  # midnight in Asia/Kolkata: 27 Jan in UTC
+        "Nov 24, 2026, 11:02 pm IST": "2026-11-24",
+        "2 hours ago": "2026-12-02",
+    }
+    for text, day in cases.items():
+        result = parse_at(text, now, "Asia/Kolkata")
+        assert result is not None and result.local_date is not None, text
+        assert result.local_date.isoformat() == day, text

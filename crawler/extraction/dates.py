@@ -125,7 +125,7 @@ class _Collector:
             precision = getattr(result.precision, "value", result.precision)
             cand = DateCandidate(
                 text, source, origin, kind, result.dt, str(precision), result.modified,
-                rejected,
+                rejected, result.local_date,
             )
         return cand
 

@@ -122,6 +122,7 @@ def extract_with_options(
         article.published_at = published.parsed
         article.published_raw = published.raw
         article.published_precision = published.precision
+        article.published_date = published.local_date
         # An "updated" time standing in for a missing publication time says so.
         article.published_source = (published.source if published.kind == "published"
                                      else "updated")

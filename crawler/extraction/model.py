@@ -7,7 +7,7 @@ Both are plain dataclasses; ``to_dict()`` returns JSON-serialisable values
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 # Evidence kinds, strongest first; a per-source "selector" beats all of them.
@@ -35,6 +35,7 @@ class DateCandidate:
     precision: str | None = None
     modified: datetime | None = None
     rejected: str | None = None
+    local_date: date | None = None  # the calendar day where the page was written
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -46,6 +47,7 @@ class DateCandidate:
             "precision": self.precision,
             "modified": _iso(self.modified),
             "rejected": self.rejected,
+            "local_date": self.local_date.isoformat() if self.local_date else None,
         }
 
 
@@ -68,6 +70,9 @@ class ExtractedArticle:
     published_raw: str | None = None
     published_precision: str | None = None
     published_source: str | None = None
+    # The publication's calendar day where the page was written (its offset, else the
+    # site's zone): a date-only value keeps its day whatever the UTC time falls on.
+    published_date: date | None = None
     modified_at: datetime | None = None
     language: str | None = None
     image_url: str | None = None
@@ -79,8 +84,8 @@ class ExtractedArticle:
         out: dict[str, Any] = {}
         for f in fields(self):
             value = getattr(self, f.name)
-            if isinstance(value, datetime):
-                out[f.name] = _iso(value)
+            if isinstance(value, datetime | date):
+                out[f.name] = value.isoformat()
             elif f.name == "date_candidates":
                 out[f.name] = [c.to_dict() for c in value]
             elif isinstance(value, list):

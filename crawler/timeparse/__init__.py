@@ -80,7 +80,10 @@ def _result(
         later = _when(second, now, site_tz, site_key, None, context)
         if later is not None and later <= latest:
             modified, modified_span = later, (second.start, second.end)
+    zone_text = None if first.delta is not None else first.zone or inherited
+    zone = site_tz if zone_text is None else zone_for(zone_text, site_key) or site_tz
     return TimeResult(
+        local_date=when.astimezone(zone).date(),
         dt=when,
         precision=_PRECISIONS[first.precision],
         span=(first.start, first.end),

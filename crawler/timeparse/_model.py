@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 
 
 class Precision(enum.StrEnum):
@@ -26,6 +26,9 @@ class TimeResult:
     ``dt`` is aware and in UTC; ``span`` is the (start, end) of the matched part of
     ``text``; ``rule`` names the pattern that matched; ``modified`` is the second
     time when the text holds two ("... | Updated 01:30 pm IST"), else None.
+    ``local_date`` is the calendar day the text means where it was written: in the zone or
+    offset it names, else the site's zone ("2022-05-03T20:36:00-04:00" is 3 May although
+    ``dt`` falls on 4 May in UTC).
     """
 
     dt: datetime
@@ -35,6 +38,7 @@ class TimeResult:
     modified: datetime | None = None
     modified_span: tuple[int, int] | None = None
     text: str = field(default="", repr=False, compare=False)
+    local_date: date | None = field(default=None, compare=False)
 
     @property
     def raw(self) -> str:
