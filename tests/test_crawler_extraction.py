@@ -411,6 +411,7 @@ def test_to_dict_is_json_serialisable() -> None:
         "modified": None,
         "rejected": None,
         "local_date": "2026-11-24",
+        "rule": "iso8601",
     }
     assert data["published_date"] == "2026-11-24"
     assert isinstance(art.date_candidates[0], DateCandidate)

@@ -84,3 +84,32 @@ async def test_a_crawl_stores_each_page_with_its_own_time(tmp_path: Path, store:
             assert got == art.fetched_at.replace(tzinfo=UTC) - (fetched - expected), name
         else:
             assert got == expected, name
+
+
+_PAGE = """<html><head><title>{title}</title></head><body><div class="wrap">
+<h1>{title}</h1>{byline}<div class="text"><p>The Army inducted the first regiment of the
+new air-defence system on Monday at a ceremony attended by the chief of staff.</p>
+<p>{para}</p><p>Officials said the remaining regiments would follow next year.</p></div>
+</div></body></html>"""
+
+
+@pytest.mark.parametrize(("byline", "para", "expected"), [
+    # All-digit dates are dates, not counts.
+    ('<div class="info">03.11.2021</div>', "No other dates here.", "2021-11-03"),
+    ('<div class="info">10.06.2018 22:00</div>', "No other dates here.", "2018-06-10"),
+    # "today" in a heading or sentence is no date; a bare clock needs a label.
+    ("<h3>What are we doing today?</h3>", "Short line.", None),
+    ("<p>Öffnungszeiten: 08.30 Uhr bis 13.30 Uhr</p>", "Short line.", None),
+    ('<p class="byline">Veröffentlicht 08:30 Uhr</p>', "Short line.", "2026-12-02"),
+    # A forum's clock is not a publication date.
+    ("<p>Aktuelle Zeit: 14.10.2020, 12:18</p>", "Short line.", None),
+    # A yearless date counts only in the byline.
+    ("<p>Termin: 18. Nov</p>", "Short line.", None),
+    ('<p class="date">18. Nov</p>', "Short line.", "2026-11-18"),
+])
+def test_visible_text_dates(byline: str, para: str, expected: str | None) -> None:
+    html = _PAGE.format(title="Army inducts air-defence regiment", byline=byline, para=para)
+    art = extract_article(html, "https://news.example/a", site_tz="Europe/Berlin",
+                          fetched_at=datetime(2026, 12, 2, 10, 0, tzinfo=UTC))
+    got = art.published_date.isoformat() if art.published_date else None
+    assert got == expected, [c.to_dict() for c in art.date_candidates]

@@ -469,3 +469,34 @@ def test_the_local_date_is_the_day_where_the_text_was_written() -> None:
         result = parse_at(text, now, "Asia/Kolkata")
         assert result is not None and result.local_date is not None, text
         assert result.local_date.isoformat() == day, text
+
+
+@pytest.mark.parametrize(("text", "day"), [
+    ("15 августа 2016, 13:43", "2016-08-15"),  # Russian (genitive)
+    ("3 листопада 2021", "2021-11-03"),  # Ukrainian
+    ("12 października 2020 r.", "2020-10-12"),  # Polish
+    ("5 Kasım 2019 14:00", "2019-11-05"),  # Turkish
+    ("7 KASIM 2019", "2019-11-07"),
+    ("21 maart 2019", "2019-03-21"),  # Dutch
+    ("vom 24. April bis 2. Oktober 2017", "2017-04-24"),  # a range: the year of its end
+    ("3 Dec - 5 Jan 2027", "2026-12-03"),  # a range over the new year
+])
+def test_dates_as_real_pages_print_them(text: str, day: str) -> None:
+    result = parse(text, datetime(2026, 12, 2, 10, 0, tzinfo=UTC), "Europe/Berlin")
+    assert result is not None and result.local_date is not None, text
+    assert result.local_date.isoformat() == day
+
+
+@pytest.mark.parametrize("text", [
+    "Tue, 31 Nov 2026 10:00:00 GMT",  # no 31 November: the clock is not put on today
+    "Sat, 29 Feb 2025 23:00 +0000",  # 2025 is no leap year
+    "© 2024 Example Media 10:00",
+])
+def test_an_impossible_or_unread_date_is_rejected_whole(text: str) -> None:
+    assert parse(text, datetime(2026, 12, 2, 10, 0, tzinfo=UTC), "UTC") is None
+
+
+def test_a_yearless_date_says_so() -> None:
+    now = datetime(2026, 12, 2, 10, 0, tzinfo=UTC)
+    assert parse("18. Nov", now, "Europe/Berlin").yearless  # type: ignore[union-attr]
+    assert not parse("18. Nov 2025", now, "Europe/Berlin").yearless  # type: ignore[union-attr]

@@ -19,6 +19,7 @@ only the text strings the parser could read are listed (at most five).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 from collections.abc import Iterable
@@ -85,6 +86,20 @@ _MAX_TEXT_HITS = 5
 _MAX_REJECTED = 10  # rejected texts listed (for `newsmon extract`), at most
 _DATEISH_RE = re.compile(r"\d|\bago\b|\byesterday\b|\btoday\b|\bjust now\b", re.IGNORECASE)
 _NUMBERS_ONLY_RE = re.compile(r"[\d\s.,:+%()#-]*[kKmM]?")
+# ... except all-digit dates, which look like counts to the filter above ("03.11.2021").
+_NUMERIC_DATE_RE = re.compile(r"(?<!\d)(?:\d{1,2}[./-]\d{1,2}[./-]\d{2,4}|"
+                              r"\d{4}[./-]\d{1,2}[./-]\d{1,2})(?!\d)")
+# A page's own clock ("Aktuelle Zeit: 14.10.2020, 12:18"), not a publication time.
+_SITE_CLOCK_RE = re.compile(r"aktuelle[sn]?\s+(?:zeit|datum)|current\s+(?:date|time)|"
+                            r"heure\s+actuelle|hora\s+actual|it\s+is\s+(?:now|currently)",
+                            re.IGNORECASE)
+# Words that make a bare clock or "today" a date label when no date class says so.
+_LABEL_RE = re.compile(r"\b(?:published|posted|updated|modified|veröffentlicht|aktualisiert|"
+                       r"erstellt|stand|publié|mis à jour|publicado|actualizado|pubblicato|"
+                       r"aggiornato|gepubliceerd|bijgewerkt|опубликовано|обновлено)\b",
+                       re.IGNORECASE)
+# Parser rules that name only a clock or a day word: weak without a label.
+_WEAK_RULES = frozenset({"clock", "day_word"})
 _UPDATED_RE = re.compile(r"^\W*(last\s+)?(updated|modified|edited)\b", re.IGNORECASE)
 _HINT_RE = re.compile(
     r"date|time|publish|posted|updated|byline|dateline|timestamp|meta|stamp", re.IGNORECASE
@@ -126,6 +141,7 @@ class _Collector:
             cand = DateCandidate(
                 text, source, origin, kind, result.dt, str(precision), result.modified,
                 rejected, result.local_date,
+                result.rule + (" (no year)" if result.yearless else ""),
             )
         return cand
 
@@ -262,7 +278,7 @@ def _text_candidates(
                 and not _SENTENCE_RE.match(text)
                 and text not in seen
                 and _DATEISH_RE.search(text)
-                and not _NUMBERS_ONLY_RE.fullmatch(text)
+                and (not _NUMBERS_ONLY_RE.fullmatch(text) or _NUMERIC_DATE_RE.search(text))
             ):
                 seen.add(text)
                 texts.append(text)
@@ -297,9 +313,28 @@ def _from_text(tree: HtmlElement, out: _Collector) -> None:
         ]
         # The owner's own text unless the enclosing block reads more precisely.
         best = min(tried, key=_rank)
-        if best.parsed is not None:
-            out.candidates.append(best)
-            hits += 1
+        if best.parsed is None:
+            continue
+        why = _weak_text(best, el)
+        if why is not None:
+            if rejected < _MAX_REJECTED:
+                out.candidates.append(dataclasses.replace(best, rejected=why))
+                rejected += 1
+            continue
+        out.candidates.append(best)
+        hits += 1
+
+
+def _weak_text(cand: DateCandidate, el: HtmlElement) -> str | None:
+    """Why a visible text that parsed is still not a publication time, or None."""
+    if _SITE_CLOCK_RE.search(cand.raw):
+        return "the site's current date and time, not a publication time"
+    labelled = _hinted(el) or bool(_LABEL_RE.search(cand.raw))
+    if (cand.rule or "") in _WEAK_RULES and not labelled:
+        return "a bare clock time or day word outside a date label"
+    if (cand.rule or "").endswith("(no year)") and not labelled:
+        return "a date without a year outside the byline"
+    return None
 
 
 def _text_kind(text: str) -> str:

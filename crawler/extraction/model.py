@@ -36,6 +36,7 @@ class DateCandidate:
     modified: datetime | None = None
     rejected: str | None = None
     local_date: date | None = None  # the calendar day where the page was written
+    rule: str | None = None  # the time parser's pattern ("numeric_date+clock", "relative"…)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -48,6 +49,7 @@ class DateCandidate:
             "modified": _iso(self.modified),
             "rejected": self.rejected,
             "local_date": self.local_date.isoformat() if self.local_date else None,
+            "rule": self.rule,
         }
 
 

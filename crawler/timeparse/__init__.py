@@ -27,7 +27,10 @@ Contract of :func:`parse`:
 
 from __future__ import annotations
 
+import dataclasses
+import re
 from datetime import UTC, date, datetime, timedelta, tzinfo
+from typing import Final
 
 from crawler.timeparse._model import Precision, TimeResult
 from crawler.timeparse._scan import Stamp, find_stamps, fold
@@ -56,10 +59,37 @@ def parse(text: str, now: datetime, site_tz: str | tzinfo = "UTC") -> TimeResult
     if not isinstance(text, str) or not text:
         return None
     now = (now if now.tzinfo is not None else now.replace(tzinfo=UTC)).astimezone(UTC)
-    stamps = find_stamps(fold(text[:_MAX_CHARS]), site.month_first)
+    folded = fold(text[:_MAX_CHARS])
+    stamps = find_stamps(folded, site.month_first)
     if not stamps:
         return None
+    first = stamps[0]
+    if first.rule == "clock" and _YEAR_ELSEWHERE.search(folded[:first.start] + " "
+                                                        + folded[first.end:]):
+        # A clock beside a year that did not read as a date ("Tue, 31 Nov 2026 10:00",
+        # a month name we do not know): the date is impossible or unread, and the clock
+        # alone would be put on today.
+        return None
+    if len(stamps) > 1:
+        stamps = [_range_start(first, stamps[1], folded), *stamps[1:]]
     return _result(stamps, text, now, site.tz, site.key)
+
+
+_YEAR_ELSEWHERE: Final = re.compile(r"(?<![\d:.])(?:1[89]|20)\d\d(?![\d:])")
+_RANGE_GAP: Final = re.compile(r"\s*(?:-|–|—|to|till|until|through|bis|au|al|a|tot|do|по|"
+                               r"до)\s*", re.IGNORECASE)
+
+
+def _range_start(first: Stamp, second: Stamp, text: str) -> Stamp:
+    """In a range ("vom 24. April bis 2. Oktober 2017") the first date takes its year from
+    the second (the year before when its month comes later)."""
+    if (first.ymd is None or first.ymd[0] is not None or second.ymd is None
+            or second.ymd[0] is None or not _RANGE_GAP.fullmatch(text, first.end,
+                                                                  second.start)):
+        return first
+    _, month, day = first.ymd
+    year = second.ymd[0] - (1 if month > second.ymd[1] else 0)
+    return dataclasses.replace(first, ymd=(year, month, day))
 
 
 def _result(
@@ -84,6 +114,7 @@ def _result(
     zone = site_tz if zone_text is None else zone_for(zone_text, site_key) or site_tz
     return TimeResult(
         local_date=when.astimezone(zone).date(),
+        yearless=first.ymd is not None and first.ymd[0] is None,
         dt=when,
         precision=_PRECISIONS[first.precision],
         span=(first.start, first.end),

@@ -28,7 +28,8 @@ class TimeResult:
     time when the text holds two ("... | Updated 01:30 pm IST"), else None.
     ``local_date`` is the calendar day the text means where it was written: in the zone or
     offset it names, else the site's zone ("2022-05-03T20:36:00-04:00" is 3 May although
-    ``dt`` falls on 4 May in UTC).
+    ``dt`` falls on 4 May in UTC). ``yearless``: the text named no year ("18. Nov"), so the
+    latest such day up to now was taken.
     """
 
     dt: datetime
@@ -39,6 +40,7 @@ class TimeResult:
     modified_span: tuple[int, int] | None = None
     text: str = field(default="", repr=False, compare=False)
     local_date: date | None = field(default=None, compare=False)
+    yearless: bool = field(default=False, compare=False)
 
     @property
     def raw(self) -> str:

@@ -26,8 +26,28 @@ _MONTH_NAMES: Final = (
     (12, "december dec dez déc décembre decembre dezember diciembre dic dicembre dezembro "
          "दिसंबर दिसम्बर"),
 )
+# Russian, Ukrainian (genitive, as dates print them, and nominative), Polish and Turkish (with
+# and without diacritics); Polish abbreviations are left out ("lip", "sty", "lis", "sie" are
+# words).
+_MORE_MONTH_NAMES: Final = (
+    (1, "января январь янв січня січень stycznia styczeń styczen ocak"),
+    (2, "февраля февраль фев лютого лютий lutego luty şubat subat"),
+    (3, "марта март березня березень marca marzec mart"),
+    (4, "апреля апрель апр квітня квітень kwietnia kwiecień kwiecien nisan"),
+    (5, "мая май травня травень maja maj mayıs mayis"),
+    (6, "июня июнь июн червня червень czerwca czerwiec haziran"),
+    (7, "июля июль июл липня липень lipca lipiec temmuz"),
+    (8, "августа август авг серпня серпень sierpnia sierpień sierpien ağustos agustos"),
+    (9, "сентября сентябрь сен сент вересня вересень września wrzesnia wrzesień wrzesien "
+        "eylül eylul"),
+    (10, "октября октябрь окт жовтня жовтень października pazdziernika październik "
+         "pazdziernik ekim"),
+    (11, "ноября ноябрь ноя листопада листопад listopada listopad kasım kasim"),
+    (12, "декабря декабрь дек грудня грудень grudnia grudzień grudzien aralık aralik"),
+)
 MONTHS: Final[dict[str, int]] = {
-    name: month for month, names in _MONTH_NAMES for name in names.split()
+    name: month for month, names in (*_MONTH_NAMES, *_MORE_MONTH_NAMES)
+    for name in names.split()
 }
 # English month names that are everyday words; lower-case and without a year they are prose.
 WORDLIKE_MONTHS: Final = frozenset({"may", "march", "mar"})
