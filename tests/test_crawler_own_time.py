@@ -113,3 +113,18 @@ def test_visible_text_dates(byline: str, para: str, expected: str | None) -> Non
                           fetched_at=datetime(2026, 12, 2, 10, 0, tzinfo=UTC))
     got = art.published_date.isoformat() if art.published_date else None
     assert got == expected, [c.to_dict() for c in art.date_candidates]
+
+
+def test_a_webpage_in_a_jsonld_graph_dates_the_page_when_no_article_object_does() -> None:
+    graph = ('{"@context": "https://schema.org", "@graph": [{"@type": "WebSite", "@id": "s"}, '
+             '{"@type": "WebPage", "@id": "https://news.example/a", '
+             '"datePublished": "2021-03-04T09:15:00+01:00", '
+             '"dateModified": "2021-03-05T10:00:00+01:00"}]}')
+    html = _PAGE.format(title="Army inducts air-defence regiment", byline="",
+                        para="No dates in the text.").replace(
+        "</head>", f'<script type="application/ld+json">{graph}</script></head>')
+    art = extract_article(html, "https://news.example/a", site_tz="Europe/Berlin",
+                          fetched_at=datetime(2026, 12, 2, 10, 0, tzinfo=UTC))
+    assert art.published_at == datetime(2021, 3, 4, 8, 15, tzinfo=UTC)
+    assert art.published_source == "jsonld"
+    assert art.modified_at == datetime(2021, 3, 5, 9, 0, tzinfo=UTC)

@@ -162,13 +162,19 @@ def _from_selector(tree: HtmlElement, selector: str, out: _Collector) -> None:
 
 
 def _from_jsonld(page: PageMeta, out: _Collector) -> None:
-    for obj in page.jsonld:
-        for key, kind in (("datePublished", PUBLISHED), ("dateModified", MODIFIED)):
-            value = obj.get(key)
-            if isinstance(value, list):
-                value = value[0] if value else None
-            if isinstance(value, str | int | float):
-                out.add(str(value), "jsonld", f"jsonld:{key}", kind)
+    """Dates of the JSON-LD article objects; of the page objects (WebPage in a @graph) only
+    where no article object has one."""
+    for objects, origin in ((page.jsonld, "jsonld"), (page.jsonld_pages, "jsonld:WebPage")):
+        if origin != "jsonld" and any(c.source == "jsonld" and c.parsed is not None
+                                      for c in out.candidates):
+            break
+        for obj in objects:
+            for key, kind in (("datePublished", PUBLISHED), ("dateModified", MODIFIED)):
+                value = obj.get(key)
+                if isinstance(value, list):
+                    value = value[0] if value else None
+                if isinstance(value, str | int | float):
+                    out.add(str(value), "jsonld", f"{origin}:{key}", kind)
 
 
 def _from_meta(tree: HtmlElement, page: PageMeta, out: _Collector) -> None:

@@ -46,6 +46,9 @@ class PageMeta:
 
     meta: dict[str, list[str]] = field(default_factory=dict)
     jsonld: list[dict[str, Any]] = field(default_factory=list)
+    # JSON-LD objects about the page itself (WebPage, ItemPage), @graph included: their dates
+    # count where no article object gives one.
+    jsonld_pages: list[dict[str, Any]] = field(default_factory=list)
     canonical: str | None = None
     html_lang: str | None = None
 
@@ -88,8 +91,13 @@ def _types(obj: dict[str, Any]) -> set[str]:
     return {str(v).rsplit("/", 1)[-1].lower() for v in values if v}
 
 
-def _read_jsonld(tree: HtmlElement) -> list[dict[str, Any]]:
+PAGE_TYPES = frozenset({"webpage", "itempage"})
+
+
+def _read_jsonld(tree: HtmlElement) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The article objects and the page objects of the page's JSON-LD."""
     articles: list[dict[str, Any]] = []
+    pages: list[dict[str, Any]] = []
     for script in tree.iter("script"):
         if "ld+json" not in (script.get("type") or "").lower():
             continue
@@ -106,9 +114,12 @@ def _read_jsonld(tree: HtmlElement) -> list[dict[str, Any]]:
                 logger.debug("skipping unparseable JSON-LD: %s", exc)
                 continue
         for obj in _iter_jsonld_objects(data):
-            if _types(obj) & ARTICLE_TYPES:
+            types = _types(obj)
+            if types & ARTICLE_TYPES:
                 articles.append(obj)
-    return articles
+            elif types & PAGE_TYPES:
+                pages.append(obj)
+    return articles, pages
 
 
 def read_page_meta(tree: HtmlElement, url: str) -> PageMeta:
@@ -123,7 +134,7 @@ def read_page_meta(tree: HtmlElement, url: str) -> PageMeta:
         href = (el.get("href") or "").strip()
         if "canonical" in rel and href and page.canonical is None:
             page.canonical = urljoin(url, href)
-    page.jsonld = _read_jsonld(tree)
+    page.jsonld, page.jsonld_pages = _read_jsonld(tree)
     lang = tree.get("lang") or tree.get("xml:lang")
     page.html_lang = lang.strip() if lang else None
     return page
