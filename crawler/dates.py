@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 # "updated": a page's modification time standing in for a publication time it lacks.
-TRUST = {"selector": 0, "jsonld": 1, "meta": 1, "time": 2, "feed": 3, "sitemap": 3,
+TRUST = {"selector": 0, "jsonld": 1, "meta": 1, "url": 1, "time": 2, "feed": 3, "sitemap": 3,
          "text": 4, "listing": 5, "updated": 6}
 # How far the true time may lie from a value of each precision. Dates (day, week, month)
 # are the start of a local period; clock readings and relative times are points.

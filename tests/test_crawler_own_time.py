@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import shutil
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -128,3 +128,22 @@ def test_a_webpage_in_a_jsonld_graph_dates_the_page_when_no_article_object_does(
     assert art.published_at == datetime(2021, 3, 4, 8, 15, tzinfo=UTC)
     assert art.published_source == "jsonld"
     assert art.modified_at == datetime(2021, 3, 5, 9, 0, tzinfo=UTC)
+
+
+def test_the_day_in_the_address_wins_over_a_page_date_of_another_day() -> None:
+    html = _PAGE.format(title="Army inducts air-defence regiment",
+                        byline='<p class="date">Updated: 11.04.2009</p>', para="Short line.")
+    fetched = datetime(2026, 12, 2, 10, 0, tzinfo=UTC)
+    art = extract_article(html, "https://blog.example/2019/10/22/army-inducts/",
+                          site_tz="Europe/Berlin", fetched_at=fetched)
+    assert (art.published_date, art.published_source) == (date(2019, 10, 22), "url")
+    # Where the page agrees with its address, the page's more precise time is kept.
+    html = html.replace("Updated: 11.04.2009", "22.10.2019, 14:05 Uhr")
+    art = extract_article(html, "https://blog.example/2019/10/22/army-inducts/",
+                          site_tz="Europe/Berlin", fetched_at=fetched)
+    assert art.published_at == datetime(2019, 10, 22, 12, 5, tzinfo=UTC)
+    # Not a date: an id, an impossible month, a future day.
+    for url in ("https://x.example/news/12345678/", "https://x.example/2020/13/01/a",
+                "https://x.example/2031/01/01/a"):
+        art = extract_article(html, url, site_tz="Europe/Berlin", fetched_at=fetched)
+        assert art.published_source != "url", url

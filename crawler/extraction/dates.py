@@ -23,8 +23,9 @@ import dataclasses
 import logging
 import re
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from lxml.html import HtmlElement
 
@@ -159,6 +160,28 @@ def _value_of(item: HtmlElement | str) -> str:
 def _from_selector(tree: HtmlElement, selector: str, out: _Collector) -> None:
     for item in select(tree, selector):
         out.add(_value_of(item), "selector", f"selector:{selector}", PUBLISHED)
+
+
+# A full date in a URL's path: /2019/10/22/, /2019-10-22-…, /20191022/ (years 1990-2099).
+_URL_DATE_RE = re.compile(
+    r"/((?:19|20)\d\d)(?:([/_-])(0?[1-9]|1[0-2])\2(0?[1-9]|[12]\d|3[01])"
+    r"|(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01]))(?=[/_.-]|$)")
+
+
+def _from_url(url: str, out: _Collector) -> None:
+    """The date a publisher wrote into the article's address when it made it; it never
+    changes with later updates (htmldate reads it first, too)."""
+    match = _URL_DATE_RE.search(urlsplit(url).path)
+    if match is None:
+        return
+    y, m, d = match[1], match[3] or match[5], match[4] or match[6]
+    try:
+        day = date(int(y), int(m), int(d))
+    except ValueError:
+        return
+    if day > out.now.date():
+        return
+    out.add(day.isoformat(), "url", "url:path", PUBLISHED)
 
 
 def _from_jsonld(page: PageMeta, out: _Collector) -> None:
@@ -354,9 +377,12 @@ def collect_candidates(
     now: datetime,
     site_tz: str,
     selector: str | None = None,
+    url: str | None = None,
 ) -> list[DateCandidate]:
     """Every date string of the page with its origin and parsed value (None if unreadable)."""
     out = _Collector(now, site_tz)
+    if url:
+        _from_url(url, out)
     if selector:
         _from_selector(tree, selector, out)
     _from_jsonld(page, out)
@@ -384,10 +410,16 @@ def _best(candidates: Iterable[DateCandidate], kind: str) -> DateCandidate | Non
 def choose(candidates: list[DateCandidate]) -> tuple[DateCandidate | None, datetime | None]:
     """The winning publication candidate and the modification time (both may be None)."""
     selected = [c for c in candidates if c.source == "selector" and c.parsed is not None]
+    in_url = [c for c in candidates if c.source == "url" and c.parsed is not None]
     # An "updated" time stands in for the publication time only when nothing else exists;
     # the caller records it as such (``published.kind`` is then "modified").
     modified = _best(candidates, MODIFIED)
     published = selected[0] if selected else _best(candidates, PUBLISHED) or modified
+    if not selected and in_url and (published is None
+                                    or published.local_date != in_url[0].local_date):
+        # The page's own dates disagree with the day in its address (an update, a sidebar,
+        # a time zone): the address is the publication day.
+        published = in_url[0]
     modified_at = modified.parsed if modified is not None else None
     if modified_at is None and published is not None:
         modified_at = published.modified

@@ -114,7 +114,7 @@ def extract_with_options(
     article.authors = names or meta.authors(page, tree)
 
     candidates = collect_candidates(
-        tree, page, now=fetched_at, site_tz=site_tz, selector=sel.get("time")
+        tree, page, now=fetched_at, site_tz=site_tz, selector=sel.get("time"), url=url
     )
     published, article.modified_at = choose(candidates)
     article.date_candidates = candidates
