@@ -388,7 +388,8 @@ def collect_candidates(
     _from_jsonld(page, out)
     _from_meta(tree, page, out)
     _from_time(tree, out)
-    if not any(c.parsed for c in out.candidates if c.source != "selector" and not c.rejected):
+    if not any(c.parsed for c in out.candidates
+               if c.source not in ("selector", "url") and not c.rejected):
         _from_text(tree, out)
     return out.candidates
 
