@@ -535,3 +535,18 @@ def test_word_count_counts_unspaced_scripts() -> None:
     # Japanese runs are many words, not one (about one per two characters).
     assert word_count("防衛省は二日、新型護衛艦の建造計画を発表した。") == 11
     assert word_count("DRDO の新型ミサイル") == 1 + 4
+
+
+def test_the_headline_not_the_blog_or_site_name() -> None:
+    fetched = datetime(2026, 12, 2, 10, 0, tzinfo=UTC)
+    body = "<p>" + "The regiment took over the new radars on Monday, officials said. " * 6 + "</p>"
+    blog = ("<html><head><title>Radar regiment raised | Frontier Notes</title></head><body>"
+            "<header><h1>Frontier Notes</h1></header><div class='post'>"
+            f"<h2 class='entry-title'>Radar regiment raised</h2>{body}</div></body></html>")
+    assert extract_article(blog, "https://b.example/p/1", fetched_at=fetched).title == (
+        "Radar regiment raised")
+    site = ("<html><head><meta property='og:title' content='Radar regiment raised in Ladakh - "
+            "Frontier Post'><meta property='og:site_name' content='Frontier Post'></head>"
+            f"<body><div>{body}</div></body></html>")
+    assert extract_article(site, "https://f.example/a", fetched_at=fetched).title == (
+        "Radar regiment raised in Ladakh")

@@ -350,8 +350,41 @@ def _title_key(text: str) -> str:
     return re.sub(r"\W+", " ", text.casefold()).strip()
 
 
+_TITLE_SEPARATORS = re.compile(r"\s+(?:[|\-–—·»:~/]{1,2})\s+")
+_DOMAIN = re.compile(r"^[\w-]+(?:\.[\w-]+)+$")
+
+
+def _agrees(key: str, references: list[str]) -> bool:
+    return bool(key) and len(key) > 10 and any(
+        key in ref or ref in key for ref in references if len(ref) > 10)
+
+
+def _without_site(text: str, site: str, headings: list[str]) -> str:
+    """``text`` ("Headline | Site", "Site - Headline") without the site's name: the part
+    that is a heading of the page, else the part left after dropping the site's name or a
+    domain, else the one part much longer than the others."""
+    parts = [p.strip() for p in _TITLE_SEPARATORS.split(text) if p.strip()]
+    if len(parts) < 2:
+        return text
+    heading_keys = [_title_key(h) for h in headings]
+    for part in parts:
+        if _title_key(part) in heading_keys and len(part.split()) >= 2:
+            return part
+    site_key = _title_key(site) if site else ""
+    kept = [p for p in parts if _title_key(p) != site_key and not _DOMAIN.match(p)]
+    if len(kept) == 1:
+        return kept[0]
+    words = sorted(((len(p.split()), p) for p in parts), reverse=True)
+    if words[0][0] >= 2 * words[1][0] + 1:
+        return words[0][1]
+    return text
+
+
 def title(page: PageMeta, tree: HtmlElement) -> str | None:
-    """The headline: an <h1> that agrees with the metadata, else JSON-LD, OpenGraph, <title>."""
+    """The headline: a heading (<h1>, else <h2>/<h3>) that agrees with the metadata, else
+    JSON-LD, OpenGraph or <title> without the site's name. An <h1> that is the site's or
+    blog's name (the metadata's site name, or a heading that only the site part of the
+    <title> matches) is not the headline."""
     meta_titles = [
         t
         for t in (
@@ -363,14 +396,20 @@ def title(page: PageMeta, tree: HtmlElement) -> str | None:
     ]
     title_el = tree.find(".//title")
     doc_title = element_text(title_el) if title_el is not None else ""
+    site = page.first("og:site_name", "application-name") or ""
+    site_key = _title_key(site)
     h1s = [t for t in (element_text(h) for h in tree.iter("h1")) if t and len(t) < 400]
+    lower = [t for t in (element_text(h) for h in tree.iter("h2", "h3"))
+             if t and len(t) < 400]
     references = [_title_key(t) for t in [*meta_titles, doc_title] if t]
-    for h1 in h1s:
-        key = _title_key(h1)
-        if key and any(key in ref or ref in key for ref in references if len(ref) > 10):
-            return h1
+    for heading in (*h1s, *lower):
+        key = _title_key(heading)
+        if key == site_key:
+            continue
+        if _agrees(key, references):
+            return heading
     if meta_titles:
-        return meta_titles[0]
+        return _without_site(meta_titles[0], site, [*h1s, *lower])
     if h1s:
         return h1s[0]
-    return doc_title or None
+    return _without_site(doc_title, site, lower) if doc_title else None
