@@ -402,9 +402,17 @@ def title(page: PageMeta, tree: HtmlElement) -> str | None:
     lower = [t for t in (element_text(h) for h in tree.iter("h2", "h3"))
              if t and len(t) < 400]
     references = [_title_key(t) for t in [*meta_titles, doc_title] if t]
+    # The site's name in "Headline | Site" agrees too: a heading that is exactly a shorter
+    # part of a title is that title's site part.
+    site_parts = set()
+    for full in (doc_title, *meta_titles):
+        parts = [_title_key(p) for p in _TITLE_SEPARATORS.split(full) if p.strip()]
+        if len(parts) > 1:
+            longest = max(len(p) for p in parts)
+            site_parts.update(p for p in parts if len(p) < longest)
     for heading in (*h1s, *lower):
         key = _title_key(heading)
-        if key == site_key:
+        if key == site_key or key in site_parts:
             continue
         if _agrees(key, references):
             return heading
