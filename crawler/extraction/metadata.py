@@ -404,7 +404,7 @@ def title(page: PageMeta, tree: HtmlElement) -> str | None:
     references = [_title_key(t) for t in [*meta_titles, doc_title] if t]
     # The site's name in "Headline | Site" agrees too: a heading that is exactly a shorter
     # part of a title is that title's site part.
-    site_parts = set()
+    site_parts: set[str] = set()
     for full in (doc_title, *meta_titles):
         parts = [_title_key(p) for p in _TITLE_SEPARATORS.split(full) if p.strip()]
         if len(parts) > 1:
