@@ -62,8 +62,16 @@ REVISED_PARAGRAPHS = [PARAGRAPHS[0], PARAGRAPHS[1].replace("1,200 crore", "1,250
                       "the value of the contract as 1,200 crore rupees."]
 REVISED = page(TITLE, REVISED_PARAGRAPHS)
 FRONT = page("Test Wire: news from the coast", [
-    "Latest: Navy inducts twelve coastal radars. Markets: rupee steady. Weather: rain in the "
-    "south. Sport: the home side wins the series."] * 3)
+    "Latest: the Navy inducts twelve coastal radars along the western seaboard, and the "
+    "Coast Guard says the first week of watching has already turned up two unregistered "
+    "boats.",
+    "Markets: the rupee held steady against the dollar on Tuesday as traders waited for the "
+    "central bank's decision on rates, due at the end of the week.",
+    "Weather: heavy rain is forecast for the southern districts until Friday, and fishermen "
+    "have been told not to put out to sea while the warning lasts.",
+    "Sport: the home side won the series by two matches to one after a last-over finish in "
+    "the deciding game in front of a full stadium.",
+])
 STEPS = [
     ("consent wall", "publisher_consent_wall.html", "wall: consent wall"),
     ('Akamai "Access Denied"', "akamai_access_denied.html", "wall: Akamai access denied"),
