@@ -6,9 +6,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from alembic import command
+from sqlalchemy import inspect, select
 
 from storage import ArticleRecord, Outcome, Store
+from storage.migrate import alembic_config, upgrade
 from storage.models import ArticleURL, ArticleVersion
 from storage.revisions import Stored, is_front_page, judge, pack, pack_list, unpack, unpack_list
 
@@ -124,3 +126,22 @@ def test_an_accepted_revision_keeps_the_previous_text(store: Store) -> None:
     assert art.body == revised
     assert [(v.status, unpack(v.body)) for v in versions] == [
         ("accepted", BODY), ("accepted", revised)]
+
+
+def test_revision_0008_down_and_up_leaves_old_versions_without_text(db_url: str) -> None:
+    store = Store.from_url(db_url)
+    try:
+        store.upsert_articles([rec(refetch=False)])
+        cfg = alembic_config()
+        with store.engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.downgrade(cfg, "0007")
+        columns = {c["name"] for c in inspect(store.engine).get_columns("article_versions")}
+        assert "body" not in columns and "status" not in columns
+        upgrade(store.engine)
+        with store.session() as session:
+            (version,) = session.execute(select(ArticleVersion)).scalars()
+            assert (version.status, version.reason, version.body, version.highlights) == (
+                "accepted", None, None, None)
+    finally:
+        store.close()
