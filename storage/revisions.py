@@ -27,6 +27,7 @@ MIN_SHARED_SHINGLES = 0.5
 # Index pages that are a site's front page as much as "/" is.
 _FRONT_PATHS = re.compile(r"^/?((index|default|home|start)(\.[a-z]{2,5})?)?/?$", re.I)
 _WORD = re.compile(r"\w+")
+_VARYING = re.compile(r"'[^']*'|\d+")
 _TITLE_SPLIT = re.compile(r"\s+[|\-–—:·•»]\s+")
 
 
@@ -93,6 +94,12 @@ def judge(stored: Stored, rec: ArticleRecord) -> str | None:
     return None
 
 
+def reason_kind(reason: str) -> str:
+    """What kind of rejection ``reason`` is: the reason without its quoted parts and numbers
+    (a Ray ID, a reference, word counts), which change from one fetch to the next."""
+    return _VARYING.sub("", reason)
+
+
 def pack(text: str | None) -> bytes | None:
     """``text`` zlib-compressed (UTF-8); None stays None."""
     return None if text is None else zlib.compress(text.encode("utf-8"), 6)
@@ -112,4 +119,4 @@ def unpack_list(data: bytes | None) -> list[str] | None:
 
 
 __all__ = ["MIN_KEPT_WORDS", "MIN_SHARED_SHINGLES", "STUB_WORDS", "Stored", "is_front_page",
-           "judge", "pack", "pack_list", "site_names", "unpack", "unpack_list", "words"]
+           "judge", "pack", "pack_list", "reason_kind", "site_names", "unpack", "unpack_list", "words"]

@@ -33,7 +33,7 @@ from storage.models import (
     Story,
 )
 from storage.records import ArticleRecord, Outcome, RunStats, StoryMatcher
-from storage.revisions import Stored, is_front_page, judge, pack, pack_list
+from storage.revisions import Stored, is_front_page, judge, pack, pack_list, reason_kind
 from storage.stories import Found, NewArticle, StoryFiler, headline_pairs, index_lookups
 from storage.types import array_literal, naive_utc, pg_array
 
@@ -459,10 +459,19 @@ class Store:
 
     def _reject(self, session: Session, article_id: int, rec: ArticleRecord, chash: str,
                 reason: str) -> None:
-        """Keep ``rec`` as a rejected version of article ``article_id``, unless the same
-        content was rejected before (a wall served on every run is kept once)."""
+        """Keep ``rec`` as a rejected version of article ``article_id``, unless the article's
+        latest version is already a rejection of that kind, or this content was rejected
+        before: a wall served on every run (with a new Ray ID or reference each time) is kept
+        once."""
         logger.warning("%s: re-fetch of %s not stored over the article (%s)", rec.source,
                        rec.url, reason)
+        latest = session.execute(
+            select(ArticleVersion.status, ArticleVersion.reason)
+            .where(ArticleVersion.article_id == article_id)
+            .order_by(ArticleVersion.id.desc()).limit(1)).first()
+        if latest is not None and latest[0] == "rejected" and (
+                reason_kind(latest[1] or "") == reason_kind(reason)):
+            return
         seen = session.execute(select(ArticleVersion.id).where(
             ArticleVersion.article_id == article_id, ArticleVersion.content_hash == chash,
             ArticleVersion.status == "rejected").limit(1)).scalar()

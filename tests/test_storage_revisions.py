@@ -97,6 +97,9 @@ def test_a_rejected_refetch_leaves_the_article_and_is_kept_as_a_version(store: S
                alias_keys=["example.com/"], fetched_at=T0 + timedelta(hours=1), topics={})
     assert store.upsert_articles([wall]) == [Outcome.REJECTED]
     assert store.upsert_articles([wall]) == [Outcome.REJECTED]  # kept once
+    other_ray = rec(title="Access Denied", body="Reference #18.2", topics={},
+                    wall="Akamai access denied: 'reference #18.2'")
+    assert store.upsert_articles([other_ray]) == [Outcome.REJECTED]  # the same kind: once
     (art,) = store.articles()
     assert (art.title, art.body, art.url) == (first.title, BODY, first.url)
     with store.session() as session:
@@ -116,16 +119,20 @@ def test_a_rejected_refetch_leaves_the_article_and_is_kept_as_a_version(store: S
 
 def test_an_accepted_revision_keeps_the_previous_text(store: Store) -> None:
     store.upsert_articles([rec(refetch=False)])
+    assert store.upsert_articles([rec(body=PARAS[0])]) == [Outcome.REJECTED]
     revised = BODY.replace("1,200 crore", "1,250 crore")
     assert store.upsert_articles([rec(body=revised, fetched_at=T0 + timedelta(hours=1))]) == [
         Outcome.UPDATED]
+    # After an accepted version, a rejection of the same kind is kept again.
+    assert store.upsert_articles([rec(body=PARAS[1])]) == [Outcome.REJECTED]
     (art,) = store.articles()
     with store.session() as session:
         versions = list(session.execute(select(ArticleVersion).order_by(ArticleVersion.id))
                         .scalars())
     assert art.body == revised
     assert [(v.status, unpack(v.body)) for v in versions] == [
-        ("accepted", BODY), ("accepted", revised)]
+        ("accepted", BODY), ("rejected", PARAS[0]), ("accepted", revised),
+        ("rejected", PARAS[1])]
 
 
 def test_revision_0008_down_and_up_leaves_old_versions_without_text(db_url: str) -> None:
