@@ -119,4 +119,5 @@ def unpack_list(data: bytes | None) -> list[str] | None:
 
 
 __all__ = ["MIN_KEPT_WORDS", "MIN_SHARED_SHINGLES", "STUB_WORDS", "Stored", "is_front_page",
-           "judge", "pack", "pack_list", "reason_kind", "site_names", "unpack", "unpack_list", "words"]
+           "judge", "pack", "pack_list", "reason_kind", "site_names", "unpack", "unpack_list",
+           "words"]
