@@ -413,7 +413,7 @@ class Store:
         A record with new content for a stored article replaces it only if
         :func:`storage.revisions.judge` finds it no worse than the stored text; otherwise the
         article (text, topics, URL, aliases) is left as it was and the record is kept as a
-        rejected version with the reason (once per distinct content)."""
+        rejected version with the reason (see :meth:`_reject`)."""
         chash = rec.content_hash()
         keys = _keys(rec)
         known = dict(session.execute(
