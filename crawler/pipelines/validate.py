@@ -42,6 +42,8 @@ class ValidationPipeline:
             return item
         if len(item.url_key) > MAX_KEY_LENGTH:
             raise self._drop("url too long", item)
+        if is_front_page(item.url_key):  # a feed entry that links to the site's home page
+            raise self._drop("not an article URL", item)
         item.title = " ".join(item.title.split())
         if item.refetch:
             return item

@@ -186,3 +186,31 @@ async def test_articles_that_redirect_home_are_not_stored_and_do_not_block_later
            "a stored one is kept (rejected version), a new one is not stored (dropped: "
            "redirected to the front page); `/` never becomes an alias, so the new one is "
            "stored once it serves its article", case=last, source=SOURCE)
+
+
+@reactor_test
+async def test_a_feed_entry_linking_to_the_front_page_is_not_an_article(
+        db_url: str, tmp_path: Path, record: Callable[..., None]) -> None:
+    backend = "SQLite" if db_url.startswith("sqlite") else "PostgreSQL"
+    with FaultServer() as server:
+        story = server.url("/news/navy-coastal-radars-20261120.html")
+        feed = server.route("/feed.xml", respond(200, rss([
+            rss_item(server.url("/"), "Visit Test Wire for all the latest news",
+                     description="All the latest news from the coast, every hour."),
+            rss_item(story, TITLE, description=" ".join(PARAGRAPHS[:2]))]),
+            "application/rss+xml; charset=utf-8"))
+        settings = load(write_config(tmp_path / "cfg", db_url, [
+            rss_source(SOURCE, feed, fetch_articles=False)]))
+        store = Store.from_url(db_url)
+        try:
+            case = await crawl_case(settings, store)
+            with store.session() as session:
+                keys = list(session.execute(select(ArticleURL.url_key)).scalars())
+            home = f":{server.port}/"
+        finally:
+            store.close()
+    assert case.titles[SOURCE] == [TITLE] and case.dropped(SOURCE) == 1
+    assert not [k for k in keys if k.endswith(home)], keys
+    record("integrity", f"feed entry that links to the site's front page ({backend})",
+           "not stored (dropped: not an article URL); the front page is no article's key",
+           case=case, source=SOURCE)
