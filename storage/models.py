@@ -180,7 +180,10 @@ class ArticleURL(Base):
 
 
 class ArticleVersion(Base):
-    """One stored state of an article: the first fetch and every change seen after it."""
+    """One fetched state of an article: the first fetch and every change seen after it, with
+    its text (zlib-compressed, ``storage.revisions.pack``). ``status`` "accepted": it became
+    the article; "rejected": a re-fetch much worse than the stored text (``reason``), kept
+    only here."""
 
     __tablename__ = "article_versions"
 
@@ -192,6 +195,13 @@ class ArticleVersion(Base):
     modified_at: Mapped[datetime | None]
     content_hash: Mapped[str] = mapped_column(String(64))
     title: Mapped[str] = mapped_column(Text)
+    # NULL for versions stored before revision 0008.
+    body: Mapped[bytes | None] = mapped_column(LargeBinary)
+    highlights: Mapped[bytes | None] = mapped_column(LargeBinary)
+    summary: Mapped[str | None] = mapped_column(Text)
+    authors: Mapped[list[str] | None]
+    status: Mapped[str] = mapped_column(String(16), server_default="accepted")
+    reason: Mapped[str | None] = mapped_column(Text)
 
     article: Mapped[Article] = relationship(back_populates="versions")
 

@@ -21,10 +21,12 @@ from storage.models import (
     Article,
     ArticleEntity,
     ArticleTopic,
+    ArticleVersion,
     CrawlRun,
     SourceRow,
     Story,
 )
+from storage.revisions import unpack, unpack_list, words
 from storage.search import SearchFilters, dated_at, filter_conditions
 from storage.store import Store
 
@@ -80,6 +82,39 @@ class StoryInfo:
 
 
 @dataclass(slots=True)
+class VersionRow:
+    """One fetched state of an article (``article_versions``), with its text; ``body`` and
+    ``highlights`` are None for versions stored before revision 0008."""
+
+    id: int
+    fetched_at: datetime
+    status: str
+    reason: str | None
+    title: str
+    content_hash: str
+    body: str | None
+    highlights: list[str] | None
+    summary: str | None
+    authors: list[str] | None
+
+    @property
+    def words(self) -> int | None:
+        return None if self.body is None else len(words(self.body))
+
+
+def article_versions(store: Store, article_id: int) -> list[VersionRow]:
+    """Every version of article ``article_id``, oldest first, texts decompressed."""
+    with store.engine.connect() as conn:
+        return [VersionRow(id=v.id, fetched_at=v.fetched_at, status=v.status, reason=v.reason,
+                           title=v.title, content_hash=v.content_hash, body=unpack(v.body),
+                           highlights=unpack_list(v.highlights), summary=v.summary,
+                           authors=v.authors)
+                for v in conn.execute(select(ArticleVersion.__table__)
+                                      .where(ArticleVersion.article_id == article_id)
+                                      .order_by(ArticleVersion.id))]
+
+
+@dataclass(slots=True)
 class ArticleDetail:
     """One article in full, with its topics, entities and the other articles of its story."""
 
@@ -93,6 +128,7 @@ class ArticleDetail:
     entities: dict[str, int]
     story: StoryInfo | None
     siblings: list[ArticleRow]
+    versions: list[VersionRow] = field(default_factory=list)
 
 
 def _article_columns() -> tuple[Any, ...]:
@@ -194,7 +230,7 @@ def article_detail(store: Store, article_id: int) -> ArticleDetail | None:
     return ArticleDetail(row=row, body=r.body, authors=list(r.authors or []),
                          language=r.language, section=r.section, tags=list(r.tags or []),
                          modified_at=r.modified_at, entities=entities, story=story,
-                         siblings=siblings)
+                         siblings=siblings, versions=article_versions(store, article_id))
 
 
 def stats(store: Store, by: StatsBy | None, tz: tzinfo, *, since: datetime | None = None,

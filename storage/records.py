@@ -14,6 +14,8 @@ class Outcome(StrEnum):
     NEW = "new"
     UPDATED = "updated"
     UNCHANGED = "unchanged"
+    # A re-fetch much worse than the stored text: kept as a rejected version only.
+    REJECTED = "rejected"
 
 
 @dataclass(slots=True)
@@ -51,6 +53,13 @@ class ArticleRecord:
     minhash: bytes | None = None
     bands: list[int] = field(default_factory=list)
     title_terms: list[str] = field(default_factory=list)
+    # What the crawler saw of the fetch itself. ``refetch``: the article is stored already and
+    # was fetched again to look for changes (``refetch_within``), under ``url_key``. ``wall``:
+    # why the page is a bot wall, challenge, consent or error page (None: it looks real).
+    # ``redirected_to``: the URL the request ended at when that is another page.
+    refetch: bool = False
+    wall: str | None = None
+    redirected_to: str | None = None
 
     def content_hash(self) -> str:
         """Hash of what a reader sees; a change here is an update, anything else is not."""

@@ -33,6 +33,7 @@ from storage.models import (
     Story,
 )
 from storage.records import ArticleRecord, Outcome, RunStats, StoryMatcher
+from storage.revisions import Stored, is_front_page, judge, pack, pack_list, reason_kind
 from storage.stories import Found, NewArticle, StoryFiler, headline_pairs, index_lookups
 from storage.types import array_literal, naive_utc, pg_array
 
@@ -57,8 +58,24 @@ _NEW_ROW = ("url_key", "source_id", "content_hash", "first_seen_at", "fetched_at
 
 
 def _keys(rec: ArticleRecord) -> list[str]:
-    """Every key ``rec`` is known under, its own first."""
-    return [rec.url_key, *[k for k in dict.fromkeys(rec.alias_keys) if k != rec.url_key]]
+    """Every key ``rec`` is known under, its own first. A front page is never an alias: it
+    would tie every later article that redirects home to this one."""
+    return [rec.url_key, *[k for k in dict.fromkeys(rec.alias_keys)
+                           if k != rec.url_key and not is_front_page(k)]]
+
+
+def _version(rec: ArticleRecord, content_hash: str, *, status: str = "accepted",
+             reason: str | None = None) -> dict[str, Any]:
+    """The ``article_versions`` row of ``rec`` (without ``article_id``): its full text."""
+    return {"fetched_at": rec.fetched_at, "modified_at": rec.modified_at or rec.fetched_at,
+            "content_hash": content_hash, "title": rec.title, "body": pack(rec.body),
+            "highlights": pack_list(rec.highlights), "summary": rec.summary,
+            "authors": rec.authors, "status": status, "reason": reason}
+
+
+# The columns of a version row, in the order of its COPY.
+_VERSION_COLS = ("article_id", "fetched_at", "modified_at", "content_hash", "title", "body",
+                 "highlights", "summary", "authors", "status", "reason")
 
 
 def utcnow() -> datetime:
@@ -279,9 +296,8 @@ class Store:
         if not done:
             return ids
         session.execute(insert(ArticleVersion), [
-            {"article_id": ids[r.url_key], "fetched_at": r.fetched_at,
-             "modified_at": r.modified_at, "content_hash": row["content_hash"],
-             "title": r.title}
+            dict(_version(r, row["content_hash"]), article_id=ids[r.url_key],
+                 modified_at=r.modified_at)
             for r, row in zip(records, rows, strict=True) if r.url_key in ids])
         alias_rows = {k: ids[r.url_key] for r in done for k in _keys(r)}
         session.execute(
@@ -372,10 +388,12 @@ class Store:
                          hashes: dict[str, str]) -> None:
         """COPY the rows that point at new articles ``done`` (id, record) into their
         tables (PostgreSQL)."""
-        _copy(cur, "article_versions (article_id, fetched_at, modified_at, content_hash, "
-                   "title)",
-              ((a, _naive(r.fetched_at), _naive(r.modified_at), hashes[r.url_key], r.title)
-               for a, r in done))
+        versions = ((a, dict(_version(r, hashes[r.url_key]), modified_at=r.modified_at))
+                    for a, r in done)
+        _copy(cur, f"article_versions ({', '.join(_VERSION_COLS)})",
+              ((a, _naive(v["fetched_at"]), _naive(v["modified_at"]), v["content_hash"],
+                v["title"], v["body"], v["highlights"], v["summary"], json.dumps(v["authors"]),
+                v["status"], v["reason"]) for a, v in versions))
         _copy(cur, "article_topics (article_id, topic, score)",
               ((a, t, sc) for a, r in done for t, sc in r.topics.items()))
         _copy(cur, "article_entities (article_id, entity_id, mentions)",
@@ -390,12 +408,19 @@ class Store:
     def _upsert_one(self, session: Session, rec: ArticleRecord, source_id: int,
                     matcher: StoryMatcher | None) -> tuple[Outcome, int]:
         """The careful path for one record: insert if new, else update or leave it; returns
-        what happened and the article's id."""
+        what happened and the article's id.
+
+        A record with new content for a stored article replaces it only if
+        :func:`storage.revisions.judge` finds it no worse than the stored text; otherwise the
+        article (text, topics, URL, aliases) is left as it was and the record is kept as a
+        rejected version with the reason (see :meth:`_reject`)."""
         chash = rec.content_hash()
         keys = _keys(rec)
-        existing_id = session.execute(
-            select(ArticleURL.article_id).where(ArticleURL.url_key.in_(keys)).limit(1)
-        ).scalar()
+        known = dict(session.execute(
+            select(ArticleURL.url_key, ArticleURL.article_id).where(ArticleURL.url_key.in_(keys))
+        ).all())
+        # The record's own key first: an alias may name another article (a redirect).
+        existing_id = next((known[k] for k in keys if k in known), None)
         if existing_id is None:
             inserted = self._insert_filed(session, StoryFiler(session, matcher), [rec],
                                           {rec.source: source_id}, None)
@@ -409,9 +434,14 @@ class Store:
         values: dict[str, Any] = {f: getattr(rec, f) for f in _ARTICLE_FIELDS}
         article = session.get(Article, existing_id, with_for_update={"of": Article})
         assert article is not None
-        self._add_aliases(session, article.id, keys)
         if article.content_hash == chash:
+            self._add_aliases(session, article.id, keys)
             return Outcome.UNCHANGED, article.id
+        reason = judge(Stored(title=article.title, body=article.body), rec)
+        if reason is not None:
+            self._reject(session, article.id, rec, chash, reason)
+            return Outcome.REJECTED, article.id
+        self._add_aliases(session, article.id, keys)
         modified = rec.modified_at or rec.fetched_at
         for name, value in values.items():
             if name in ("published_at", "published_raw", "published_precision",
@@ -424,11 +454,30 @@ class Store:
         article.fetched_at = rec.fetched_at
         session.flush()
         self._write_enrichment(session, article.id, rec, replace=True)
-        session.add(ArticleVersion(
-            article_id=article.id, fetched_at=rec.fetched_at, modified_at=modified,
-            content_hash=chash, title=rec.title,
-        ))
+        session.add(ArticleVersion(article_id=article.id, **_version(rec, chash)))
         return Outcome.UPDATED, article.id
+
+    def _reject(self, session: Session, article_id: int, rec: ArticleRecord, chash: str,
+                reason: str) -> None:
+        """Keep ``rec`` as a rejected version of article ``article_id``, unless the article's
+        latest version is already a rejection of that kind, or this content was rejected
+        before: a wall served on every run (with a new Ray ID or reference each time) is kept
+        once."""
+        logger.warning("%s: re-fetch of %s not stored over the article (%s)", rec.source,
+                       rec.url, reason)
+        latest = session.execute(
+            select(ArticleVersion.status, ArticleVersion.reason)
+            .where(ArticleVersion.article_id == article_id)
+            .order_by(ArticleVersion.id.desc()).limit(1)).first()
+        if latest is not None and latest[0] == "rejected" and (
+                reason_kind(latest[1] or "") == reason_kind(reason)):
+            return
+        seen = session.execute(select(ArticleVersion.id).where(
+            ArticleVersion.article_id == article_id, ArticleVersion.content_hash == chash,
+            ArticleVersion.status == "rejected").limit(1)).scalar()
+        if seen is None:
+            session.add(ArticleVersion(article_id=article_id,
+                                       **_version(rec, chash, status="rejected", reason=reason)))
 
     def _write_enrichment(
         self, session: Session, article_id: int, rec: ArticleRecord, *, replace: bool

@@ -35,7 +35,7 @@ def test_insert_then_unchanged_then_update(store: Store) -> None:
     assert store.upsert_articles([record(fetched_at=T0 + timedelta(hours=1))]) == [
         Outcome.UNCHANGED]
     later = T0 + timedelta(hours=2)
-    assert store.upsert_articles([record(body="Corrected " * 30, fetched_at=later)]) == [
+    assert store.upsert_articles([record(body="Corrected text " * 30, fetched_at=later)]) == [
         Outcome.UPDATED]
     assert store.count_articles() == 1
     (art,) = store.articles()
@@ -60,7 +60,7 @@ def test_aliases_find_the_same_article(store: Store) -> None:
     store.upsert_articles([record(alias_keys=["example.com/a?id=1"])])
     assert store.known_keys(["example.com/a?id=1", "example.com/b"]) == {"example.com/a?id=1"}
     # Seen again under its alias only: still the same article.
-    out = store.upsert_articles([record(key="example.com/a?id=1", body="Changed " * 30)])
+    out = store.upsert_articles([record(key="example.com/a?id=1", body="Changed text " * 30)])
     assert out == [Outcome.UPDATED]
     assert store.count_articles() == 1
 

@@ -58,7 +58,9 @@ def collect(stats: StatsCollector, spider: Spider | None = None) -> RunStats:
         pages=get("response_received_count"),
         new=get("newsmon/new"),
         updated=get("newsmon/updated"),
-        unchanged=get("newsmon/unchanged") + get("newsmon/skipped_known"),
+        # A rejected re-fetch (kept as a version only) leaves its article unchanged.
+        unchanged=(get("newsmon/unchanged") + get("newsmon/skipped_known")
+                   + get("newsmon/rejected")),
         dropped=get("newsmon/dropped"),
         errors=get("newsmon/errors"),
         first_error=first_error,

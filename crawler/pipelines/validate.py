@@ -9,12 +9,16 @@ from scrapy.exceptions import DropItem
 from scrapy.statscollectors import StatsCollector
 
 from crawler.items import ArticleItem
+from storage.revisions import is_front_page
 
 MAX_KEY_LENGTH = 2048
 
 
 class ValidationPipeline:
-    """Drop items with no title, no article body, or an unusable URL; count each reason."""
+    """Drop items with no title, no article body, or an unusable URL, and articles that now
+    redirect to the site's front page; count each reason. A re-fetch of a stored article is
+    passed on whatever it is: the store compares it with the stored text and keeps a worse
+    one as a rejected version (storage.revisions)."""
 
     def __init__(self, crawler: Crawler, stats: StatsCollector, min_body_chars: int = 200
                  ) -> None:
@@ -38,7 +42,13 @@ class ValidationPipeline:
             return item
         if len(item.url_key) > MAX_KEY_LENGTH:
             raise self._drop("url too long", item)
+        if is_front_page(item.url_key):  # a feed entry that links to the site's home page
+            raise self._drop("not an article URL", item)
         item.title = " ".join(item.title.split())
+        if item.refetch:
+            return item
+        if item.redirected_to is not None and is_front_page(item.redirected_to):
+            raise self._drop("redirected to the front page", item)
         if not item.title:
             raise self._drop("no title", item)
         source = getattr(self.crawler.spider, "source", None)

@@ -22,6 +22,7 @@ from twisted.python.failure import Failure
 from config.schema import Source
 from crawler.dates import TRUST, Evidence, choose_published
 from crawler.extraction import extract_article
+from crawler.extraction.walls import detect_wall
 from crawler.items import ArticleItem
 from crawler.middlewares import fetched_at
 from crawler.spiders.encoding import response_text
@@ -29,6 +30,7 @@ from crawler.spiders.failures import database_reason, describe_failure
 from crawler.timeparse import parse as parse_time
 from crawler.urls import InvalidURL, canonical_url, url_key
 from crawler.xmlsafe import UnsafeXML
+from storage.revisions import is_front_page
 from storage.store import Store
 
 logger = logging.getLogger(__name__)
@@ -163,6 +165,7 @@ class SourceSpider(Spider):
     def follow_articles(self, hints: Iterable[Hint]) -> Iterator[Any]:
         """Request (or, for feed-only sources, emit) the articles not yet stored."""
         fresh: list[tuple[str, Hint]] = []
+        refetch: set[str] = set()
         for hint in hints:
             try:
                 key = url_key(hint.url)
@@ -175,21 +178,20 @@ class SourceSpider(Spider):
             fresh.append((key, hint))
         if self.store is not None and fresh:
             known = self.store.known_keys(k for k, _ in fresh)
-            refetch = set()
             if self.source.refetch_within is not None and known:
                 since = datetime.now(UTC) - self.source.refetch_within
                 refetch = self.store.keys_first_seen_since(known, since)
             skip = known - refetch
             self.count("skipped_known", sum(1 for k, _ in fresh if k in skip))
             fresh = [(k, h) for k, h in fresh if k not in skip]
-        for _key, hint in fresh:
+        for key, hint in fresh:
             if self.max_articles is not None and self._requested >= self.max_articles:
                 self.count("over_limit")
                 continue
             self._requested += 1
             if self.source.fetch_articles:
                 yield Request(hint.url, callback=self.parse_article, errback=self.on_error,
-                              cb_kwargs={"hint": hint})
+                              cb_kwargs={"hint": hint, "refetch": key in refetch})
             else:
                 item = self.item_from_hint(hint)
                 if item is not None:
@@ -212,16 +214,23 @@ class SourceSpider(Spider):
             tags=list(hint.tags), image_url=hint.image_url,
         )
 
-    def parse_article(self, response: Response, hint: Hint) -> Iterator[ArticleItem]:
+    def parse_article(self, response: Response, hint: Hint, refetch: bool = False
+                      ) -> Iterator[ArticleItem]:
+        """The article at ``response``. ``refetch``: it is stored already and was fetched
+        again to look for changes; the store compares what came back with what it has."""
         self.count("article_pages")
         if not isinstance(response, TextResponse):
             self.count("dropped_not_text")
             return
         when = fetched_at(response)
+        html = response_text(response)
         art = extract_article(
-            response_text(response), response.url, fetched_at=when, site_tz=self.source.timezone,
+            html, response.url, fetched_at=when, site_tz=self.source.timezone,
             selectors=self.article_selectors,
         )
+        requested = url_key(hint.url)
+        # Where the request ended, when that is another page (another key).
+        redirected_to = response.url if url_key(response.url) != requested else None
         canon = canonical_url(response.url)
         if art.canonical_url:
             try:
@@ -229,12 +238,18 @@ class SourceSpider(Spider):
                 # Trust rel=canonical within the site only: a cross-site canonical (syndicated
                 # copy) or one pointing at the home page would merge unrelated articles.
                 if (url_key(declared).split("/", 1)[0] == url_key(canon).split("/", 1)[0]
-                        and len(url_key(declared).split("/", 1)[1]) > 0):
+                        and not is_front_page(declared)):
                     canon = declared
             except InvalidURL:
                 pass
-        key = url_key(canon)
-        aliases = sorted({url_key(response.url), url_key(hint.url)} - {key})
+        if is_front_page(canon):
+            # Not an article (the article now redirects home): never its identity or an
+            # alias, or every later article that redirects home would be taken for it.
+            canon = canonical_url(hint.url)
+        # A re-fetch is compared with the article stored under the key it was asked for.
+        key = requested if refetch and redirected_to else url_key(canon)
+        aliases = sorted(k for k in {url_key(response.url), requested, url_key(canon)} - {key}
+                         if not is_front_page(k))
         published = self._choose_published(art, hint)
         yield ArticleItem(
             url_key=key, canonical_url=canon, url=response.url, source=self.source.name,
@@ -245,7 +260,9 @@ class SourceSpider(Spider):
             published_precision=published[2], published_source=published[3],
             modified_at=art.modified_at or hint.modified_at, language=art.language,
             image_url=art.image_url or hint.image_url, section=art.section,
-            tags=list(art.tags) or list(hint.tags), alias_keys=aliases,
+            tags=list(art.tags) or list(hint.tags), alias_keys=aliases, refetch=refetch,
+            wall=detect_wall(html, title=art.title, body=art.body),
+            redirected_to=redirected_to,
         )
 
     @staticmethod

@@ -26,6 +26,14 @@ SIBLING_COLUMNS = (
     Column("copy", "copy of", justify="right"),
     Column("title", max_width=60),
 )
+VERSION_COLUMNS = (
+    Column("id", justify="right"),
+    Column("fetched_at", "fetched"),
+    Column("status"),
+    Column("words", justify="right"),
+    Column("title", max_width=40),
+    Column("reason", max_width=60),
+)
 
 
 def _find(ref: str, store: Store) -> int | None:
@@ -46,7 +54,8 @@ def _as_dict(d: ArticleDetail) -> dict[str, Any]:
                 tags=d.tags, modified_at=d.modified_at, entities=d.entities,
                 story=asdict(d.story) if d.story else None,
                 siblings=[{k: v for k, v in asdict(s).items() if k != "lead"}
-                          for s in d.siblings])
+                          for s in d.siblings],
+                versions=[asdict(v) for v in d.versions])
     return data
 
 
@@ -67,8 +76,10 @@ def show_command(
     fmt: FormatOption = OutputFormat.TABLE,
     config: ConfigOption = None,
 ) -> None:
-    """Print one article — title, source, times, topics, entities, highlights, body — and the
-    other articles of its story (copies and other sources' reports).
+    """Print one article — title, source, times, topics, entities, highlights, body — the
+    other articles of its story (copies and other sources' reports), and its versions: every
+    fetch that changed it, and re-fetches rejected as worse than the stored text, with the
+    reason (JSON output carries each version's full text).
 
     Example: newsmon show https://www.thehindu.com/news/national/some-story/article123.ece
     """
@@ -143,3 +154,9 @@ def _print(d: ArticleDetail, tz: ZoneInfo, full_body: bool) -> None:
                  "copy": s.duplicate_of_id, "title": s.title} for s in d.siblings]
         print_rows(rows, SIBLING_COLUMNS, OutputFormat.TABLE, tz=tz, console=console,
                    title=f"Also in story #{r.story_id}")
+    if d.versions:
+        console.print()
+        print_rows([{"id": v.id, "fetched_at": v.fetched_at, "status": v.status,
+                     "words": v.words, "title": v.title, "reason": v.reason or ""}
+                    for v in d.versions], VERSION_COLUMNS, OutputFormat.TABLE, tz=tz,
+                   console=console, title="Versions")
