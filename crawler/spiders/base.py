@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
 from scrapy import Request, Spider, signals
@@ -23,7 +23,7 @@ from config.schema import Source
 from crawler.dates import TRUST, Evidence, choose_published
 from crawler.extraction import extract_article
 from crawler.items import ArticleItem
-from crawler.middlewares import fetched_at
+from crawler.middlewares import fetched_at, page_age
 from crawler.spiders.encoding import response_text
 from crawler.spiders.entries import EntryLedger
 from crawler.spiders.failures import database_reason, describe_failure
@@ -244,9 +244,12 @@ class SourceSpider(Spider):
             self.count("dropped_not_text")
             return
         when = fetched_at(response)
+        # A cached copy was generated Age seconds before it arrived: "2 hours ago" on it
+        # counts back from then (the article's fetched_at stays the arrival).
+        age = page_age(response)
         art = extract_article(
-            response_text(response), response.url, fetched_at=when, site_tz=self.source.timezone,
-            selectors=self.article_selectors,
+            response_text(response), response.url, fetched_at=when - age,
+            site_tz=self.source.timezone, selectors=self.article_selectors,
         )
         canon = canonical_url(response.url)
         if art.canonical_url:
@@ -262,6 +265,10 @@ class SourceSpider(Spider):
         key = url_key(canon)
         aliases = sorted({url_key(response.url), url_key(hint.url)} - {key})
         published = self._choose_published(art, hint)
+        if age and published[0] is not None and published[1] and (
+                published[1] == art.published_raw):
+            published = (published[0], self._age_noted(published[1], published[0], when, age),
+                         published[2], published[3])
         self.entries.produced(url_key(hint.url), key)
         yield ArticleItem(
             url_key=key, canonical_url=canon, url=response.url, source=self.source.name,
@@ -290,6 +297,14 @@ class SourceSpider(Spider):
         if chosen is None:
             return None, None, None, None
         return chosen.at, chosen.raw, chosen.precision, chosen.source
+
+    def _age_noted(self, raw: str, at: datetime, fetched: datetime, age: timedelta) -> str:
+        """``raw``, with the Age it was counted back from when that moved the time (a
+        relative time); an absolute date is the same either way and stays as it is."""
+        plain = parse_time(raw, fetched, self.source.timezone)
+        if plain is not None and plain.dt == at:
+            return raw
+        return f"{raw} (Age: {int(age.total_seconds())} s)"
 
     # -- errors and counters -----------------------------------------------------------
 

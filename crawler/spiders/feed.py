@@ -13,7 +13,7 @@ from urllib.parse import urljoin
 import feedparser
 from scrapy.http import Response
 
-from crawler.middlewares import fetched_at
+from crawler.middlewares import generated_at
 from crawler.spiders.base import Hint, SourceSpider, UnreadableStart, origin_of, time_hint
 from crawler.xmlsafe import check_no_entities
 
@@ -61,7 +61,7 @@ class FeedSpider(SourceSpider):
                 raise NotAFeed(response.url, detail)
             self.count("empty_feeds")
             return
-        now = fetched_at(response)
+        now = generated_at(response)
         hints = [self._hint(entry, response.url, now) for entry in parsed.entries]
         yield from self.follow_articles((h for h in hints if h is not None), origin_of(response))
 

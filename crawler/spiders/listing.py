@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 from scrapy.crawler import Crawler
 from scrapy.http import Response, TextResponse
 
-from crawler.middlewares import fetched_at
+from crawler.middlewares import generated_at
 from crawler.spiders.base import Hint, SourceSpider, origin_of, time_hint
 from crawler.spiders.links import find_links, looks_like_article, select
 
@@ -31,7 +31,7 @@ class ListingSpider(SourceSpider):
     def parse_start(self, response: Response) -> Iterator[Any]:
         if not isinstance(response, TextResponse):
             raise ValueError(f"{response.url}: a listing page must be HTML")
-        now = fetched_at(response)
+        now = generated_at(response)
         expr = self.source.selectors.get("links")
         found = find_links(response.selector, response.url, expr, self.max_links,
                            lambda card: self._card_time(card, now))

@@ -15,7 +15,7 @@ from scrapy import Request
 from scrapy.http import Response
 from scrapy.utils.gz import gunzip
 
-from crawler.middlewares import fetched_at
+from crawler.middlewares import generated_at
 from crawler.spiders.base import Hint, SourceSpider, UnreadableStart, origin_of, time_hint
 from crawler.spiders.failures import size_text
 from crawler.xmlsafe import UnsafeXML, parse_xml
@@ -98,7 +98,7 @@ class SitemapSpider(SourceSpider):
             return
         if kind != "urlset":
             raise NotASitemap(response.url, f"root element <{kind}>")
-        now = fetched_at(response)
+        now = generated_at(response)
         hints = []
         for url_el in root:
             if _local(url_el.tag) != "url":
