@@ -33,8 +33,9 @@ CHALLENGE = ("<!doctype html><html><head><title>Just a moment...</title></head><
 class Conditional:
     """A feed that answers 304 to its own ETag, and counts what it answered."""
 
-    def __init__(self, body: str, etag: str = ETAG) -> None:
-        self.body, self.etag = body.encode(), etag
+    def __init__(self, body: str, etag: str = ETAG,
+                 content_type: str = "application/rss+xml; charset=utf-8") -> None:
+        self.body, self.etag, self.content_type = body.encode(), etag, content_type
         self.answers: list[int] = []
 
     def __call__(self, h: FaultHandler) -> None:
@@ -43,8 +44,7 @@ class Conditional:
             h.send_head(304, [("ETag", self.etag)])
             return
         self.answers.append(200)
-        h.send_body(200, self.body, "application/rss+xml; charset=utf-8",
-                    [("ETag", self.etag)])
+        h.send_body(200, self.body, self.content_type, [("ETag", self.etag)])
 
 
 def _articles(server: FaultServer, count: int, first: Behaviour | None = None
@@ -137,6 +137,47 @@ async def test_a_fully_stored_feed_saves_its_etag_and_gets_304(
     record("integrity", f"a feed with an ETag whose every entry was stored ({backend})",
            "its ETag was saved; the next run got 304 and fetched no article page",
            case=again, source=NAME)
+
+
+SITEMAP_NS = "http://www.sitemaps.org/schemas/sitemap/0.9"
+
+
+@reactor_test
+async def test_sitemap_index_is_read_again_while_a_childs_entry_is_not_stored(
+        server: FaultServer, store: Store, db_url: str, tmp_path: Path,
+        record: Callable[..., None]) -> None:
+    titles, locs = [], []
+    for i in (1, 2):
+        title = f"Port expansion phase {i} approved by the maritime board"
+        page = respond(200, article_html(title, i), HTML)
+        locs.append(server.route(
+            f"/sm/news/port-expansion-phase-{i}-approved-60{i:04d}.html",
+            sequence(respond(200, CHALLENGE, HTML), page) if i == 1 else page))
+        titles.append(title)
+    urls = "".join(f"<url><loc>{escape(u)}</loc><lastmod>2026-11-2{n}</lastmod></url>"
+                   for n, u in enumerate(locs))
+    child = server.route("/sm/sitemap-news.xml", respond(
+        200, f'<?xml version="1.0"?><urlset xmlns="{SITEMAP_NS}">{urls}</urlset>',
+        "application/xml"))
+    index = Conditional(f'<?xml version="1.0"?><sitemapindex xmlns="{SITEMAP_NS}"><sitemap>'
+                        f"<loc>{escape(child)}</loc></sitemap></sitemapindex>",
+                        content_type="application/xml")
+    server.route("/sm/sitemap-index.xml", index)
+    settings = load(write_config(tmp_path / "cfg", db_url, [
+        {"name": NAME, "kind": "sitemap", "urls": [server.url("/sm/sitemap-index.xml")]}]))
+
+    await crawl_case(settings, store)
+    assert _stored(store) == {titles[1]}
+    second = await crawl_case(settings, store)
+    assert _stored(store) == set(titles)
+    await crawl_case(settings, store)
+    assert index.answers == [200, 200, 304] and server.hits["/sm/sitemap-news.xml"] == 2
+    backend = make_url(db_url).get_backend_name()
+    record("integrity", f"a sitemap index with an ETag; an article in its child sitemap "
+           f"answers a challenge page first ({backend})",
+           "the index's ETag was not saved while the article was missing; the next run read "
+           "index and child again and stored it; the run after got 304", case=second,
+           source=NAME, stored="1, then 2")
 
 
 # -- a listing page of 50,000 links -----------------------------------------------------------
