@@ -71,6 +71,7 @@ class SourceSpider(Spider):
         self.store = store
         self.max_articles = source.max_articles
         self._seen_keys: set[str] = set()
+        self._settled: set[str] = set()  # seen keys deliberately skipped (already stored)
         self._requested = 0
         self.first_error: str | None = None
         self.entries = EntryLedger()
@@ -193,7 +194,8 @@ class SourceSpider(Spider):
                 continue
             if key in self._seen_keys:
                 # Listed twice (or by two responses): one fate, whichever listed it first.
-                self.entries.listed(origin, key)
+                if key not in self._settled:
+                    self.entries.listed(origin, key)
                 continue
             self._seen_keys.add(key)
             fresh.append((key, hint))
@@ -204,6 +206,7 @@ class SourceSpider(Spider):
                 since = datetime.now(UTC) - self.source.refetch_within
                 refetch = self.store.keys_first_seen_since(known, since)
             skip = known - refetch
+            self._settled.update(skip)
             self.count("skipped_known", sum(1 for k, _ in fresh if k in skip))
             fresh = [(k, h) for k, h in fresh if k not in skip]
         for key, hint in fresh:
