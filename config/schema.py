@@ -153,6 +153,9 @@ class CrawlSettings(_Strict):
     source_timeout: PositiveDuration = timedelta(minutes=10)
     memory_limit_mb: int = Field(default=1024, ge=64)
     max_articles_per_run: int = Field(default=500, ge=1)
+    # Article links read from one listing page; the rest are counted (links_over_cap), and
+    # the page is read in full again next run.
+    max_links_per_page: int = Field(default=2000, ge=1)
 
 
 class SchedulerSettings(_Strict):

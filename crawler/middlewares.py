@@ -2,7 +2,8 @@
 anything but http(s).
 
 FetchTimeMiddleware: relative times on a page ("2 hours ago") count back from the moment the
-response arrived, not from the moment a callback happens to run.
+response arrived, not from the moment a callback happens to run; a cached copy's ``Age``
+moves that moment back to when the page was generated (:func:`generated_at`).
 
 RedirectSchemeMiddleware: a ``Location`` pointing at ``ftp:``, ``file:``, ``mailto:`` or
 ``javascript:`` is answered by a :class:`RedirectRefused` that says so, where Scrapy would
@@ -11,7 +12,8 @@ leave the 3xx as an unexplained HTTP error or fail to build the request.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import re
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urljoin, urlsplit
 
 from scrapy import Request
@@ -20,6 +22,9 @@ from scrapy.http import Response
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 FOLLOWED_SCHEMES = frozenset({"http", "https"})
+#: A cached copy older than this is taken as this old (an Age of years is a broken cache).
+MAX_AGE = timedelta(days=7)
+_DELTA_SECONDS = re.compile(rb"\s*(\d{1,12})\s*")
 
 
 class FetchTimeMiddleware:
@@ -32,6 +37,24 @@ def fetched_at(response: Response) -> datetime:
     """When ``response`` arrived (now, for a response built by hand)."""
     value = response.meta.get("fetched_at") if response.request is not None else None
     return value if isinstance(value, datetime) else datetime.now(UTC)
+
+
+def page_age(response: Response) -> timedelta:
+    """How long a cache had held ``response`` (its ``Age`` header, RFC 9111 5.1): a single
+    non-negative integer of seconds, at most :data:`MAX_AGE`; zero when absent or junk."""
+    values = response.headers.getlist(b"Age")
+    if len(values) != 1:
+        return timedelta(0)
+    match = _DELTA_SECONDS.fullmatch(values[0])
+    if match is None:
+        return timedelta(0)
+    return min(timedelta(seconds=int(match.group(1))), MAX_AGE)
+
+
+def generated_at(response: Response) -> datetime:
+    """When the page in ``response`` was generated: its arrival less its ``Age``. Relative
+    times printed on it ("2 hours ago") count back from here."""
+    return fetched_at(response) - page_age(response)
 
 
 class RedirectRefused(IgnoreRequest):

@@ -40,6 +40,7 @@ def scrapy_settings(settings: Settings, **overrides: Any) -> dict[str, Any]:
         # Logging belongs to the program that runs the crawl (the CLI, the service).
         "LOG_INSTALL_ROOT_HANDLER": False,
         "NEWSMON_MAX_ARTICLES_PER_RUN": crawl.max_articles_per_run,
+        "NEWSMON_MAX_LINKS_PER_PAGE": crawl.max_links_per_page,
         "NEWSMON_DATABASE_URL": settings.database_url,
         "NEWSMON_TOPICS_FILE": settings.topics_file,
         "NEWSMON_ENTITIES_FILE": settings.entities_file,

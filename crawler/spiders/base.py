@@ -10,10 +10,10 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
-from scrapy import Request, Spider
+from scrapy import Request, Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.http import Response, TextResponse
 from sqlalchemy.exc import SQLAlchemyError
@@ -24,8 +24,9 @@ from crawler.dates import TRUST, Evidence, choose_published
 from crawler.extraction import extract_article
 from crawler.extraction.walls import detect_wall
 from crawler.items import ArticleItem
-from crawler.middlewares import fetched_at
+from crawler.middlewares import fetched_at, page_age
 from crawler.spiders.encoding import response_text
+from crawler.spiders.entries import EntryLedger
 from crawler.spiders.failures import database_reason, describe_failure
 from crawler.timeparse import parse as parse_time
 from crawler.urls import InvalidURL, canonical_url, url_key
@@ -72,8 +73,10 @@ class SourceSpider(Spider):
         self.store = store
         self.max_articles = source.max_articles
         self._seen_keys: set[str] = set()
+        self._settled: set[str] = set()  # seen keys deliberately skipped (already stored)
         self._requested = 0
         self.first_error: str | None = None
+        self.entries = EntryLedger()
         # 'links' picks article links on listing pages; the rest apply to article pages.
         self.article_selectors = {k: v for k, v in source.selectors.items() if k != "links"
                                   } or None
@@ -84,7 +87,12 @@ class SourceSpider(Spider):
         assert isinstance(spider, SourceSpider)
         if spider.max_articles is None:
             spider.max_articles = crawler.settings.getint("NEWSMON_MAX_ARTICLES_PER_RUN", 500)
+        crawler.signals.connect(spider._item_passed, signal=signals.item_scraped)
         return spider
+
+    def _item_passed(self, item: Any) -> None:
+        if isinstance(item, ArticleItem):
+            self.entries.passed(item.url_key)
 
     # -- start -------------------------------------------------------------------------
 
@@ -109,7 +117,8 @@ class SourceSpider(Spider):
                 headers["If-Modified-Since"] = last_modified
         return Request(
             url, callback=self._parse_start, errback=self.on_error, headers=headers,
-            dont_filter=True, meta={"newsmon_start": True, "handle_httpstatus_list": [304]},
+            dont_filter=True, meta={"newsmon_start": True, "newsmon_origin": url,
+                                    "handle_httpstatus_list": [304]},
         )
 
     def _parse_start(self, response: Response) -> Iterator[Any]:
@@ -137,33 +146,47 @@ class SourceSpider(Spider):
         raise NotImplementedError
 
     def remember_validators(self, response: Response) -> None:
+        """Note the validators of a start response read to the end; they are saved at close
+        only if everything it listed was stored or deliberately skipped (see
+        :mod:`crawler.spiders.entries`)."""
         if self.store is None:
             return
         etag = response.headers.get(b"ETag")
         last_modified = response.headers.get(b"Last-Modified")
         if etag or last_modified:
-            # Written at close, and only if the run had no errors: an unchanged feed is
-            # not re-read, so articles that failed this time must be retried next time.
-            pending = getattr(self, "_pending_validators", {})
-            pending[response.request.url if response.request else response.url] = (
-                etag.decode("latin-1") if etag else None,
-                last_modified.decode("latin-1") if last_modified else None,
-            )
-            self._pending_validators = pending
+            self.entries.read(origin_of(response),
+                              etag.decode("latin-1") if etag else None,
+                              last_modified.decode("latin-1") if last_modified else None)
 
     def closed(self, reason: str) -> None:
-        pending: dict[str, tuple[str | None, str | None]] = getattr(
-            self, "_pending_validators", {})
-        if self.store is None or not pending:
+        if self.store is None or not self.entries.pending:
             return
-        if self.stat("errors") == 0 and reason == "finished":
-            for url, (etag, last_modified) in pending.items():
-                self.store.save_validators(url, etag, last_modified)
+        if reason != "finished" or self.stat("store_failures"):
+            # A timeout leaves entries unread; a failed batch cannot be told apart by entry.
+            logger.info("%s: HTTP validators not saved (run %s%s)", self.source.name, reason,
+                        ", a batch not stored" if self.stat("store_failures") else "")
+            return
+        try:
+            for verdict in self.entries.verdicts(self.store.known_keys):
+                if verdict.save:
+                    self.store.save_validators(verdict.url, verdict.etag,
+                                               verdict.last_modified)
+                    continue
+                self.count("validators_held")
+                why = verdict.incomplete or (
+                    f"{len(verdict.left)} of its entries not stored: "
+                    + ", ".join(verdict.left[:3]) + (", ..." if len(verdict.left) > 3 else ""))
+                logger.info("%s: %s is read in full again next run (%s)", self.source.name,
+                            verdict.url, why)
+        except SQLAlchemyError as exc:
+            logger.warning("%s: HTTP validators not saved (%s)", self.source.name,
+                           database_reason(exc))
 
     # -- articles ----------------------------------------------------------------------
 
-    def follow_articles(self, hints: Iterable[Hint]) -> Iterator[Any]:
-        """Request (or, for feed-only sources, emit) the articles not yet stored."""
+    def follow_articles(self, hints: Iterable[Hint], origin: str) -> Iterator[Any]:
+        """Request (or, for feed-only sources, emit) the articles not yet stored; each entry
+        is noted in the ledger under ``origin``, the start URL whose response listed it."""
         fresh: list[tuple[str, Hint]] = []
         refetch: set[str] = set()
         for hint in hints:
@@ -173,6 +196,9 @@ class SourceSpider(Spider):
                 self.count("invalid_urls")
                 continue
             if key in self._seen_keys:
+                # Listed twice (or by two responses): one fate, whichever listed it first.
+                if key not in self._settled:
+                    self.entries.listed(origin, key)
                 continue
             self._seen_keys.add(key)
             fresh.append((key, hint))
@@ -182,19 +208,23 @@ class SourceSpider(Spider):
                 since = datetime.now(UTC) - self.source.refetch_within
                 refetch = self.store.keys_first_seen_since(known, since)
             skip = known - refetch
+            self._settled.update(skip)
             self.count("skipped_known", sum(1 for k, _ in fresh if k in skip))
             fresh = [(k, h) for k, h in fresh if k not in skip]
         for key, hint in fresh:
+            self.entries.listed(origin, key)
             if self.max_articles is not None and self._requested >= self.max_articles:
                 self.count("over_limit")
                 continue
             self._requested += 1
             if self.source.fetch_articles:
                 yield Request(hint.url, callback=self.parse_article, errback=self.on_error,
-                              cb_kwargs={"hint": hint, "refetch": key in refetch})
+                              cb_kwargs={"hint": hint, "refetch": key in refetch},
+                              meta={"newsmon_origin": origin})
             else:
                 item = self.item_from_hint(hint)
                 if item is not None:
+                    self.entries.produced(key, item.url_key)
                     yield item
 
     def item_from_hint(self, hint: Hint) -> ArticleItem | None:
@@ -224,8 +254,11 @@ class SourceSpider(Spider):
             return
         when = fetched_at(response)
         html = response_text(response)
+        # A cached copy was generated Age seconds before it arrived: "2 hours ago" on it
+        # counts back from then (the article's fetched_at stays the arrival).
+        age = page_age(response)
         art = extract_article(
-            html, response.url, fetched_at=when, site_tz=self.source.timezone,
+            html, response.url, fetched_at=when - age, site_tz=self.source.timezone,
             selectors=self.article_selectors,
         )
         requested = url_key(hint.url)
@@ -251,6 +284,11 @@ class SourceSpider(Spider):
         aliases = sorted(k for k in {url_key(response.url), requested, url_key(canon)} - {key}
                          if not is_front_page(k))
         published = self._choose_published(art, hint)
+        if age and published[0] is not None and published[1] and (
+                published[1] == art.published_raw):
+            published = (published[0], self._age_noted(published[1], published[0], when, age),
+                         published[2], published[3])
+        self.entries.produced(url_key(hint.url), key)
         yield ArticleItem(
             url_key=key, canonical_url=canon, url=response.url, source=self.source.name,
             title=art.title or hint.title or "", body=art.body or "",
@@ -281,6 +319,14 @@ class SourceSpider(Spider):
             return None, None, None, None
         return chosen.at, chosen.raw, chosen.precision, chosen.source
 
+    def _age_noted(self, raw: str, at: datetime, fetched: datetime, age: timedelta) -> str:
+        """``raw``, with the Age it was counted back from when that moved the time (a
+        relative time); an absolute date is the same either way and stays as it is."""
+        plain = parse_time(raw, fetched, self.source.timezone)
+        if plain is not None and plain.dt == at:
+            return raw
+        return f"{raw} (Age: {int(age.total_seconds())} s)"
+
     # -- errors and counters -----------------------------------------------------------
 
     def on_error(self, failure: Failure) -> None:
@@ -289,6 +335,8 @@ class SourceSpider(Spider):
         message = describe_failure(failure, self.crawler.settings)
         if request is not None and request.meta.get("newsmon_start"):
             self.count("start_failures")
+        if request is not None and request.meta.get("newsmon_origin"):
+            self.entries.incomplete(request.meta["newsmon_origin"], message)
         self.record_error(message)
 
     def record_error(self, message: str) -> None:
@@ -313,6 +361,10 @@ class SourceSpider(Spider):
         return int(self.crawler.stats.get_value(f"newsmon/{key}", 0))
 
 
+def origin_of(response: Response) -> str:
+    """The configured start URL whose response led to ``response`` (its own URL if none)."""
+    origin = response.meta.get("newsmon_origin") if response.request is not None else None
+    return origin if isinstance(origin, str) else response.url
 
 
 def time_hint(raw: str | None, now: datetime, tz: str, origin: str) -> dict[str, Any]:
@@ -328,4 +380,4 @@ def time_hint(raw: str | None, now: datetime, tz: str, origin: str) -> dict[str,
             "published_source": origin}
 
 
-__all__ = ["DATE_TRUST", "Hint", "SourceSpider", "UnreadableStart", "time_hint"]
+__all__ = ["DATE_TRUST", "Hint", "SourceSpider", "UnreadableStart", "origin_of", "time_hint"]

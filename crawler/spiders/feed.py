@@ -13,8 +13,8 @@ from urllib.parse import urljoin
 import feedparser
 from scrapy.http import Response
 
-from crawler.middlewares import fetched_at
-from crawler.spiders.base import Hint, SourceSpider, UnreadableStart, time_hint
+from crawler.middlewares import generated_at
+from crawler.spiders.base import Hint, SourceSpider, UnreadableStart, origin_of, time_hint
 from crawler.xmlsafe import check_no_entities
 
 _TAG = re.compile(r"<[^>]+>")
@@ -61,9 +61,9 @@ class FeedSpider(SourceSpider):
                 raise NotAFeed(response.url, detail)
             self.count("empty_feeds")
             return
-        now = fetched_at(response)
+        now = generated_at(response)
         hints = [self._hint(entry, response.url, now) for entry in parsed.entries]
-        yield from self.follow_articles(h for h in hints if h is not None)
+        yield from self.follow_articles((h for h in hints if h is not None), origin_of(response))
 
     def _hint(self, entry: Any, feed_url: str, now: datetime) -> Hint | None:
         link = entry.get("link")

@@ -15,8 +15,8 @@ from scrapy import Request
 from scrapy.http import Response
 from scrapy.utils.gz import gunzip
 
-from crawler.middlewares import fetched_at
-from crawler.spiders.base import Hint, SourceSpider, UnreadableStart, time_hint
+from crawler.middlewares import generated_at
+from crawler.spiders.base import Hint, SourceSpider, UnreadableStart, origin_of, time_hint
 from crawler.spiders.failures import size_text
 from crawler.xmlsafe import UnsafeXML, parse_xml
 
@@ -57,10 +57,11 @@ class SitemapSpider(SourceSpider):
     def _parse_child(self, response: Response, depth: int) -> Iterator[Any]:
         try:
             yield from self._parse_sitemap(response, depth)
-        except (NotASitemap, UnsafeXML) as exc:
-            self.record_error(str(exc))
         except Exception as exc:
-            self.record_error(f"{response.url}: cannot read the sitemap: {exc}")
+            message = (str(exc) if isinstance(exc, NotASitemap | UnsafeXML)
+                       else f"{response.url}: cannot read the sitemap: {exc}")
+            self.record_error(message)
+            self.entries.incomplete(origin_of(response), message)
 
     def _parse_sitemap(self, response: Response, depth: int) -> Iterator[Any]:
         body = response.body
@@ -92,11 +93,12 @@ class SitemapSpider(SourceSpider):
             # Newest first: with an article cap the recent ones matter most.
             for _lastmod, loc in sorted(children, reverse=True):
                 yield Request(loc, callback=self._parse_child, errback=self.on_error,
-                              cb_kwargs={"depth": depth + 1})
+                              cb_kwargs={"depth": depth + 1},
+                              meta={"newsmon_origin": origin_of(response)})
             return
         if kind != "urlset":
             raise NotASitemap(response.url, f"root element <{kind}>")
-        now = fetched_at(response)
+        now = generated_at(response)
         hints = []
         for url_el in root:
             if _local(url_el.tag) != "url":
@@ -119,5 +121,5 @@ class SitemapSpider(SourceSpider):
             ))
         # Newest first (publication date, else lastmod), so a cap keeps the recent ones.
         hints.sort(key=lambda h: (h.published_at or h.modified_at or _EPOCH), reverse=True)
-        yield from self.follow_articles(hints)
+        yield from self.follow_articles(hints, origin_of(response))
 
