@@ -550,3 +550,14 @@ def test_the_headline_not_the_blog_or_site_name() -> None:
             f"<body><div>{body}</div></body></html>")
     assert extract_article(site, "https://f.example/a", fetched_at=fetched).title == (
         "Radar regiment raised in Ladakh")
+
+
+def test_a_page_of_short_lines_is_not_emptied_where_trafilatura_finds_its_text() -> None:
+    items = "".join(f"<li>Item {i}: pack the {w} in a dry bag before the trip</li>"
+                    for i, w in enumerate(["tent", "stove", "map", "torch", "rope", "socks"]))
+    html = ("<html><head><title>Packing list for the ridge walk</title></head><body>"
+            "<article><h1>Packing list for the ridge walk</h1>"
+            f"<p>Checklist</p><ul>{items}</ul></article></body></html>")
+    art = extract_article(html, "https://walks.example/list",
+                          fetched_at=datetime(2026, 12, 2, tzinfo=UTC))
+    assert "pack the rope in a dry bag" in art.body

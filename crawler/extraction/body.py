@@ -26,6 +26,8 @@ _LIST_MARKERS = ("- ", "* ", "• ")
 _WORD_RE = re.compile(r"\w+")
 # A body needs one non-list line this long to count as an article.
 _MIN_PROSE_WORDS = 8
+# The fallback's text needs this many words in all (a section front's menu has fewer).
+_MIN_FALLBACK_WORDS = 40
 
 
 @dataclass(frozen=True)
@@ -93,9 +95,11 @@ def finish_paragraphs(
     line_filter: bool,
     exclude: Iterable[str] = (),
     title: str | None = None,
+    need_prose: bool = True,
 ) -> BodyResult:
     """Clean paragraphs, drop lines equal to an excluded text (e.g. highlights) and a
-    leading repeat of the title, and join them with blank lines."""
+    leading repeat of the title, and join them with blank lines. With ``need_prose``, a text
+    without one prose line (a link list, a teaser grid) is no body."""
     excluded = {_key(e) for e in exclude if e}
     cleaned = clean_paragraphs(paragraphs, line_filter=line_filter)
     kept: list[str] = []
@@ -105,7 +109,7 @@ def finish_paragraphs(
             kept.append("\n".join(lines))
     if title and kept and _key(kept[0]) == _key(title):
         kept.pop(0)
-    if not any(_is_prose(p) for p in kept):
+    if need_prose and not any(_is_prose(p) for p in kept):
         # Link lists and teaser grids (section fronts) are not an article.
         return BodyResult("", [])
     return BodyResult("\n\n".join(kept), kept)
@@ -141,6 +145,25 @@ def extract_body(
     return finish_paragraphs(
         _split_paragraphs(text), line_filter=opts.line_filter, exclude=exclude, title=title
     )
+
+
+def fallback_body(tree: HtmlElement, url: str | None, *, exclude: Iterable[str] = (),
+                  title: str | None = None) -> BodyResult:
+    """The body where :func:`extract_body` found none: trafilatura alone, with its default
+    settings, on the untouched page (``tree`` freshly parsed), without the pre-clean, the
+    line filter or the prose test, so that newsmon is never empty where trafilatura finds
+    text (pages of short lines or lists, a pre-clean that removed the article itself)."""
+    try:
+        doc = trafilatura.bare_extraction(tree, url=url, include_comments=False,
+                                          with_metadata=False)
+    except Exception:  # trafilatura bugs must not cost us the rest of the article
+        logger.exception("trafilatura failed on %s", url)
+        doc = None
+    text = getattr(doc, "text", None) or ""
+    if word_count(text) < _MIN_FALLBACK_WORDS:  # a menu or a teaser grid, not a text
+        return BodyResult("", [])
+    return finish_paragraphs(_split_paragraphs(text), line_filter=False, exclude=exclude,
+                             title=title, need_prose=False)
 
 
 _BLOCK_TAGS = frozenset(

@@ -20,7 +20,13 @@ from lxml.html import HtmlElement
 
 from crawler.cleaning import strip_page_furniture
 from crawler.extraction import metadata as meta
-from crawler.extraction.body import BodyOptions, extract_body, finish_paragraphs, render_blocks
+from crawler.extraction.body import (
+    BodyOptions,
+    extract_body,
+    fallback_body,
+    finish_paragraphs,
+    render_blocks,
+)
 from crawler.extraction.dates import choose, collect_candidates
 from crawler.extraction.document import parse_html, select, select_texts
 from crawler.extraction.highlights import Highlights, find_highlights, from_selector
@@ -143,4 +149,7 @@ def extract_with_options(
         article.body = extract_body(
             work, url, body_options or BodyOptions(), exclude=exclude, title=article.title
         ).body
+        if not article.body:
+            article.body = fallback_body(parse_html(html), url, exclude=exclude,
+                                         title=article.title).body
     return article
