@@ -561,3 +561,30 @@ def test_a_page_of_short_lines_is_not_emptied_where_trafilatura_finds_its_text()
     art = extract_article(html, "https://walks.example/list",
                           fetched_at=datetime(2026, 12, 2, tzinfo=UTC))
     assert "pack the rope in a dry bag" in art.body
+
+
+@pytest.mark.parametrize("control", ["\x01", "\x08", "\x0e", "\x1b", "\ufffe", "\uffff"])
+def test_one_control_character_does_not_empty_the_body(control: str) -> None:
+    paragraphs = "".join(
+        f"<p>The frigate fired its missiles in a test off the coast, officials said{control} "
+        f"on day {i}, and the navy called the trial a success for the programme.</p>"
+        for i in range(4))
+    html = f"<html><body><article><h1>Frigate test-fires missiles</h1>{paragraphs}</article>"
+    art = extract_article(html + "</body></html>", "https://n.example/a",
+                          fetched_at=datetime(2026, 12, 2, tzinfo=UTC))
+    assert "called the trial a success" in art.body and control not in art.body
+
+
+def test_a_utf8_page_with_a_few_bad_bytes_stays_utf8() -> None:
+    from scrapy.http import HtmlResponse
+
+    from crawler.spiders.encoding import response_text
+
+    text = "<html><head><meta charset='utf-8'></head><body>" + (
+        "Die Bundeswehr übernimmt drei Fregatten für die Marine. " * 40) + "</body></html>"
+    body = text.encode("utf-8").replace(b"drei", b"dr\xffei", 1)
+    decoded = response_text(HtmlResponse(url="https://n.example/a", body=body))
+    assert "übernimmt" in decoded and "Ã¼" not in decoded and "\ufffd" in decoded
+    legacy = ("Café crème für die Marine. " * 40).encode("cp1252")
+    assert response_text(HtmlResponse(url="https://n.example/b", body=legacy)).startswith(
+        "Café crème")

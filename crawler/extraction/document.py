@@ -43,9 +43,14 @@ def decode_html(html: str | bytes) -> str:
     return text
 
 
+_CONTROL_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff\ud800-\udfff]")
+
+
 def parse_html(html: str | bytes) -> HtmlElement:
     """Parse a whole page; never raises for malformed or empty input."""
-    text = _XML_DECL_RE.sub("", decode_html(html), count=1)
+    # C0 controls (but tab and line breaks), U+FFFE/U+FFFF and lone surrogates: one of them
+    # made lxml give up on the rest of the page.
+    text = _CONTROL_RE.sub("", _XML_DECL_RE.sub("", decode_html(html), count=1))
     if not text.strip():
         return lxml.html.Element("html")
     try:

@@ -6,7 +6,9 @@ keeps a label even when the bytes contradict it: UTF-8 pages labelled ISO-8859-1
 may be guessed as a Baltic code page. :func:`response_text` trusts the bytes first: text that
 is valid UTF-8 is UTF-8 (legacy encodings almost never are by chance); otherwise the first
 label that decodes without error wins, then a multi-byte guess (Shift-JIS, GBK, ...), then
-windows-1252, which is what unlabelled Western pages almost always are.
+windows-1252, which is what unlabelled Western pages almost always are. A page that is UTF-8
+but for a few invalid bytes (a broken copy-paste, a truncated character) stays UTF-8, the bad
+bytes replaced by U+FFFD, instead of being re-guessed whole as a legacy code page.
 """
 
 from __future__ import annotations
@@ -43,6 +45,20 @@ def _guess(body: bytes) -> str | None:
     return match.encoding if match is not None else None
 
 
+# At most this share of a page's non-ASCII bytes may be invalid UTF-8 for the page to be read
+# as UTF-8 with replacement (in a windows-1252 page nearly every one is).
+_MAX_INVALID_SHARE = 0.05
+
+
+def _mostly_utf8(body: bytes) -> str | None:
+    text = body.decode("utf-8", errors="replace")
+    invalid = text.count("\ufffd") - body.decode("utf-8", errors="ignore").count("\ufffd")
+    non_ascii = sum(1 for b in body if b > 0x7F)
+    if non_ascii and invalid <= _MAX_INVALID_SHARE * non_ascii:
+        return text
+    return None
+
+
 def _codec(name: str) -> str:
     try:
         return codecs.lookup(resolve_encoding(name) or name).name
@@ -59,6 +75,9 @@ def response_text(response: TextResponse) -> str:
         return body.decode("utf-8")
     except UnicodeDecodeError:
         pass
+    nearly = _mostly_utf8(body)
+    if nearly is not None:
+        return nearly
     content_type = (response.headers.get(b"Content-Type") or b"").decode("latin-1")
     for declared in (http_content_type_encoding(content_type),
                      html_body_declared_encoding(body)):
