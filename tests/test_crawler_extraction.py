@@ -588,3 +588,22 @@ def test_a_utf8_page_with_a_few_bad_bytes_stays_utf8() -> None:
     legacy = ("Café crème für die Marine. " * 40).encode("cp1252")
     assert response_text(HtmlResponse(url="https://n.example/b", body=legacy)).startswith(
         "Café crème")
+
+
+@pytest.mark.parametrize(("byline", "names"), [
+    ("von Heiko", ["Heiko"]),
+    ("Veröffentlicht von Chris Jung", ["Chris Jung"]),
+    ("Author Daniel Lemire", ["Daniel Lemire"]),
+    ("Posted by Jane Doe | Updated 2 hours ago", ["Jane Doe"]),
+    ("Par Loïc Le Clerc", ["Loïc Le Clerc"]),
+    ("Por Jacobo Betancur", ["Jacobo Betancur"]),
+    ("Roland Brockmann und Sebastian Drescher", ["Roland Brockmann", "Sebastian Drescher"]),
+    ("Di Maio Luigi", ["Di Maio Luigi"]),
+    ("Asha Rao, PTI", ["Asha Rao", "PTI"]),
+])
+def test_byline_prefixes_go_and_names_stay(byline: str, names: list[str]) -> None:
+    html = (f"<html><body><article><h1>Navy signs deal</h1><p class='byline'>{byline}</p>"
+            "<p>" + "The navy signed the deal on Monday, officials said. " * 8 + "</p>"
+            "</article></body></html>")
+    art = extract_article(html, "https://n.example/a", fetched_at=datetime(2026, 12, 2, tzinfo=UTC))
+    assert art.authors == names

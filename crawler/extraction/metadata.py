@@ -253,10 +253,16 @@ def _dedupe(values: list[str]) -> list[str]:
     return out
 
 
+# Byline prefixes in English, German, French, Spanish, Italian, Portuguese and Dutch.
 _BY_RE = re.compile(
-    r"^(?:(?:written|story|report(?:ed)?|posted|edited|text)\s+)?by[:\s]+", re.IGNORECASE
+    r"^(?:(?:written|story|report(?:ed)?|posted|edited|text|photos?)\s+by[:\s]+|by[:\s]+"
+    r"|(?:veröffentlicht|geschrieben|verfasst|erstellt|ein\s+beitrag)\s+von[:\s]+|von[:\s]+"
+    r"|(?:autor(?:in)?|author|auteur|autore|auteurs?|redakteur(?:in)?)\s*[:\s]\s*"
+    r"|(?:publié|écrit|rédigé)\s+par[:\s]+|par[:\s]+"
+    r"|(?:publicado|escrito|redactado)\s+por[:\s]+|por[:\s]+|(?-i:di)\s+|door[:\s]+)",
+    re.IGNORECASE,
 )
-_AUTHOR_SPLIT_RE = re.compile(r"\s+(?:and|&)\s+|\s*[|;]\s*", re.IGNORECASE)
+_AUTHOR_SPLIT_RE = re.compile(r"\s+(?:and|&|und|et|y|e|en)\s+|\s*[|;]\s*", re.IGNORECASE)
 
 
 def normalise_authors(names: list[str]) -> list[str]:
@@ -323,7 +329,9 @@ _BYLINE_XPATH = (
     " or contains(@class, 'writer-name')]"
 )
 _BYLINE_CUT_RE = re.compile(
-    r"\s*(?:[|•·]|\s[-–—]\s|\b(?:updated|published|posted|last modified)\b).*$", re.IGNORECASE
+    r"\s*(?:[|•·]|\s[-–—]\s|\b(?:updated|published|posted|last modified|aktualisiert|"
+    r"veröffentlicht|am\s+\d|le\s+\d|mis à jour|publié|actualizado|publicado|"
+    r"aggiornato|pubblicato)\b).*$", re.IGNORECASE
 )
 _NAME_SPLIT_RE = re.compile(r"\s*,\s*")
 
