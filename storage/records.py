@@ -57,9 +57,11 @@ class ArticleRecord:
     # was fetched again to look for changes (``refetch_within``), under ``url_key``. ``wall``:
     # why the page is a bot wall, challenge, consent or error page (None: it looks real).
     # ``redirected_to``: the URL the request ended at when that is another page.
+    # ``not_article``: why the page is not an article at all (crawler.extraction.pagetype).
     refetch: bool = False
     wall: str | None = None
     redirected_to: str | None = None
+    not_article: str | None = None
 
     def content_hash(self) -> str:
         """Hash of what a reader sees; a change here is an update, anything else is not."""

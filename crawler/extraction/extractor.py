@@ -31,6 +31,7 @@ from crawler.extraction.dates import choose, collect_candidates
 from crawler.extraction.document import parse_html, select, select_texts
 from crawler.extraction.highlights import Highlights, find_highlights, from_selector
 from crawler.extraction.model import ExtractedArticle
+from crawler.extraction.pagetype import not_an_article
 
 logger = logging.getLogger(__name__)
 
@@ -152,4 +153,7 @@ def extract_with_options(
         if not article.body:
             article.body = fallback_body(parse_html(html), url, exclude=exclude,
                                          title=article.title).body
+    article.not_article = not_an_article(page, url, body=article.body,
+                                         has_date=article.published_at is not None,
+                                         has_byline=bool(article.authors))
     return article

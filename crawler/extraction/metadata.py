@@ -85,13 +85,20 @@ def _iter_jsonld_objects(data: Any) -> Iterator[dict[str, Any]]:
             yield from _iter_jsonld_objects(main)
 
 
+def jsonld_types(obj: dict[str, Any]) -> set[str]:
+    """The lower-cased schema.org types of a JSON-LD object."""
+    return _types(obj)
+
+
 def _types(obj: dict[str, Any]) -> set[str]:
     raw = obj.get("@type")
     values = raw if isinstance(raw, list) else [raw]
     return {str(v).rsplit("/", 1)[-1].lower() for v in values if v}
 
 
-PAGE_TYPES = frozenset({"webpage", "itempage"})
+PAGE_TYPES = frozenset({"webpage", "itempage", "aboutpage", "contactpage", "profilepage",
+                        "collectionpage", "searchresultspage", "faqpage", "checkoutpage",
+                        "realestatelisting"})
 
 
 def _read_jsonld(tree: HtmlElement) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:

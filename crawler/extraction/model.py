@@ -81,6 +81,9 @@ class ExtractedArticle:
     section: str | None = None
     tags: list[str] = field(default_factory=list)
     date_candidates: list[DateCandidate] = field(default_factory=list)
+    # Why the page is not an article (an about, tag or section page…), or None
+    # (crawler.extraction.pagetype).
+    not_article: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}

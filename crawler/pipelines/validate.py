@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 from scrapy.statscollectors import StatsCollector
 
+from crawler.extraction.pagetype import final
 from crawler.items import ArticleItem
 from storage.revisions import is_front_page
 
 MAX_KEY_LENGTH = 2048
+
+
+logger = logging.getLogger(__name__)
 
 
 class ValidationPipeline:
@@ -49,6 +54,13 @@ class ValidationPipeline:
             return item
         if item.redirected_to is not None and is_front_page(item.redirected_to):
             raise self._drop("redirected to the front page", item)
+        if item.not_article is not None:
+            # Deliberately not stored: its feed's validators may be kept (crawler.spiders.entries).
+            entries = getattr(self.crawler.spider, "entries", None)
+            if entries is not None and final(item.not_article):
+                entries.settled(item.url_key)
+            logger.info("not an article, not stored: %s (%s)", item.url, item.not_article)
+            raise self._drop("not an article page", item)
         if not item.title:
             raise self._drop("no title", item)
         source = getattr(self.crawler.spider, "source", None)

@@ -22,6 +22,7 @@ from twisted.python.failure import Failure
 from config.schema import Source
 from crawler.dates import TRUST, Evidence, choose_published
 from crawler.extraction import extract_article
+from crawler.extraction.pagetype import DECLARED
 from crawler.extraction.walls import detect_wall
 from crawler.items import ArticleItem
 from crawler.middlewares import fetched_at, page_age
@@ -289,6 +290,7 @@ class SourceSpider(Spider):
             published = (published[0], self._age_noted(published[1], published[0], when, age),
                          published[2], published[3])
         self.entries.produced(url_key(hint.url), key)
+        wall = detect_wall(html, title=art.title, body=art.body)
         yield ArticleItem(
             url_key=key, canonical_url=canon, url=response.url, source=self.source.name,
             title=art.title or hint.title or "", body=art.body or "",
@@ -299,8 +301,12 @@ class SourceSpider(Spider):
             modified_at=art.modified_at or hint.modified_at, language=art.language,
             image_url=art.image_url or hint.image_url, section=art.section,
             tags=list(art.tags) or list(hint.tags), alias_keys=aliases, refetch=refetch,
-            wall=detect_wall(html, title=art.title, body=art.body),
+            wall=wall,
             redirected_to=redirected_to,
+            # A feed's or sitemap's date makes it an article unless its JSON-LD says not; a
+            # bot wall is a wall, not a page that is no article.
+            not_article=art.not_article if art.not_article is not None and wall is None and (
+                hint.published_at is None or art.not_article.startswith(DECLARED)) else None,
         )
 
     @staticmethod

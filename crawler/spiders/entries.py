@@ -48,6 +48,7 @@ class EntryLedger:
         self._origins: dict[str, _Origin] = {}
         self._items_of: dict[str, set[str]] = {}  # entry key -> item keys it produced
         self._passed: set[str] = set()  # item keys that went through every pipeline
+        self._settled: set[str] = set()  # item keys deliberately not stored (not articles)
 
     def _origin(self, url: str) -> _Origin:
         return self._origins.setdefault(url, _Origin())
@@ -63,6 +64,11 @@ class EntryLedger:
     def passed(self, item_key: str) -> None:
         """An item went through every pipeline (its batch may still fail to commit)."""
         self._passed.add(item_key)
+
+    def settled(self, item_key: str) -> None:
+        """An item was deliberately not stored (its page is not an article): its entry is
+        done with, as an entry already stored is."""
+        self._settled.add(item_key)
 
     def incomplete(self, origin: str, why: str) -> None:
         """Not all of what ``origin`` lists was read (a child sitemap failed, say)."""
@@ -92,7 +98,7 @@ class EntryLedger:
             if origin.validators is None:
                 continue
             left = sorted(k for k in origin.entries
-                          if not (self._items_of.get(k, set()) & in_db))
+                          if not (self._items_of.get(k, set()) & (in_db | self._settled)))
             out.append(Verdict(url, *origin.validators, left, origin.incomplete))
         return out
 
