@@ -381,6 +381,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"unknown tools: {', '.join(sorted(unknown))}", file=sys.stderr)
         return 2
     tools = [t for t in TOOLS if t.name in wanted]
+    measured = commit()  # the code measured is the code checked out when the run starts
     pages = load_pages(args.bench_dir, args.limit)
     detail: dict[str, dict[str, Any]] = {}
     runs = run_tools(pages, tools, detail)
@@ -404,7 +405,7 @@ def main(argv: list[str] | None = None) -> int:
         body = (
             "The corpus and its metric are described in `../shared/bench/real-pages/README.md` "
             "(trafilatura's evaluation set); this section is written by the benchmark from one "
-            f"run (commit {commit()}, {datetime.now(UTC):%Y-%m-%d}, one process, 2 cores). "
+            f"run (commit {measured}, {datetime.now(UTC):%Y-%m-%d}, one process, 2 cores). "
             "The held-out part (a fifth of the pages, by a hash of the URL: "
             "`benchmarks/realpages_bench.py split_of`) is never used to tune a rule or a "
             "threshold. newsmon's text is its highlights and body; its date is the calendar "
