@@ -14,7 +14,7 @@ import json
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Any, Literal, TextIO
 from zoneinfo import ZoneInfo
@@ -56,9 +56,12 @@ class Column:
 
 
 def plain(value: Any) -> Any:
-    """A value as JSON knows it: ISO 8601 UTC times, seconds for durations."""
+    """A value as JSON knows it: ISO 8601 UTC times, calendar days as YYYY-MM-DD, seconds for
+    durations."""
     if isinstance(value, datetime):
         return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    if isinstance(value, date):
+        return value.isoformat()
     if isinstance(value, timedelta):
         return value.total_seconds()
     if isinstance(value, StrEnum):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -71,6 +71,9 @@ class Article(Base):
     published_raw: Mapped[str | None] = mapped_column(Text)
     published_precision: Mapped[str | None] = mapped_column(String(16))
     published_source: Mapped[str | None] = mapped_column(String(32))
+    # The calendar day the page means (its offset, else the source's zone); NULL on rows
+    # stored before revision 0014.
+    published_date: Mapped[date | None]
     modified_at: Mapped[datetime | None]
     first_seen_at: Mapped[datetime] = mapped_column(index=True)
     fetched_at: Mapped[datetime]

@@ -301,8 +301,8 @@ def _stats_by_day(store: Store, tz: tzinfo, window: list[Any]) -> list[dict[str,
 
 EXPORT_FIELDS = (
     "id", "url", "canonical_url", "source", "title", "highlights", "summary", "body", "authors",
-    "published_at", "first_seen_at", "modified_at", "language", "section", "tags",
-    "primary_topic", "topics", "entities", "story_id", "duplicate_of_id",
+    "published_at", "published_date", "first_seen_at", "modified_at", "language", "section",
+    "tags", "primary_topic", "topics", "entities", "story_id", "duplicate_of_id",
 )
 
 
@@ -321,7 +321,8 @@ def iter_export(store: Store, *, since: datetime | None = None, until: datetime 
                        Article.title, Article.highlights, Article.summary, Article.body,
                        Article.authors, Article.published_at, Article.first_seen_at,
                        Article.modified_at, Article.language, Article.section, Article.tags,
-                       Article.primary_topic, Article.story_id, Article.duplicate_of_id)
+                       Article.primary_topic, Article.story_id, Article.duplicate_of_id,
+                       Article.published_date)
                 .join(SourceRow, SourceRow.id == Article.source_id)
                 .where(Article.id > last, *window).order_by(Article.id).limit(batch)).all()
             if not rows:
@@ -342,6 +343,9 @@ def iter_export(store: Store, *, since: datetime | None = None, until: datetime 
                 "tags": list(r[14] or []), "primary_topic": r[15],
                 "topics": topics.get(r[0], {}), "entities": entities.get(r[0], {}),
                 "story_id": r[16], "duplicate_of_id": r[17],
+                # The day the page means; rows stored before it was kept: the UTC day.
+                "published_date": r[18] if r[18] is not None else (
+                    r[9].date() if r[9] is not None else None),
             }
         last = rows[-1][0]
 

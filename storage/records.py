@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Protocol
 
@@ -36,6 +36,7 @@ class ArticleRecord:
     published_raw: str | None = None
     published_precision: str | None = None
     published_source: str | None = None
+    published_date: date | None = None  # the calendar day where the page was written
     modified_at: datetime | None = None
     language: str | None = None
     image_url: str | None = None

@@ -41,7 +41,7 @@ logger = logging.getLogger(__name__)
 
 _ARTICLE_FIELDS = (
     "canonical_url", "url", "title", "highlights", "summary", "body", "authors",
-    "published_at", "published_raw", "published_precision", "published_source",
+    "published_at", "published_raw", "published_precision", "published_source", "published_date",
     "language", "image_url", "section", "tags", "topic_scores", "primary_topic", "minhash",
 )
 _JSON_FIELDS = frozenset({"highlights", "authors", "tags", "topic_scores"})
@@ -444,7 +444,7 @@ class Store:
         self._add_aliases(session, article.id, keys)
         modified = rec.modified_at or rec.fetched_at
         for name, value in values.items():
-            if name in ("published_at", "published_raw", "published_precision",
+            if name in ("published_at", "published_raw", "published_precision", "published_date",
                         "published_source") and article.published_at is not None and (
                             value is None):
                 continue  # never lose a publication time we had

@@ -147,3 +147,45 @@ def test_the_day_in_the_address_wins_over_a_page_date_of_another_day() -> None:
                 "https://x.example/2031/01/01/a"):
         art = extract_article(html, url, site_tz="Europe/Berlin", fetched_at=fetched)
         assert art.published_source != "url", url
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_day_stays_its_day_through_the_crawl_and_the_export(
+        tmp_path: Path, store: Store, db_url: str) -> None:
+    from storage.queries import iter_export
+
+    (tmp_path / "news").mkdir()
+    dated = _PAGE.format(title="Army inducts air-defence regiment", byline="",
+                         para="More on the regiment.").replace(
+        "</head>", '<script type="application/ld+json">{"@type": "NewsArticle", '
+                   '"datePublished": "2026-11-20"}</script></head>')
+    undated = _PAGE.format(title="Navy commissions survey vessel", byline="",
+                           para="More on the vessel.")
+    (tmp_path / "news" / "regiment.html").write_text(dated)
+    (tmp_path / "news" / "vessel.html").write_text(undated)
+    with SampleSite(root=tmp_path) as site:
+        items = "".join(
+            f"<item><title>{t}</title><link>{site.url('/news/' + f)}</link>"
+            f"<pubDate>{d}</pubDate></item>"
+            for t, f, d in (("Army inducts air-defence regiment", "regiment.html",
+                             "Fri, 20 Nov 2026 00:30:00 +0100"),
+                            ("Navy commissions survey vessel", "vessel.html",
+                             "Tue, 24 Nov 2026 00:30:00 +0530")))
+        (tmp_path / "feed.xml").write_text(
+            f'<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>{items}'
+            "</channel></rss>")
+        settings = Settings.model_validate({
+            "database_url": db_url,
+            "crawl": {"download_delay": 0, "autothrottle": False, "retries": 0},
+            "sources": [{"name": "days", "kind": "rss", "urls": [site.url("/feed.xml")],
+                         "timezone": "Europe/Berlin", "topic": "defence"}]})
+        (result,) = await crawl_async(settings, settings.sources, store=store)
+    assert result.status == "ok", result.stats
+    rows = {r["title"]: r for r in iter_export(store)}
+    # 20 Nov 00:30 in Berlin is 19 Nov in UTC; 24 Nov 00:30 in India is 23 Nov in UTC.
+    regiment, vessel = rows["Army inducts air-defence regiment"], rows[
+        "Navy commissions survey vessel"]
+    assert regiment["published_at"].date() == date(2026, 11, 19)
+    assert regiment["published_date"] == date(2026, 11, 20)
+    assert vessel["published_at"].date() == date(2026, 11, 23)
+    assert vessel["published_date"] == date(2026, 11, 24)

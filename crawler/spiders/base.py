@@ -10,8 +10,9 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, ClassVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from scrapy import Request, Spider, signals
 from scrapy.crawler import Crawler
@@ -241,6 +242,7 @@ class SourceSpider(Spider):
             summary=hint.summary, fetched_at=now, authors=list(hint.authors),
             published_at=hint.published_at, published_raw=hint.published_raw,
             published_precision=hint.published_precision,
+            published_date=self.local_date(hint.published_at, hint.published_raw),
             published_source=hint.published_source, modified_at=hint.modified_at,
             tags=list(hint.tags), image_url=hint.image_url,
         )
@@ -298,6 +300,9 @@ class SourceSpider(Spider):
             authors=list(art.authors) or list(hint.authors), fetched_at=when,
             published_at=published[0], published_raw=published[1],
             published_precision=published[2], published_source=published[3],
+            published_date=self.local_date(
+                published[0], published[1],
+                art.published_date if published[0] == art.published_at else None),
             modified_at=art.modified_at or hint.modified_at, language=art.language,
             image_url=art.image_url or hint.image_url, section=art.section,
             tags=list(art.tags) or list(hint.tags), alias_keys=aliases, refetch=refetch,
@@ -309,9 +314,8 @@ class SourceSpider(Spider):
                 hint.published_at is None or art.not_article.startswith(DECLARED)) else None,
         )
 
-    @staticmethod
     def _choose_published(
-        art: Any, hint: Hint
+        self, art: Any, hint: Hint
     ) -> tuple[datetime | None, str | None, str | None, str | None]:
         options = []
         if art.published_at is not None:
@@ -324,6 +328,24 @@ class SourceSpider(Spider):
         if chosen is None:
             return None, None, None, None
         return chosen.at, chosen.raw, chosen.precision, chosen.source
+
+    def local_date(self, at: datetime | None, raw: str | None,
+                   page_date: date | None = None) -> date | None:
+        """The calendar day a publication time means where it was written: the page's own
+        reading when it chose this time, else the offset its raw text names, else the
+        source's time zone."""
+        if at is None:
+            return None
+        if page_date is not None:
+            return page_date
+        if raw:
+            result = parse_time(raw, at + timedelta(days=1), self.source.timezone)
+            if result is not None and result.dt == at and result.local_date is not None:
+                return result.local_date
+        try:
+            return at.astimezone(ZoneInfo(self.source.timezone)).date()
+        except (ZoneInfoNotFoundError, ValueError):
+            return at.astimezone(UTC).date()
 
     def _age_noted(self, raw: str, at: datetime, fetched: datetime, age: timedelta) -> str:
         """``raw``, with the Age it was counted back from when that moved the time (a
