@@ -90,7 +90,8 @@ def store_batch(store: Store, records: Sequence[ArticleRecord],
                 matcher: StoryMatcher | None = None) -> BatchResult:
     """Store ``records``: in one transaction if the database takes them all, else one by one
     (see the module's docstring). Never raises for a refused record or an unavailable
-    database: the result says which records were stored, refused or lost."""
+    database: the result says which records were stored, refused or lost, for the caller to
+    report (the crawl's StoragePipeline counts and logs each)."""
     result = BatchResult([None] * len(records))
     to_index: list[int] = []
     try:
@@ -123,9 +124,7 @@ def _one_by_one(store: Store, records: Sequence[ArticleRecord], matcher: StoryMa
                 result.unavailable = reason(exc)
                 break  # this record and the rest are not stored
             orig = getattr(exc, "orig", None) or exc
-            refused = Refused(rec, reason(exc), type(orig).__name__)
-            logger.error("%s: %s", rec.source, refused.message)
-            result.refused.append(refused)
+            result.refused.append(Refused(rec, reason(exc), type(orig).__name__))
             continue
         result.outcomes[i] = outcomes[0]
         to_index.extend(ids)
