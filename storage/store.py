@@ -126,6 +126,7 @@ class Store:
         self.defer_search_index = defer_search_index
         self._sessions = sessionmaker(engine, expire_on_commit=False)
         self._source_ids: dict[str, int] = {}
+        self._source_kinds: dict[str, str] = {}
         self._pg = engine.dialect.name == "postgresql"
 
     @classmethod
@@ -150,17 +151,26 @@ class Store:
     # -- sources -----------------------------------------------------------------------
 
     def source_id(self, name: str, kind: str = "unknown") -> int:
-        """Return the id of source ``name``, creating its row on first use."""
-        if name in self._source_ids:
-            return self._source_ids[name]
+        """Return the id of source ``name``, creating its row on first use. A ``kind`` other
+        than ``unknown`` (the source's configured kind: rss, atom, sitemap, news_sitemap,
+        listing) is written to the row if it says something else; ``unknown`` never
+        overwrites a known kind."""
+        cached = self._source_ids.get(name)
+        if cached is not None and kind in ("unknown", self._source_kinds.get(name)):
+            return cached
         with self.engine.begin() as conn:
             conn.execute(
                 self._insert(SourceRow.__table__)
                 .values(name=name, kind=kind, created_at=utcnow())
                 .on_conflict_do_nothing(index_elements=["name"])
             )
+            if kind != "unknown":
+                conn.execute(update(SourceRow).where(SourceRow.name == name,
+                                                     SourceRow.kind != kind).values(kind=kind))
             sid = conn.execute(select(SourceRow.id).where(SourceRow.name == name)).scalar_one()
         self._source_ids[name] = sid
+        if kind != "unknown":
+            self._source_kinds[name] = kind
         return sid
 
     # -- articles ----------------------------------------------------------------------
@@ -194,7 +204,38 @@ class Store:
     def upsert_articles(
         self, records: Sequence[ArticleRecord], matcher: StoryMatcher | None = None
     ) -> list[Outcome]:
-        """Store ``records`` in one transaction; return what happened to each, in order.
+        """Store ``records`` in one transaction (:meth:`write_articles`), then index them for
+        search (:meth:`index_written`: a failure there is logged, not raised — the articles
+        are stored and stay queued); return what happened to each, in order. To keep one bad
+        record from taking its batch-mates with it, see :func:`storage.batch.store_batch`."""
+        outcomes, to_index = self.write_articles(records, matcher)
+        self.index_written(to_index)
+        return outcomes
+
+    def index_written(self, article_ids: Sequence[int]) -> str | None:
+        """After a commit, index ``article_ids`` for search now, unless the index is deferred
+        to an indexer. Returns None, or why it failed: the articles are stored and still
+        queued (``search_queue``), so ``newsmon db index`` or the service's indexing job
+        indexes them later; the failure is logged as a warning and raised no further."""
+        if self.defer_search_index or not article_ids:
+            return None
+        try:
+            search_index.index_ids(self.engine, article_ids)
+        except Exception as exc:
+            reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+            why = reason[0] if reason else type(exc).__name__
+            logger.warning("search index not updated after the commit: %d articles are stored "
+                           "and stay queued for the indexer (newsmon db index) (%s)",
+                           len(article_ids), why)
+            return why
+        return None
+
+    def write_articles(
+        self, records: Sequence[ArticleRecord], matcher: StoryMatcher | None = None
+    ) -> tuple[list[Outcome], list[int]]:
+        """Store ``records`` in one transaction; return what happened to each, in order, and
+        the ids of the articles whose text is new or changed (queued for the search index in
+        the same transaction, not yet indexed: see :meth:`index_written`).
 
         A new key inserts a row and files it under a story (``matcher`` decides which
         candidate, if any, it is a copy of or shares an event with; without one, every
@@ -232,9 +273,7 @@ class Store:
                     if outcomes[i] is not Outcome.UNCHANGED:
                         to_index.append(aid)
             search_index.queue(session.connection(), to_index)
-        if not self.defer_search_index:
-            search_index.index_ids(self.engine, to_index)
-        return [o for o in outcomes if o is not None]
+        return [o for o in outcomes if o is not None], to_index
 
     def index_search(self, *, limit: int | None = None) -> int:
         """Index what waits in the search queue (PostgreSQL); return how many articles."""

@@ -6,6 +6,7 @@ import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import text
 from sqlalchemy.exc import StatementError
 
 from storage import ArticleRecord, Outcome, RunStats, Store
@@ -192,3 +193,16 @@ def test_long_texts_are_compressed_as_the_articles_table_says(pg_database: str) 
         assert got == vectors == {"lz4"}
     else:  # a server without lz4: pglz, or stored plain where pglz gives up
         assert "lz4" not in got | vectors
+
+
+def test_source_kind_is_written_and_follows_the_configuration(store: Store) -> None:
+    def kind() -> str:
+        with store.engine.connect() as conn:
+            return str(conn.execute(text("SELECT kind FROM sources WHERE name = 's'")).scalar())
+
+    sid = store.source_id("s")
+    assert kind() == "unknown"
+    assert store.source_id("s", "rss") == sid and kind() == "rss"
+    assert store.source_id("s") == sid and kind() == "rss"  # 'unknown' never overwrites
+    assert store.source_id("s", "atom") == sid and kind() == "atom"  # the config changed
+    assert Store(store.engine).source_id("s", "atom") == sid and kind() == "atom"

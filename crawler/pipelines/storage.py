@@ -8,13 +8,14 @@ from typing import Any
 
 from scrapy.crawler import Crawler
 from scrapy.statscollectors import StatsCollector
-from sqlalchemy.exc import InterfaceError, OperationalError
 
+from config.schema import Source
 from crawler.dedup import SimilarityMatcher
 from crawler.entities import Gazetteer
 from crawler.items import ArticleItem
 from crawler.settings import store_for
 from crawler.spiders.failures import database_reason
+from storage.batch import database_unavailable, store_batch
 from storage.records import StoryMatcher
 from storage.store import Store
 
@@ -23,8 +24,10 @@ logger = logging.getLogger(__name__)
 
 class StoragePipeline:
     """Buffer items and upsert them ``batch_size`` at a time, or once the oldest has waited
-    ``batch_seconds`` (a crawl killed on a slow site then loses little); a batch is all or
-    nothing."""
+    ``batch_seconds`` (a crawl killed on a slow site then loses little). An article the
+    database refuses is dropped with its reason, its batch-mates stored
+    (:func:`storage.batch.store_batch`); an unavailable database loses what was not written,
+    counted as not stored; a search-index step that fails after the commit loses nothing."""
 
     def __init__(self, crawler: Crawler, stats: StatsCollector, batch_size: int = 50,
                  matcher: StoryMatcher | None = None, batch_seconds: float = 2.0) -> None:
@@ -36,6 +39,7 @@ class StoragePipeline:
         self.store: Store | None = None
         self._batch: list[ArticleItem] = []
         self._oldest = 0.0
+        self._source: tuple[str, str] | None = None  # (name, kind) of the spider's source
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> StoragePipeline:
@@ -47,7 +51,11 @@ class StoragePipeline:
 
     def open_spider(self) -> None:
         assert self.crawler.spider is not None
-        self.store = store_for(self.crawler, self.crawler.spider)
+        spider = self.crawler.spider
+        self.store = store_for(self.crawler, spider)
+        source = getattr(spider, "source", None)
+        if isinstance(source, Source):
+            self._source = (source.name, str(source.kind))
 
     def process_item(self, item: Any) -> Any:
         if isinstance(item, ArticleItem):
@@ -65,20 +73,43 @@ class StoragePipeline:
         batch, self._batch = self._batch, []
         assert self.store is not None, "open_spider was not called"
         try:
-            outcomes = self.store.upsert_articles(batch, self.matcher)
+            if self._source is not None:  # the sources row says the configured kind
+                self.store.source_id(*self._source)
         except Exception as exc:
-            # The transaction rolled back: none of the batch is stored, so none is counted.
-            self.stats.inc_value("newsmon/errors")
-            self.stats.inc_value("newsmon/store_failures", len(batch))
-            what = ("database unavailable" if isinstance(exc, OperationalError | InterfaceError)
-                    else "database write failed")
-            message = f"{what}: {len(batch)} articles not stored ({database_reason(exc)})"
-            if not self.stats.get_value("newsmon/first_error"):
-                self.stats.set_value("newsmon/first_error", message)
-            logger.error("%s", message)
+            self._not_stored(len(batch), exc, "database unavailable"
+                             if database_unavailable(exc) else "database write failed")
             return
-        for outcome in outcomes:
-            self.stats.inc_value(f"newsmon/{outcome.value}")
+        result = store_batch(self.store, batch, self.matcher)
+        for outcome in result.outcomes:
+            if outcome is not None:
+                self.stats.inc_value(f"newsmon/{outcome.value}")
+        for refused in result.refused:
+            # Dropped as Scrapy counts drops; an error too: the article should have been
+            # stored, and the run says so (partial, its first error names the article).
+            self.stats.inc_value("newsmon/store_rejected")
+            self.stats.inc_value("newsmon/dropped")
+            self.stats.inc_value(f"newsmon/dropped/not stored: {refused.kind}")
+            self.stats.inc_value("item_dropped_count")
+            self.stats.inc_value(f"item_dropped_reasons_count/{refused.kind}")
+            self._error(refused.message)
+        if result.unavailable is not None:
+            self._not_stored(result.lost, result.unavailable, "database unavailable")
+        if result.index_error is not None:
+            # Stored and queued for the indexer (Store.index_written logged it): no loss.
+            self.stats.inc_value("newsmon/search_index_failures")
+
+    def _not_stored(self, count: int, exc: BaseException | str, what: str) -> None:
+        """``count`` articles not stored because the database could not be written: none of
+        them is counted as stored."""
+        self.stats.inc_value("newsmon/store_failures", count)
+        self._error(f"{what}: {count} articles not stored "
+                    f"({exc if isinstance(exc, str) else database_reason(exc)})")
+
+    def _error(self, message: str) -> None:
+        self.stats.inc_value("newsmon/errors")
+        if not self.stats.get_value("newsmon/first_error"):
+            self.stats.set_value("newsmon/first_error", message)
+        logger.error("%s", message)
 
     def close_spider(self) -> None:
         self.flush()
