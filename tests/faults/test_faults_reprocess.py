@@ -117,7 +117,7 @@ def _wait(check: Callable[[], Any], timeout: float, what: str) -> Any:
 
 def test_reprocess_killed_after_its_first_batch_leaves_every_article_in_a_story(
         db_url: str, tmp_path: Path, record: Callable[..., None]) -> None:
-    stories = 120
+    stories = 80
     store = Store.from_url(db_url)
     store.upsert_articles([r for _, r in _wire_stories(stories)])  # one story each, unfiled
     total = stories * len(SOURCES)
