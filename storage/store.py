@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, column, delete, func, insert, select, tuple_, update
+from sqlalchemy import Engine, column, delete, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
@@ -30,7 +30,6 @@ from storage.models import (
     CrawlRun,
     HttpValidator,
     SourceRow,
-    Story,
 )
 from storage.records import ArticleRecord, Outcome, RunStats, StoryMatcher
 from storage.revisions import Stored, is_front_page, judge, pack, pack_list, reason_kind
@@ -544,70 +543,6 @@ class Store:
         if bands:
             session.execute(insert(ArticleBand), [
                 {"bucket": b, "article_id": a, "band": i} for (b, a), i in bands.items()])
-
-    # -- re-processing ---------------------------------------------------------------
-
-    def articles_to_reprocess(
-        self, since: datetime | None, after: tuple[datetime, int] | None, limit: int
-    ) -> list[tuple[int, ArticleRecord]]:
-        """The next ``limit`` articles first seen at or after ``since``, in first-seen order,
-        after the ``(first_seen_at, id)`` position ``after``; as (id, record) pairs."""
-        stmt = select(Article).order_by(Article.first_seen_at, Article.id).limit(limit)
-        if since is not None:
-            stmt = stmt.where(Article.first_seen_at >= since)
-        if after is not None:
-            stmt = stmt.where(tuple_(Article.first_seen_at, Article.id) > tuple_(*after))
-        with self.session() as session:
-            rows = list(session.execute(stmt).unique().scalars())
-        return [(a.id, ArticleRecord(
-            url_key=a.url_key, canonical_url=a.canonical_url, url=a.url, source=a.source.name,
-            title=a.title, body=a.body, fetched_at=a.first_seen_at, highlights=a.highlights,
-            summary=a.summary, authors=a.authors, published_at=a.published_at,
-        )) for a in rows]
-
-    def unfile_since(self, since: datetime | None) -> int:
-        """Take articles first seen at or after ``since`` out of their stories (to be filed
-        again by :meth:`refile`); returns how many."""
-        cond = [Article.first_seen_at >= since] if since is not None else []
-        with self.engine.begin() as conn:
-            result = conn.execute(update(Article).where(*cond).values(
-                story_id=None, duplicate_of_id=None))
-        return int(result.rowcount or 0)
-
-    def refile(self, items: Sequence[tuple[int, ArticleRecord]],
-               matcher: StoryMatcher | None) -> None:
-        """Replace the enrichment of stored articles and file them under stories again, in
-        the order given, in one transaction."""
-        with self.session() as session, session.begin():
-            for article_id, rec in items:
-                session.execute(update(Article).where(Article.id == article_id).values(
-                    topic_scores=rec.topic_scores, primary_topic=rec.primary_topic,
-                    minhash=rec.minhash))
-                self._write_enrichment(session, article_id, rec, replace=True)
-                source_id = session.execute(
-                    select(Article.source_id).where(Article.id == article_id)).scalar_one()
-                StoryFiler(session, matcher).file([NewArticle(article_id, rec, source_id)])
-
-    def recount_stories(self) -> None:
-        """Recompute every story's primary, counts and times from its articles; drop empty
-        stories."""
-        with self.session() as session, session.begin():
-            session.execute(delete(Story).where(
-                ~select(Article.id).where(Article.story_id == Story.id).exists()))
-            stats = session.execute(
-                select(Article.story_id, func.count(Article.id),
-                       func.count(func.distinct(Article.source_id)),
-                       func.min(Article.first_seen_at),
-                       func.max(func.coalesce(Article.published_at, Article.first_seen_at)))
-                .where(Article.story_id.is_not(None)).group_by(Article.story_id)
-            ).all()
-            for story_id, n, sources, first, last in stats:
-                primary = session.execute(
-                    select(Article.id, Article.title).where(Article.story_id == story_id)
-                    .order_by(Article.first_seen_at, Article.id).limit(1)).one()
-                session.execute(update(Story).where(Story.id == story_id).values(
-                    article_count=n, source_count=sources, first_seen_at=first,
-                    last_seen_at=last, primary_article_id=primary[0], title=primary[1]))
 
     def _add_aliases(self, session: Session, article_id: int, keys: Sequence[str]) -> None:
         rows = [{"url_key": k, "article_id": article_id} for k in dict.fromkeys(keys)]

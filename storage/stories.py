@@ -131,9 +131,13 @@ def _set(session: Session, values: dict[str, str]) -> None:
 
 
 class StoryFiler:
-    def __init__(self, session: Session, matcher: StoryMatcher | None) -> None:
+    def __init__(self, session: Session, matcher: StoryMatcher | None, *,
+                 exclude: ColumnElement[bool] | None = None) -> None:
         self.session = session
         self.matcher = matcher
+        # Articles matching ``exclude`` are no candidates (``newsmon reprocess``: those not
+        # re-processed yet, as if they were not stored).
+        self._exclude = exclude
         self._temp_ids = count(-1, -1)  # provisional ids of stories opened in this batch
         self._pg = session.get_bind().dialect.name == "postgresql"
         # PostgreSQL takes a whole batch's ids as one array; SQLite's IN lists are chunked.
@@ -505,10 +509,13 @@ class StoryFiler:
         if self._pg:
             cols = (*cols, select(func.array_agg(ArticleEntity.entity_id))
                     .where(ArticleEntity.article_id == Article.id).scalar_subquery())
+        visible: list[ColumnElement[bool]] = [Article.story_id.is_not(None)]
+        if self._exclude is not None:
+            visible.append(~self._exclude)
         for chunk in _chunks(ids, self._chunk):
             for row in self.session.execute(
                 select(*cols).where(_member(Article.id, chunk, self._pg, BigInteger()),
-                                    Article.story_id.is_not(None))
+                                    *visible)
             ):
                 cand = out[row[0]] = _candidate(row)
                 if self._pg and row[-1]:

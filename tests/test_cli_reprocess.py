@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import random
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import yaml
@@ -16,7 +17,7 @@ from crawler.topics import Taxonomy
 from newsmon.app import app
 from newsmon.cli import _load_commands
 from storage import ArticleRecord, Store
-from storage.models import ArticleTopic
+from storage.models import ArticleTopic, Story
 
 T0 = datetime(2026, 11, 12, 15, 0, tzinfo=UTC)
 POWER_TITLE = "TNERC tariff order: power bills to rise from December 1"
@@ -88,3 +89,48 @@ def test_reprocess_refuses_an_invalid_context(db_url: str, tmp_path: Path) -> No
     assert result.exit_code == 2, result.output
     assert "topic 'trade', field 'contexts.0.terms': 'tarif' not among the topic's terms" in \
         result.output
+
+
+def test_reprocess_files_each_copy_under_the_first_seen_as_a_fresh_run_would(
+        db_url: str, tmp_path: Path) -> None:
+    """Stored enriched but not clustered; re-processed one article a batch, each copy is
+    filed among the articles seen before it only (those not re-processed yet are no
+    candidates, though they keep their old filing meanwhile): the first seen is the
+    original and the story's primary, as a fresh run files them."""
+    taxonomy, gazetteer = Taxonomy.load(), Gazetteer.load()
+    rnd = random.Random(10)
+    vocab = ["".join(rnd.choice("bcdfgklmnprstv") + rnd.choice("aeiou") for _ in range(4))
+             for _ in range(3000)]
+    records = []
+    for k in range(3):
+        title = " ".join(rnd.sample(vocab, 8)).capitalize()
+        body = " ".join(rnd.choice(vocab) for _ in range(120)) + "."
+        for j, source in enumerate(("wire", "daily", "herald")):
+            rec = ArticleRecord(url_key=f"{source}.example/{k}",
+                                canonical_url=f"https://{source}.example/{k}",
+                                url=f"https://{source}.example/{k}", source=source,
+                                title=title, body=body,
+                                fetched_at=T0 + timedelta(minutes=10 * k + j))
+            enrich(rec, taxonomy, gazetteer)
+            records.append(rec)
+    store = Store.from_url(db_url)
+    store.upsert_articles(records)  # no matcher: a story each
+    settings = tmp_path / "settings.yaml"
+    settings.write_text(yaml.safe_dump({"database_url": db_url, "sources": []}))
+    _load_commands()
+    result = CliRunner().invoke(app, ["reprocess", "--config", str(settings),
+                                      "--batch-size", "1"])
+    assert result.exit_code == 0, result.output
+    by_key = {a.url_key: a for a in store.articles()}
+    with store.session() as s:
+        stories = {st.id: st for st in s.execute(select(Story)).scalars()}
+    assert len(stories) == 3
+    for k in range(3):
+        wire = by_key[f"wire.example/{k}"]
+        copies = [by_key[f"{src}.example/{k}"] for src in ("daily", "herald")]
+        assert wire.duplicate_of_id is None
+        assert [(c.story_id, c.duplicate_of_id) for c in copies] == [(wire.story_id, wire.id)] * 2
+        story = stories[wire.story_id]
+        assert (story.primary_article_id, story.article_count, story.source_count) == (
+            wire.id, 3, 3)
+    store.close()

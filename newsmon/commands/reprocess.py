@@ -2,72 +2,62 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from crawler.dedup import SimilarityMatcher
 from crawler.entities import Gazetteer
-from crawler.pipelines.classify import enrich
+from crawler.reprocess import reprocess
 from crawler.topics import Taxonomy
 from newsmon.app import app
+from newsmon.commands.search import time_window
 from newsmon.options import ConfigOption, console, fail, open_store, settings_from
-
-
-def parse_since(value: str) -> datetime:
-    """``2026-11-01``, an ISO time, or a span back from now: ``24h``, ``7d``."""
-    from config.schema import parse_duration
-
-    try:
-        when = datetime.fromisoformat(value)
-        return when if when.tzinfo else when.replace(tzinfo=UTC)
-    except ValueError:
-        pass
-    try:
-        return datetime.now(UTC) - parse_duration(value)
-    except ValueError:
-        fail(f"--since: {value!r} is neither a date (2026-11-01) nor a span (24h, 7d)", 2)
+from scheduler.lock import service_state
+from storage.reprocess import count_to_reprocess
+from storage.scheduler_store import SchedulerStore
 
 
 @app.command("reprocess")
 def reprocess_command(
     since: Annotated[str | None, typer.Option(
-        help="Only articles first seen since then: 2026-11-01, 24h, 7d (default: all).")
+        help="Only articles first seen since then: 24h, 7d, today, 2026-11-01 (local "
+        "midnight) or an ISO time (default: all).")
     ] = None,
     batch_size: Annotated[int, typer.Option(min=1, max=10_000)] = 500,
+    force: Annotated[bool, typer.Option(
+        "--force", help="Run even while a newsmon service runs on this database.")] = False,
     config: ConfigOption = None,
 ) -> None:
     """Re-apply topics, entities and story clustering after config/topics.yaml or
-    config/entities.yaml changed. Each batch is one transaction.
+    config/entities.yaml changed. Each batch is one transaction: stopped at any moment,
+    every article is still in a story. Refused while a service runs (unless --force).
 
     Example: newsmon reprocess --since 7d
     """
     settings = settings_from(config)
+    start, _ = time_window(since, None, ZoneInfo(settings.default_timezone))
     store = open_store(settings)
-    taxonomy = Taxonomy.load(settings.topics_file)
-    gazetteer = Gazetteer.load(settings.entities_file)
-    matcher = SimilarityMatcher(gazetteer)
-    pinned = {s.name: s.topic.value for s in settings.sources if s.topic}
-    start = parse_since(since) if since else None
-
-    total = store.unfile_since(start)
-    progress = Progress(TextColumn("reprocessing"), BarColumn(), MofNCompleteColumn(),
-                        TimeElapsedColumn(), console=console, disable=not console.is_terminal)
-    done = 0
-    after: tuple[datetime, int] | None = None
-    with progress:
-        task = progress.add_task("articles", total=total)
-        while True:
-            batch = store.articles_to_reprocess(start, after, batch_size)
-            if not batch:
-                break
-            for _id, rec in batch:
-                enrich(rec, taxonomy, gazetteer, pinned.get(rec.source))
-            store.refile(batch, matcher)
-            after = (batch[-1][1].fetched_at, batch[-1][0])
-            done += len(batch)
-            progress.update(task, completed=done)
-    store.recount_stories()
+    try:
+        state = service_state(SchedulerStore(store.engine), settings.scheduler.stale_lock_after)
+        if state.alive and state.holder is not None and not force:
+            age = int(state.age.total_seconds()) if state.age is not None else 0
+            fail(f"a newsmon service (pid {state.holder.pid} on host {state.holder.host}, "
+                 f"heartbeat {age} s ago) is running on this database; stop it first, or "
+                 "pass --force to reprocess while it crawls", 2)
+        taxonomy = Taxonomy.load(settings.topics_file)
+        gazetteer = Gazetteer.load(settings.entities_file)
+        pinned = {s.name: s.topic.value for s in settings.sources if s.topic}
+        progress = Progress(TextColumn("reprocessing"), BarColumn(), MofNCompleteColumn(),
+                            TimeElapsedColumn(), console=console,
+                            disable=not console.is_terminal)
+        with progress:
+            task = progress.add_task("articles", total=count_to_reprocess(store, start))
+            done = reprocess(store, taxonomy, gazetteer, since=start, batch_size=batch_size,
+                             pinned=pinned,
+                             progress=lambda n, total: progress.update(
+                                 task, completed=n, total=total))
+    finally:
+        store.close()
     console.print(f"reprocessed {done} articles")
