@@ -369,6 +369,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tools", default=",".join(t.name for t in TOOLS),
                         help="comma-separated: " + ", ".join(t.name for t in TOOLS))
     parser.add_argument("--out", type=Path, help="write per-page answers and verdicts as JSON")
+    parser.add_argument("--note", default="",
+                        help="a sentence about the run's conditions, printed in the docs")
     parser.add_argument("--write-docs", action="store_true",
                         help=f"replace the section {SECTION_HEADING!r} of docs/benchmarks.md")
     args = parser.parse_args(argv)
@@ -410,7 +412,8 @@ def main(argv: list[str] | None = None) -> int:
             "`benchmarks/realpages_bench.py split_of`) is never used to tune a rule or a "
             "threshold. newsmon's text is its highlights and body; its date is the calendar "
             "day it records (the UTC day of the stored time where it records no local day); "
-            "pages/s times each tool's own call.\n\n"
+            "pages/s times each tool's own call."
+            + (f" {args.note.strip()}" if args.note.strip() else "") + "\n\n"
             + text + "\n" + "\n".join(f"- {line}" for line in summary)
             + f"\n\nReproduce:\n\n```\n{command.strip()}\n```\n")
         replace_section(SECTION_HEADING, body)
