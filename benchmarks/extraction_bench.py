@@ -40,6 +40,8 @@ FETCHED_AT = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
+from benchmarks._docs import replace_section  # noqa: E402
+
 _TOKEN_RE = re.compile(r"\w+", re.UNICODE)
 
 TpFpFn = tuple[float, float, float]
@@ -284,16 +286,8 @@ def write_docs_section(table: str, n_pages: int, command: str, note_text: str = 
         + "Reproduce (from the repository root):\n\n"
         f"```\n{command}\n```\n"
     )
-    text = DOCS_PATH.read_text(encoding="utf-8") if DOCS_PATH.exists() else "# Benchmarks\n"
-    pattern = re.compile(
-        rf"^{re.escape(SECTION_HEADING)}\n.*?(?=^## |\Z)", re.MULTILINE | re.DOTALL
-    )
-    if pattern.search(text):
-        text = pattern.sub(lambda _m: section + "\n", text, count=1).rstrip("\n") + "\n"
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    DOCS_PATH.parent.mkdir(parents=True, exist_ok=True)
-    DOCS_PATH.write_text(text, encoding="utf-8")
+    replace_section(SECTION_HEADING, section.removeprefix(f"{SECTION_HEADING}\n\n"),
+                    DOCS_PATH)
 
 
 def main(argv: list[str] | None = None) -> int:

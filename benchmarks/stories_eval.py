@@ -36,6 +36,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
+from benchmarks._docs import replace_section  # noqa: E402
 from crawler.entities import default_gazetteer, extract_entities  # noqa: E402
 from crawler.neardup import (  # noqa: E402
     NEAR_DUPLICATE_THRESHOLD,
@@ -367,15 +368,8 @@ def write_docs_section(table: str, summary: str) -> None:
         "deterministically):\n\n"
         f"```\n{COMMAND}\n```\n"
     )
-    text = DOCS_PATH.read_text(encoding="utf-8") if DOCS_PATH.exists() else "# Benchmarks\n"
-    pattern = re.compile(rf"^{re.escape(SECTION_HEADING)}\n.*?(?=^## |\Z)",
-                         re.MULTILINE | re.DOTALL)
-    if pattern.search(text):
-        text = pattern.sub(lambda _m: section + "\n", text, count=1).rstrip("\n") + "\n"
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    DOCS_PATH.parent.mkdir(parents=True, exist_ok=True)
-    DOCS_PATH.write_text(text, encoding="utf-8")
+    replace_section(SECTION_HEADING, section.removeprefix(f"{SECTION_HEADING}\n\n"),
+                    DOCS_PATH)
 
 
 def main(argv: list[str] | None = None) -> int:
