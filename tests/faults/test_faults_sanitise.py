@@ -5,6 +5,8 @@ articles. Real crawls of a local server, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -214,3 +216,44 @@ def test_a_sqlite_file_with_a_nul_migrates_to_postgresql(
     record("integrity", "`db migrate-from` a SQLite file holding NUL in a title and an author "
            "to PostgreSQL", "every row copied (3 of 3 articles); the NULs removed, each "
            "cleaned row logged", stored="3 / 0")
+
+
+FORMULAS = ['=HYPERLINK("http://evil.example/","radar order")', "+1 radar order cmd",
+            "-2+3 radar order", "@SUM(A1) radar order", "\tradar order tab", "\rradar order"]
+
+
+def test_csv_cells_that_a_spreadsheet_would_run_are_quoted(
+        db_url: str, tmp_path: Path, record: Callable[..., None]) -> None:
+    from newsfactory import open_newsroom
+
+    room = open_newsroom(db_url)
+    try:
+        room.add(*[room.article(t, source="wire", topics={"defence": 9}, body=t + "\r\nmore")
+                   for t in FORMULAS],
+                 room.article("Plain radar order", source="wire", topics={"defence": 9}))
+    finally:
+        room.store.close()
+    config = tmp_path / "settings.yaml"
+    config.write_text(yaml.safe_dump({"database_url": db_url, "data_dir": str(tmp_path),
+                                      "sources": []}))
+    load_commands()
+    out = tmp_path / "all.csv"
+    exported = CliRunner().invoke(app, ["export", "--config", str(config), "--format", "csv",
+                                        "--out", str(out)])
+    assert exported.exit_code == 0, exported.output
+    with out.open(encoding="utf-8", newline="") as f:
+        rows = list(csv.DictReader(f))
+    titles = sorted(r["title"] for r in rows)
+    safe = ["'" + t.replace("\r", "\n") for t in FORMULAS]
+    assert titles == sorted([*safe, "Plain radar order"])
+    assert sorted(r["body"] for r in rows if r["title"] != "Plain radar order") == sorted(
+        s + "\nmore" for s in safe)
+    found = CliRunner().invoke(app, ["search", "radar", "--config", str(config), "--format",
+                                     "csv", "--limit", "50"])
+    assert found.exit_code == 0, found.output
+    hits = sorted(r["title"] for r in csv.DictReader(io.StringIO(found.stdout, newline="")))
+    assert hits == titles
+    record("integrity", f"titles starting with = + - @, a tab or a carriage return, "
+           f"`export` and `search --format csv` ({_backend(db_url)})",
+           "each such cell written with a leading single quote (OWASP); other cells as they "
+           "are", stored="7 / 0")
