@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -173,15 +173,18 @@ def title_tokens(title: str, gazetteer: Gazetteer | None = None) -> frozenset[st
     Entities are compared on their own; leaving their names out of the title words keeps two
     "India, US ..." headlines about different events from looking alike twice over.
     """
-    out = set()
+    return frozenset(content_words(title, gazetteer))
+
+
+def content_words(title: str, gazetteer: Gazetteer | None = None) -> Iterator[str]:
+    """The words :func:`title_tokens` keeps, in the headline's order (repeats included)."""
     for w in (gazetteer or default_gazetteer()).without_mentions(title):
         w = w.lower()
         if w in _STOPWORDS or (len(w) < 2 and not w.isdigit()):
             continue
         if len(w) > 3 and w.endswith("s") and not w.endswith("ss"):
             w = w[:-1]
-        out.add(w)
-    return frozenset(out)
+        yield w
 
 
 @dataclass(frozen=True, slots=True)

@@ -88,6 +88,22 @@ def status_style(value: Any, _row: Mapping[str, Any]) -> str:
     return STATUS_STYLE.get(str(value), "")
 
 
+# A cell a spreadsheet would read as a formula (CSV injection; OWASP's list).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_safe(value: Any) -> Any:
+    """``value`` for a CSV cell: text that a spreadsheet would run as a formula gets a
+    leading single quote, as OWASP recommends; numbers and other text as they are. A carriage
+    return in text becomes a newline: the csv module (lines end in \\n) leaves a cell with a
+    bare \\r unquoted, which would end the row there for a reader."""
+    if not isinstance(value, str):
+        return value
+    if value.startswith(_FORMULA_START):
+        value = "'" + value
+    return value.replace("\r\n", "\n").replace("\r", "\n")
+
+
 def print_rows(
     rows: Sequence[Mapping[str, Any]], columns: Sequence[Column], fmt: OutputFormat, *,
     title: str | None = None, tz: ZoneInfo | None = None, empty: str = "nothing to show",
@@ -109,7 +125,8 @@ def print_rows(
                                 extrasaction="ignore")
         writer.writeheader()
         for r in rows:
-            writer.writerow({k: "" if r.get(k) is None else plain(r.get(k)) for k in keys})
+            writer.writerow({k: "" if r.get(k) is None else csv_safe(plain(r.get(k)))
+                             for k in keys})
     else:
         console = console or (Console(file=out) if out is not None else Console())
         if not rows:

@@ -9,6 +9,9 @@ Contract of :func:`copy_database`:
   runs, HTTP validators, the scheduler's per-source state), in batches of ``batch_size`` rows,
   each batch in its own transaction, ids preserved. The scheduler's lock row is not copied: it
   belongs to a live service, not to the data.
+- Text values are cleaned as the crawl now cleans them (:func:`storage.text.clean_cell`:
+  NUL and other control characters removed, each such row logged), so a SQLite file written
+  before that copies to PostgreSQL instead of aborting.
 - A self-reference (an article's ``duplicate_of_id``) is written after its table is copied, so
   row order never matters. On PostgreSQL the id sequences are then set past the highest id.
 - The search index: SQLite's FTS5 triggers index every inserted article; on PostgreSQL every
@@ -30,6 +33,7 @@ from sqlalchemy import Engine, Table, bindparam, delete, func, insert, select, t
 
 from storage import search_index
 from storage.models import Base
+from storage.text import clean_cell
 
 logger = logging.getLogger(__name__)
 
@@ -91,6 +95,18 @@ def _self_refs(table: Table) -> list[str]:
             if any(fk.column.table is table for fk in c.foreign_keys)]
 
 
+def _cleaned(table: Table, row: Any) -> dict[str, Any]:
+    """``row`` with its text as newsmon now stores it (storage.text): a file written before
+    text was sanitised may hold NUL bytes, which PostgreSQL refuses in text."""
+    out = {k: clean_cell(v) for k, v in row.items()}
+    changed = [k for k, v in out.items() if v != row[k]]
+    if changed:
+        pk = ", ".join(str(row[c.name]) for c in table.primary_key.columns)
+        logger.warning("%s %s: control characters removed from %s", table.name, pk,
+                       ", ".join(changed))
+    return out
+
+
 def _copy_table(source: Engine, target: Engine, table: Table, total: int, batch_size: int,
                 progress: Progress | None) -> None:
     """Copy ``table`` in primary-key order; self-references are set once all rows exist."""
@@ -103,7 +119,7 @@ def _copy_table(source: Engine, target: Engine, table: Table, total: int, batch_
         result = conn.execution_options(stream_results=True, yield_per=batch_size).execute(
             select(table).order_by(*pk))
         for part in result.partitions(batch_size):
-            rows = [dict(r._mapping) for r in part]
+            rows = [_cleaned(table, r._mapping) for r in part]
             for row in rows:
                 for column, pending in later.items():
                     if row[column] is not None:

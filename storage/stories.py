@@ -38,6 +38,7 @@ from sqlalchemy.types import BigInteger, DateTime, Float, Integer, Text, TypeEng
 
 from storage.models import Article, ArticleBand, ArticleEntity, ArticleTermPair, Story
 from storage.records import ArticleRecord, Candidate, StoryMatcher
+from storage.text import MAX_TITLE_TERMS
 from storage.types import UTCDateTime, array_literal, naive_utc, pg_array
 
 # Any constant will do: it names the lock that serialises story filing across processes.
@@ -557,8 +558,9 @@ def _candidate(row: Sequence[Any]) -> Candidate:
 
 def headline_pairs(terms: Iterable[str]) -> list[str]:
     """Every pair of distinct ``terms`` as stored in ``article_term_pairs``: the two words in
-    code-point order, joined by a space."""
-    words = sorted(set(terms))
+    code-point order, joined by a space. At most the first ``MAX_TITLE_TERMS`` terms count
+    (the crawl stores no more), so a headline has at most 276 pairs."""
+    words = sorted(set(list(dict.fromkeys(terms))[:MAX_TITLE_TERMS]))
     return [f"{a} {b}" for i, a in enumerate(words) for b in words[i + 1:]]
 
 

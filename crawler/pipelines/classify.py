@@ -8,8 +8,9 @@ from scrapy.crawler import Crawler
 
 from crawler.entities import Gazetteer
 from crawler.items import ArticleItem
-from crawler.neardup import band_hashes, signature, title_tokens
+from crawler.neardup import band_hashes, content_words, signature
 from crawler.topics import Taxonomy, classify
+from storage.text import MAX_TITLE_TERMS
 
 
 def enrich(item: ArticleItem, taxonomy: Taxonomy, gazetteer: Gazetteer,
@@ -24,7 +25,19 @@ def enrich(item: ArticleItem, taxonomy: Taxonomy, gazetteer: Gazetteer,
     sig = signature(item.body)
     item.minhash = sig.to_bytes() if sig is not None else None
     item.bands = band_hashes(sig) if sig is not None else []
-    item.title_terms = sorted(t for t in title_tokens(item.title, gazetteer) if len(t) <= 64)
+    item.title_terms = title_terms(item.title, gazetteer)
+
+
+def title_terms(title: str, gazetteer: Gazetteer) -> list[str]:
+    """The headline terms stored for story matching: the first ``MAX_TITLE_TERMS`` distinct
+    content words of the title (storage.text), so its word pairs stay bounded."""
+    kept: dict[str, None] = {}
+    for term in content_words(title, gazetteer):
+        if len(term) <= 64:
+            kept[term] = None
+            if len(kept) == MAX_TITLE_TERMS:
+                break
+    return sorted(kept)
 
 
 class ClassifyPipeline:

@@ -12,16 +12,16 @@ from scrapy.statscollectors import StatsCollector
 from crawler.extraction.pagetype import final
 from crawler.items import ArticleItem
 from storage.revisions import is_front_page
-
-MAX_KEY_LENGTH = 2048
+from storage.text import sanitise_record
 
 
 logger = logging.getLogger(__name__)
 
 
 class ValidationPipeline:
-    """Drop items with no title, no article body, or an unusable URL, and articles that now
-    redirect to the site's front page; count each reason. A re-fetch of a stored article is
+    """Sanitise and cap every text field (storage.text); drop items with no title, no
+    article body, or an unusable URL (one over its cap), and articles that now redirect to
+    the site's front page; count each reason. A re-fetch of a stored article is
     passed on whatever it is: the store compares it with the stored text and keeps a worse
     one as a rejected version (storage.revisions)."""
 
@@ -45,11 +45,12 @@ class ValidationPipeline:
     def process_item(self, item: Any) -> Any:
         if not isinstance(item, ArticleItem):
             return item
-        if len(item.url_key) > MAX_KEY_LENGTH:
-            raise self._drop("url too long", item)
+        # Text enters here, once: cleaned and capped the same for every database.
+        unusable = sanitise_record(item)
+        if unusable is not None:
+            raise self._drop(unusable, item)
         if is_front_page(item.url_key):  # a feed entry that links to the site's home page
             raise self._drop("not an article URL", item)
-        item.title = " ".join(item.title.split())
         if item.refetch:
             return item
         if item.redirected_to is not None and is_front_page(item.redirected_to):

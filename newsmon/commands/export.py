@@ -15,7 +15,7 @@ import typer
 from newsmon.app import app
 from newsmon.commands.search import SinceOption, UntilOption, time_window
 from newsmon.options import ConfigOption, err_console, fail, open_store, settings_from
-from newsmon.output import plain
+from newsmon.output import csv_safe, plain
 from storage.queries import EXPORT_FIELDS, iter_export
 
 
@@ -26,8 +26,8 @@ class ExportFormat(StrEnum):
 
 def _csv_value(value: Any) -> Any:
     if isinstance(value, dict | list):
-        return json.dumps(value, ensure_ascii=False)
-    return "" if value is None else plain(value)
+        return csv_safe(json.dumps(value, ensure_ascii=False))
+    return "" if value is None else csv_safe(plain(value))
 
 
 def _write(rows: Any, fmt: ExportFormat, out: TextIO) -> int:
