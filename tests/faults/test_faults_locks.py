@@ -3,6 +3,7 @@ on one SQLite file (and PostgreSQL), as the service's default concurrency produc
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -19,11 +20,11 @@ from tests.faults.wire import story_of
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _children(argvs: list[list[str]], timeout: float = 240
+def _children(argvs: list[list[str]], timeout: float = 240, env: dict[str, str] | None = None
               ) -> list[subprocess.CompletedProcess[str]]:
     """Run every command at once as a child process; wait for all of them."""
     procs = [subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              text=True) for argv in argvs]
+                              text=True, env={**os.environ, **(env or {})}) for argv in argvs]
     done = []
     for argv, p in zip(argvs, procs, strict=True):
         out, err = p.communicate(timeout=timeout)
@@ -76,3 +77,29 @@ def test_wire_copies_written_at_once_file_under_one_story(
            "lookups; writers queue, none fails",
            stored=f"{len(sources) * stories} / 0; {merged} of {stories} stories in one story")
     assert split == {}, f"stories split across processes: {split}"
+
+
+def test_first_starts_at_once_on_a_new_sqlite_file_share_one_schema(
+        tmp_path: Path, record: Callable[..., None]) -> None:
+    """Four `newsmon db upgrade` processes on one new SQLite file at once, several rounds:
+    every one exits 0 and the file ends at every head, once."""
+    from storage.migrate import current_revisions, head_revisions
+
+    rounds, failures = 3, []
+    for r in range(rounds):
+        db = tmp_path / f"round{r}" / "newsmon.db"
+        url = f"sqlite:///{db}"
+        done = _children([[sys.executable, "-m", "newsmon", "db", "upgrade"]] * 4,
+                         env={"NEWSMON_DATABASE_URL": url})
+        failures += [p.stderr.strip().splitlines()[-1:] for p in done if p.returncode != 0]
+        store = Store.from_url(url, migrate=False)
+        try:
+            assert current_revisions(store.engine) == head_revisions()
+        finally:
+            store.close()
+    record("integrity", f"4 first starts at once on a new SQLite file (`newsmon db upgrade` "
+           f"× 4, {rounds} rounds)",
+           "the upgrades take the file's write lock in turn: one creates the schema, the "
+           "others wait and find it current; every process exits 0",
+           stored=f"{rounds * 4 - len(failures)} of {rounds * 4} exited 0; one schema")
+    assert failures == []
