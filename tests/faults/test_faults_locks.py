@@ -4,18 +4,26 @@ on one SQLite file (and PostgreSQL), as the service's default concurrency produc
 from __future__ import annotations
 
 import os
+import signal
+import socket
 import subprocess
 import sys
 import time
 from collections import defaultdict
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import select
+from sqlalchemy.engine import make_url
 
+from faults.harness import rss_source, write_config
+from faults.server import FaultServer, respond, slow
+from faults.site import add_healthy, article_html, rss, rss_item
+from faults.wire import story_of
 from storage import Store
 from storage.models import Article, SourceRow
-from tests.faults.wire import story_of
+from storage.scheduler_models import SourceRunLock
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -103,3 +111,98 @@ def test_first_starts_at_once_on_a_new_sqlite_file_share_one_schema(
            "others wait and find it current; every process exits 0",
            stored=f"{rounds * 4 - len(failures)} of {rounds * 4} exited 0; one schema")
     assert failures == []
+
+
+SLOW, SLOW_ARTICLES = "slow-wire", 16
+
+
+def _slow_feed(server: FaultServer) -> str:
+    """A feed of SLOW_ARTICLES articles that take 0.5 s each: a crawl of ~8 s or more."""
+    items = []
+    for i in range(SLOW_ARTICLES):
+        title = f"Slow wire report {i}: port congestion eases as customs adds night shifts"
+        url = server.route(f"/slow/news/report-{i}.html", slow(0.5, respond(
+            200, article_html(title, i), "text/html; charset=utf-8")))
+        items.append(rss_item(url, title))
+    return server.route("/slow/feed.xml", respond(200, rss(items),
+                                                  "application/rss+xml; charset=utf-8"))
+
+
+def _crawl(config: Path, log: Path, *sources: str) -> subprocess.Popen[bytes]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSMON_")}
+    argv = [sys.executable, "-m", "newsmon", "crawl", "--config", str(config)]
+    for s in sources:
+        argv += ["--source", s]
+    with log.open("wb") as out:
+        return subprocess.Popen(argv, cwd=ROOT, env=env, stdout=out, stderr=subprocess.PIPE)
+
+
+def _lock_row(store: Store, source: str) -> tuple[int, str, datetime] | None:
+    with store.engine.connect() as conn:
+        row = conn.execute(select(SourceRunLock.pid, SourceRunLock.host,
+                                  SourceRunLock.started_at).where(
+            SourceRunLock.source_name == source)).one_or_none()
+    return (row[0], row[1], row[2]) if row is not None else None
+
+
+def _wait_for(check: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.05)
+
+
+def test_second_crawl_of_a_running_source_is_refused_until_its_holder_dies(
+        db_url: str, tmp_path: Path, record: Callable[..., None]) -> None:
+    """`newsmon crawl --source X` twice at once: the second is refused with a message naming
+    the holder and crawls its other source; after kill -9 of the holder the next crawl of X
+    takes the lock over and crawls it."""
+    backend = make_url(db_url).get_backend_name()
+    with FaultServer() as server:
+        healthy = add_healthy(server)
+        config = write_config(tmp_path / "cfg", db_url, [
+            rss_source(SLOW, _slow_feed(server)), rss_source(healthy.name, healthy.feed_url)],
+            crawl={"per_domain_concurrency": 1, "concurrency": 1})
+        store = Store.from_url(db_url)
+        try:
+            first = _crawl(config, tmp_path / "first.log", SLOW)
+            _wait_for(lambda: _lock_row(store, SLOW) is not None or first.poll() is not None,
+                      60, "the first crawl to take the lock")
+            held = _lock_row(store, SLOW)
+            assert held is not None and held[0] == first.pid, first.communicate()[1][-2000:]
+            second = _crawl(config, tmp_path / "second.log", SLOW, healthy.name)
+            _, err = second.communicate(timeout=120)
+            assert first.poll() is None, "the first crawl ended before the second was refused"
+            since = held[2].astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
+            message = (f"source '{SLOW}' is already being crawled by newsmon crawl (pid "
+                       f"{first.pid} on host {socket.gethostname()}, since {since} UTC); "
+                       "not crawled again until that crawl ends")
+            assert message in err.decode(), err.decode()[-3000:]
+            assert second.returncode == 0, err.decode()[-3000:]  # its other source crawled
+            assert store.count_articles(healthy.name) == len(healthy.titles)
+            runs_of_slow = [r for r in store.runs(SLOW)]
+            assert len(runs_of_slow) == 1 and runs_of_slow[0].status == "running"
+
+            first.send_signal(signal.SIGKILL)
+            first.wait(10)  # reaped: its pid is gone
+            third = _crawl(config, tmp_path / "third.log", SLOW)
+            _, err3 = third.communicate(timeout=180)
+            assert third.returncode == 0, err3.decode()[-3000:]
+            assert "taking over the run lock of newsmon crawl" in err3.decode()
+            last = store.runs(SLOW)[0]
+            assert last.status == "ok", (last.status, last.first_error)
+            assert store.count_articles(SLOW) == SLOW_ARTICLES
+            assert _lock_row(store, SLOW) is None  # released at the end
+        finally:
+            store.close()
+    record("integrity", f"`newsmon crawl --source {SLOW}` while another `newsmon crawl` of "
+           f"it runs ({'SQLite' if backend == 'sqlite' else 'PostgreSQL'}), then kill -9 of "
+           "the first",
+           "the second is refused (exit 0: it crawled its other source); the message names "
+           "the holder; after kill -9 the next crawl takes the dead holder's lock over and "
+           "crawls the source",
+           first_error=message.replace(str(first.pid), "PID").replace(
+               socket.gethostname(), "HOST").replace(since, "TIME"),
+           stored=f"{SLOW_ARTICLES} / 0 after the takeover; other source "
+                  f"{len(healthy.titles)}/{len(healthy.titles)}")
