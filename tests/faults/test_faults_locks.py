@@ -8,12 +8,14 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
@@ -21,9 +23,11 @@ from faults.harness import rss_source, write_config
 from faults.server import FaultServer, respond, slow
 from faults.site import add_healthy, article_html, rss, rss_item
 from faults.wire import story_of
+from scheduler.child import CrawlSupervisor
 from storage import Store
 from storage.models import Article, SourceRow
 from storage.scheduler_models import SourceRunLock
+from storage.scheduler_store import SchedulerStore
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -206,3 +210,40 @@ def test_second_crawl_of_a_running_source_is_refused_until_its_holder_dies(
                socket.gethostname(), "HOST").replace(since, "TIME"),
            stored=f"{SLOW_ARTICLES} / 0 after the takeover; other source "
                   f"{len(healthy.titles)}/{len(healthy.titles)}")
+
+
+def test_service_run_of_a_source_newsmon_crawl_is_running_is_skipped(
+        tmp_path: Path, record: Callable[..., None], caplog: pytest.LogCaptureFixture) -> None:
+    """The service's run of a source (its supervisor and a real `scheduler.crawl_child`)
+    while `newsmon crawl` crawls it: the child takes no second lock, the run is recorded
+    as skipped with the holder named, the service logs it; nothing is crawled twice."""
+    url = f"sqlite:///{tmp_path / 'newsmon.db'}"
+    with FaultServer() as server:
+        config = write_config(tmp_path / "cfg", url, [rss_source(SLOW, _slow_feed(server))],
+                              crawl={"per_domain_concurrency": 1, "concurrency": 1})
+        store = Store.from_url(url)
+        try:
+            first = _crawl(config, tmp_path / "first.log", SLOW)
+            _wait_for(lambda: _lock_row(store, SLOW) is not None or first.poll() is not None,
+                      60, "the first crawl to take the lock")
+            supervisor = CrawlSupervisor(SchedulerStore(store.engine), config_path=config,
+                                         kill_after=5, memory_limit_mb=1024)
+            result = supervisor.run(SLOW, 120, threading.Event())
+            assert first.poll() is None, "the first crawl ended before the service's run"
+            _, err = first.communicate(timeout=120)
+            assert first.returncode == 0, err.decode()[-3000:]
+            runs = {r.id: r for r in store.runs(SLOW)}
+            skipped = (runs[result.run_id].status, runs[result.run_id].first_error)
+            first_status = [r.status for i, r in runs.items() if i != result.run_id]
+            hits = sum(server.hits[p] for p in server.routes if p.startswith("/slow/news/"))
+        finally:
+            store.close()
+    assert result.status == skipped[0] == "skipped" and result.first_error == skipped[1]
+    assert skipped[1] is not None and skipped[1].startswith(
+        f"source '{SLOW}' is already being crawled by newsmon crawl (pid {first.pid} on ")
+    assert first_status == ["ok"] and hits == SLOW_ARTICLES  # each article fetched once
+    record("integrity", f"the service's run of {SLOW} while `newsmon crawl` crawls it",
+           "the run is recorded as skipped with the holder named (not failed: no back-off), "
+           "its crawl process exits 14 without fetching; the running crawl finishes",
+           status="skipped", first_error=str(skipped[1]).replace(str(first.pid), "PID"),
+           stored=f"{SLOW_ARTICLES} / 0 (by the first crawl)")
