@@ -22,7 +22,7 @@ from sqlalchemy.engine import make_url
 from faults.harness import rss_source, write_config
 from faults.server import FaultServer, respond, slow
 from faults.site import add_healthy, article_html, rss, rss_item
-from faults.wire import story_of
+from faults.wire import crawl_processes, load_check, load_config, load_site, story_of
 from scheduler.child import CrawlSupervisor
 from storage import Store
 from storage.models import Article, SourceRow
@@ -247,3 +247,41 @@ def test_service_run_of_a_source_newsmon_crawl_is_running_is_skipped(
            "its crawl process exits 14 without fetching; the running crawl finishes",
            status="skipped", first_error=str(skipped[1]).replace(str(first.pid), "PID"),
            stored=f"{SLOW_ARTICLES} / 0 (by the first crawl)")
+
+
+LOAD_SOURCES, LOAD_PER_SOURCE, LOAD_SHARED = 4, 40, 10
+
+
+def test_four_sources_crawled_at_once_share_wire_stories(
+        db_url: str, tmp_path: Path, record: Callable[..., None]) -> None:
+    """Four `newsmon crawl --source` processes at once on one database, each source 40
+    articles of which 10 are copies of the same wire stories: every article stored once,
+    every copy in its story, no batch lost to "database is locked"."""
+    backend = "SQLite" if make_url(db_url).get_backend_name() == "sqlite" else "PostgreSQL"
+    with FaultServer(lifetime=300) as server:
+        site = load_site(server, LOAD_SOURCES, LOAD_PER_SOURCE, LOAD_SHARED)
+        config = load_config(site, tmp_path / "cfg", db_url)
+        Store.from_url(db_url).close()
+        procs = crawl_processes(config, list(site.feeds), tmp_path / "logs")
+        codes = [p.wait(timeout=280) for p in procs]
+    logs = {p.name: p.read_text() for p in (tmp_path / "logs").iterdir()}
+    store = Store.from_url(db_url, migrate=False)
+    try:
+        result = load_check(store, site)
+    finally:
+        store.close()
+    total = LOAD_SOURCES * LOAD_PER_SOURCE
+    record("integrity", f"load: {LOAD_SOURCES} sources crawled at once by {LOAD_SOURCES} "
+           f"`newsmon crawl --source` processes on one {backend} database, {total} articles, "
+           f"{LOAD_SHARED} wire stories carried by every source",
+           "writers queue on the write lock; every article stored once, every copy filed "
+           "under its story",
+           status=", ".join(sorted(set(result.statuses.values()))),
+           stored=f"{sum(result.stored.values())} / 0; {LOAD_SHARED - len(result.split)} of "
+                  f"{LOAD_SHARED} shared stories in one story; {result.twice} stored twice")
+    assert codes == [0] * LOAD_SOURCES, {n: t[-2000:] for n, t in logs.items()}
+    assert not [n for n, t in logs.items() if "database is locked" in t]
+    assert result.stored == {name: LOAD_PER_SOURCE for name in site.feeds}
+    assert result.twice == 0 and result.locked == []
+    assert set(result.statuses.values()) == {"ok"}
+    assert result.split == {}, result.split
