@@ -30,13 +30,16 @@ from storage.scheduler_models import SourceRunLock
 from storage.scheduler_store import SchedulerStore
 
 ROOT = Path(__file__).resolve().parents[2]
+#: The children import the project and these helpers (``faults.*``) as the tests do.
+CHILD_PATH = os.pathsep.join([str(ROOT), str(ROOT / "tests")])
 
 
 def _children(argvs: list[list[str]], timeout: float = 240, env: dict[str, str] | None = None
               ) -> list[subprocess.CompletedProcess[str]]:
     """Run every command at once as a child process; wait for all of them."""
+    child_env = {**os.environ, "PYTHONPATH": CHILD_PATH, **(env or {})}
     procs = [subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              text=True, env={**os.environ, **(env or {})}) for argv in argvs]
+                              text=True, env=child_env) for argv in argvs]
     done = []
     for argv, p in zip(argvs, procs, strict=True):
         out, err = p.communicate(timeout=timeout)

@@ -23,11 +23,11 @@ from crawler.dedup import SimilarityMatcher
 from crawler.entities import Gazetteer
 from crawler.pipelines.classify import enrich
 from crawler.topics import Taxonomy
+from faults.harness import rss_source, write_config
+from faults.server import FaultServer, respond
+from faults.site import rss, rss_item
 from storage import ArticleRecord, Store
 from storage.models import Article, CrawlRun, SourceRow
-from tests.faults.harness import rss_source, write_config
-from tests.faults.server import FaultServer, respond
-from tests.faults.site import rss, rss_item
 
 ROOT = Path(__file__).resolve().parents[2]
 
