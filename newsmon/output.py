@@ -26,7 +26,7 @@ from rich.text import Text
 
 STATUS_STYLE = {"ok": "green", "partial": "yellow", "failed": "red", "timeout": "red",
                 "interrupted": "magenta", "running": "cyan", "backed off": "bold red",
-                "failing": "red", "disabled": "dim"}
+                "failing": "red", "disabled": "dim", "skipped": "yellow"}
 
 
 class OutputFormat(StrEnum):

@@ -9,8 +9,9 @@ hard timeout (so the crawl usually ends itself, cleanly, before the supervisor k
 ``MEMUSAGE_LIMIT_MB``, checked every few seconds. If the service dies, the child notices it has
 been re-parented and shuts down gracefully, recording the run as interrupted.
 
-Exit status: 0 ok, 10 partial, 11 failed, 12 timeout, 13 interrupted, 2 bad configuration or
-unknown source, 1 an unexpected error (the supervisor then closes the row as failed).
+Exit status: 0 ok, 10 partial, 11 failed, 12 timeout, 13 interrupted, 14 skipped (another
+crawl of the source holds its run lock; the row says who), 2 bad configuration or unknown
+source, 1 an unexpected error (the supervisor then closes the row as failed).
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ import time
 import warnings
 from pathlib import Path
 
-EXIT_CODES = {"ok": 0, "partial": 10, "failed": 11, "timeout": 12, "interrupted": 13}
+EXIT_CODES = {"ok": 0, "partial": 10, "failed": 11, "timeout": 12, "interrupted": 13,
+              "skipped": 14}
 #: Seconds the graceful close gets between CLOSESPIDER_TIMEOUT and the supervisor's hard kill.
 CLOSE_MARGIN = 30.0
 MEMUSAGE_CHECK_SECONDS = 5.0
@@ -98,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     from crawler.runner import crawl
 
     results = crawl(
-        settings, [source], NEWSMON_RUN_ID=args.run_id,
+        settings, [source], run_lock="newsmon run", NEWSMON_RUN_ID=args.run_id,
         CLOSESPIDER_TIMEOUT=soft_timeout(hard),
         MEMUSAGE_CHECK_INTERVAL_SECONDS=MEMUSAGE_CHECK_SECONDS,
     )

@@ -366,6 +366,11 @@ class Service:
 
     def _after_run(self, source: Source, result: CrawlResult) -> None:
         name = source.name
+        if result.status == "skipped":  # another crawl of the source runs (its run lock)
+            logger.warning("%s: run %d skipped: %s", name, result.run_id,
+                           result.first_error or "another crawl of it is running")
+            self._save_next_runs([name])
+            return
         run = result.run
         if run is not None:
             log = logger.info if result.status in SUCCESS else logger.warning

@@ -2,12 +2,26 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import create_engine, event
-from sqlalchemy.engine import URL, Engine, make_url
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+from sqlalchemy.engine import URL, Connection, Engine, make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+
+logger = logging.getLogger(__name__)
+
+#: Execution option of a connection whose transactions write (``engine.execution_options(
+#: **{WRITES: True})``). On SQLite such a transaction begins with BEGIN IMMEDIATE: it takes
+#: the file's write lock before its first read, so what it looks up (story candidates, known
+#: keys) cannot change under it, and writers queue on the lock instead of each reading alone.
+WRITES = "newsmon_writes"
+#: SQLite busy_timeout (ms): how long one statement waits for the file lock.
+BUSY_TIMEOUT_MS = 5000
+#: How many busy_timeout waits a writer's BEGIN IMMEDIATE takes before it gives up: writers
+#: queue behind each other for up to BUSY_TIMEOUT_MS * BEGIN_ATTEMPTS (60 s).
+BEGIN_ATTEMPTS = 12
 
 
 class StorageError(Exception):
@@ -30,10 +44,28 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA foreign_keys=ON")
     # Writers wait this long for the file lock. Crawls write from the Twisted reactor's
     # thread, so a long wait would stall the whole crawl; batches are short transactions.
-    cur.execute("PRAGMA busy_timeout=5000")
+    cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.close()
+
+
+def _sqlite_begin(conn: Connection) -> None:
+    """Begin a writing transaction on SQLite with BEGIN IMMEDIATE, waiting for the write lock
+    (logged, bounded); other transactions keep pysqlite's own deferred begin. Nothing has run
+    in the transaction yet, so a BEGIN that timed out is simply tried again."""
+    if not conn.get_execution_options().get(WRITES):
+        return
+    for attempt in range(1, BEGIN_ATTEMPTS + 1):
+        try:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            return
+        except OperationalError as exc:
+            if "locked" not in str(exc.orig) or attempt == BEGIN_ATTEMPTS:
+                raise
+            logger.warning("SQLite database %s is locked by another writer for %d s; "
+                           "waiting again (%d of %d)", conn.engine.url.database,
+                           attempt * BUSY_TIMEOUT_MS // 1000, attempt, BEGIN_ATTEMPTS - 1)
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -54,4 +86,5 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         ) from exc
     if parsed.get_backend_name() == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
     return engine

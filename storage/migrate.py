@@ -11,6 +11,8 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
+from storage.engine import WRITES
+
 MIGRATIONS = Path(__file__).with_name("migrations")
 #: pg_advisory_xact_lock key serialising concurrent upgrades of one database ("nmmg").
 MIGRATION_LOCK = 0x6E6D6D67
@@ -28,7 +30,10 @@ def upgrade(engine: Engine, revision: str = "heads") -> None:
     Features add their tables on branches of their own off the initial schema, so the
     default upgrades to all heads rather than to a single one."""
     cfg = alembic_config()
-    with engine.begin() as conn:
+    # SQLite: the whole upgrade is one transaction begun IMMEDIATE (storage.engine), so the
+    # first starter holds the file's write lock while it creates the schema; the others wait
+    # for it at BEGIN, then read the revision it committed and have nothing to do.
+    with engine.execution_options(**{WRITES: True}).begin() as conn:
         if conn.dialect.name == "postgresql":
             # Processes starting at once on a new database (a scheduler and its workers) would
             # each create the tables: one migrates, the others wait here and find it done.

@@ -72,7 +72,7 @@ def refile_batch(
     position ``after``, in one transaction: ``enrich`` fills each one's record again, then
     its topics, entities and signature are replaced, it is filed under a story again, and
     every story it left or joined is recounted (dropped when it is left empty)."""
-    with store.session() as session, session.begin():
+    with store.write_session() as session, session.begin():
         rows = list(session.execute(_to_reprocess(since, after, limit)).unique().scalars())
         if not rows:
             return Batch(0, None)

@@ -45,3 +45,18 @@ class SourceState(Base):
     consecutive_failures: Mapped[int] = mapped_column(default=0)
     backed_off_until: Mapped[datetime | None]
     updated_at: Mapped[datetime]
+
+
+class SourceRunLock(Base):
+    """A crawl of one source that is running now: which command, process and host, since
+    when, and its last sign of life (storage.run_locks)."""
+
+    __tablename__ = "source_run_locks"
+
+    source_name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    token: Mapped[str] = mapped_column(String(36))
+    command: Mapped[str] = mapped_column(String(32))
+    host: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int]
+    started_at: Mapped[datetime]
+    heartbeat_at: Mapped[datetime]

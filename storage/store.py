@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.types import Text
 
 from storage import search_index
-from storage.engine import make_engine
+from storage.engine import WRITES, make_engine
 from storage.migrate import upgrade
 from storage.models import (
     Article,
@@ -124,6 +124,9 @@ class Store:
         self.engine = engine
         self.defer_search_index = defer_search_index
         self._sessions = sessionmaker(engine, expire_on_commit=False)
+        # Writes that read first (story filing, known keys): on SQLite they begin IMMEDIATE.
+        self._writes = sessionmaker(engine.execution_options(**{WRITES: True}),
+                                    expire_on_commit=False)
         self._source_ids: dict[str, int] = {}
         self._source_kinds: dict[str, str] = {}
         self._pg = engine.dialect.name == "postgresql"
@@ -141,6 +144,11 @@ class Store:
 
     def session(self) -> Session:
         return self._sessions()
+
+    def write_session(self) -> Session:
+        """A session for a transaction that reads, then writes what it read decides: on
+        SQLite it holds the write lock from its first statement (writers queue)."""
+        return self._writes()
 
     def _insert(self, table: Any) -> Any:
         if self.engine.dialect.name == "postgresql":
@@ -246,7 +254,7 @@ class Store:
         source_ids = {r.source: self.source_id(r.source) for r in records}
         outcomes: list[Outcome | None] = [None] * len(records)
         to_index: list[int] = []  # articles whose text is new or changed
-        with self.session() as session, session.begin():
+        with self.write_session() as session, session.begin():
             known = self._known_ids(session, [k for r in records for k in _keys(r)])
             fresh: list[int] = []
             fresh_keys: set[str] = set()

@@ -14,7 +14,6 @@ from crawler.items import ArticleItem
 from storage.revisions import is_front_page
 from storage.text import sanitise_record
 
-
 logger = logging.getLogger(__name__)
 
 

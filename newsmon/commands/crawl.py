@@ -16,6 +16,7 @@ from newsmon.options import (
     ConfigOption,
     VerboseOption,
     console,
+    err_console,
     fail,
     open_store,
     settings_from,
@@ -24,7 +25,7 @@ from newsmon.options import (
 from storage import Store
 
 STATUS_STYLE = {"ok": "green", "partial": "yellow", "failed": "red", "timeout": "red",
-                "interrupted": "magenta"}
+                "interrupted": "magenta", "skipped": "yellow"}
 
 
 def summary_table(results: list[SourceResult]) -> Table:
@@ -51,7 +52,9 @@ def crawl_command(
 ) -> None:
     """Crawl every enabled source once and store new and changed articles.
 
-    Exit status is non-zero only when every source failed.
+    A source another crawl is running (`newsmon run`, another `newsmon crawl`) is skipped
+    with a message naming that crawl. Exit status is non-zero only when every source failed
+    or was skipped.
 
     Example: newsmon crawl --source defensenews --source wto-news
     """
@@ -69,8 +72,12 @@ def crawl_command(
         fail("no enabled sources to crawl: add sources to the sources file", 2)
     store = open_store(settings)
     results = run_with_progress(settings, sources, store)
+    for r in results:
+        if r.status == "skipped":  # another crawl of it holds its run lock
+            err_console.print(f"[yellow]{r.stats.first_error}[/yellow]", highlight=False,
+                              soft_wrap=True)
     console.print(summary_table(results))
-    if all(r.status in ("failed", "timeout") for r in results):
+    if all(r.status in ("failed", "timeout", "skipped") for r in results):
         raise typer.Exit(1)
 
 
