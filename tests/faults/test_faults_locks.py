@@ -124,11 +124,12 @@ SLOW, SLOW_ARTICLES = "slow-wire", 16
 
 
 def _slow_feed(server: FaultServer) -> str:
-    """A feed of SLOW_ARTICLES articles that take 0.5 s each: a crawl of ~8 s or more."""
+    """A feed of SLOW_ARTICLES articles that take 1 s each: a crawl of ~16 s or more (room
+    for a second process to start and be refused while the first runs)."""
     items = []
     for i in range(SLOW_ARTICLES):
         title = f"Slow wire report {i}: port congestion eases as customs adds night shifts"
-        url = server.route(f"/slow/news/report-{i}.html", slow(0.5, respond(
+        url = server.route(f"/slow/news/report-{i}.html", slow(1.0, respond(
             200, article_html(title, i), "text/html; charset=utf-8")))
         items.append(rss_item(url, title))
     return server.route("/slow/feed.xml", respond(200, rss(items),
