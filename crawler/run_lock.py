@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
 from twisted.internet import task
 
 from config.schema import Source
@@ -55,6 +56,13 @@ def run_locks(store: Store, sources: Sequence[Source], holder: str | None,
     for source in sources:
         try:
             locks.acquire(source.name)
+        except SQLAlchemyError as exc:
+            # The database cannot be reached: the crawl itself meets that and records the run
+            # as failed ("database unavailable when the run started"); no lock to hold.
+            logger.warning("source %r: could not take its run lock (%s); crawling without it",
+                           source.name, type(exc).__name__)
+            locked.sources.append(source)
+            continue
         except SourceBusy as exc:
             logger.warning("%s", exc)
             locked.refused[source.name] = str(exc)
