@@ -12,7 +12,7 @@ from rich.console import Console
 from sqlalchemy.exc import SQLAlchemyError
 
 from config import ConfigError, Settings, load_settings
-from storage import StorageError, Store
+from storage import MissingDatabase, StorageError, Store
 
 console = Console()
 err_console = Console(stderr=True)
@@ -76,9 +76,17 @@ def settings_from(config: Path | None) -> Settings:
     return settings
 
 
-def open_store(settings: Settings) -> Store:
+def open_store(settings: Settings, *, create: bool = False) -> Store:
+    """Open the configured database. Only the commands that fill a database (``run``,
+    ``crawl``, ``demo``, ``db upgrade``) pass ``create=True``: for every other command a
+    SQLite file that does not exist is an error (exit 2) that names the path, never a new
+    empty database that answers "no articles match"."""
     try:
-        return Store.from_url(settings.database_url)
+        return Store.from_url(settings.database_url, create=create)
+    except MissingDatabase as exc:
+        fail(f"{exc}.\nCheck database_url in the settings or $NEWSMON_DATABASE_URL; a new "
+             "database is created by `newsmon run`, `newsmon crawl` or `newsmon db upgrade`.",
+             2)
     except (StorageError, ImportError) as exc:
         fail(f"{exc}\nFix database_url in the settings or $NEWSMON_DATABASE_URL.", 2)
     except SQLAlchemyError as exc:

@@ -28,6 +28,15 @@ class StorageError(Exception):
     """The database cannot be used; the message says which and how to fix it."""
 
 
+class MissingDatabase(StorageError):
+    """A SQLite file that a reading command was asked to open does not exist (and is not
+    created: a mistyped path must not turn into an empty database that answers "nothing")."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        super().__init__(f"no SQLite database at {path}: the file does not exist")
+
+
 def _normalise(url: str) -> URL:
     try:
         parsed = make_url(url)
@@ -68,13 +77,19 @@ def _sqlite_begin(conn: Connection) -> None:
                            attempt * BUSY_TIMEOUT_MS // 1000, attempt, BEGIN_ATTEMPTS - 1)
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
-    """Return an engine for ``url``; creates the folder of a SQLite file if needed."""
+def make_engine(url: str, *, create: bool = True, **kwargs: Any) -> Engine:
+    """Return an engine for ``url``. A SQLite file's folder is created when ``create`` is
+    true; otherwise a SQLite file that does not exist raises :class:`MissingDatabase` and
+    nothing is written on disk."""
     parsed = _normalise(url)
     if parsed.get_backend_name() == "sqlite":
         db = parsed.database
         if db and db != ":memory:" and not db.startswith("file:"):
-            Path(db).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            path = Path(db).expanduser()
+            if create:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            elif not path.is_file():
+                raise MissingDatabase(path.absolute())
     try:
         engine = create_engine(parsed, **kwargs)
     except NoSuchModuleError as exc:

@@ -133,8 +133,11 @@ class Store:
 
     @classmethod
     def from_url(cls, url: str, *, migrate: bool = True, defer_search_index: bool = False,
-                 **engine_kwargs: Any) -> Store:
-        store = cls(make_engine(url, **engine_kwargs), defer_search_index=defer_search_index)
+                 create: bool = True, **engine_kwargs: Any) -> Store:
+        """Open (and by default upgrade) the database at ``url``; with ``create=False`` a
+        SQLite file that does not exist raises :class:`~storage.engine.MissingDatabase`."""
+        store = cls(make_engine(url, create=create, **engine_kwargs),
+                    defer_search_index=defer_search_index)
         if migrate:
             upgrade(store.engine)
         return store

@@ -70,7 +70,7 @@ def crawl_command(
         sources = settings.enabled_sources()
     if not sources:
         fail("no enabled sources to crawl: add sources to the sources file", 2)
-    store = open_store(settings)
+    store = open_store(settings, create=True)
     results = run_with_progress(settings, sources, store)
     for r in results:
         if r.status == "skipped":  # another crawl of it holds its run lock

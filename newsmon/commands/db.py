@@ -21,7 +21,7 @@ def upgrade_command(config: ConfigOption = None) -> None:
     Example: NEWSMON_DATABASE_URL=postgresql://newsmon@db/newsmon newsmon db upgrade
     """
     settings = settings_from(config)
-    store = open_store(settings)  # opening applies the migrations
+    store = open_store(settings, create=True)  # opening applies the migrations
     current = ", ".join(current_revisions(store.engine)) or "none"
     console.print(f"database at revision {current} (heads: {', '.join(head_revisions())})")
 

@@ -67,7 +67,7 @@ def demo_command(
         url = database or f"sqlite:///{folder / 'demo.db'}"
         settings = settings_from(demo_settings_file(folder, site.base_url, url))
         console.print(f"Sample site on {site.base_url}; storing into {url}")
-        store = open_store(settings)
+        store = open_store(settings, create=True)
         results = run_with_progress(settings, settings.enabled_sources(), store)
         console.print(summary_table(results))
         console.print(articles_table(store))

@@ -109,7 +109,7 @@ def serve(
     setup_service_logging(settings, verbose, log_file)
     if not settings.enabled_sources():
         fail("no enabled sources to schedule: add sources to the sources file or enable one", 2)
-    store = open_store(settings)
+    store = open_store(settings, create=True)
     queue_errors: tuple[type[Exception], ...] = ()
     if settings.distributed.redis_url is not None:
         try:

@@ -36,14 +36,21 @@ VERSION_COLUMNS = (
 )
 
 
-def _find(ref: str, store: Store) -> int | None:
+def _reference(ref: str) -> int | str:
+    """The article id, or the URL key to look up; a usage error (exit 2) before the
+    database is opened."""
     if ref.isdigit():
         return int(ref)
     try:
-        key = url_key(ref)
+        return url_key(ref)
     except InvalidURL:
         fail(f"{ref!r} is neither an article id nor an http(s) URL", 2)
-    article = store.article_by_url(key)
+
+
+def _find(ref: int | str, store: Store) -> int | None:
+    if isinstance(ref, int):
+        return ref
+    article = store.article_by_url(ref)
     return None if article is None else int(article.id)
 
 
@@ -85,9 +92,10 @@ def show_command(
     """
     settings = settings_from(config)
     tz = ZoneInfo(settings.default_timezone)
+    ref = _reference(article)
     store = open_store(settings)
     try:
-        aid = _find(article, store)
+        aid = _find(ref, store)
         detail = article_detail(store, aid) if aid is not None else None
     finally:
         store.close()
