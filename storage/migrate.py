@@ -25,10 +25,11 @@ def alembic_config() -> Config:
 
 
 def upgrade(engine: Engine, revision: str = "heads") -> None:
-    """Bring the schema up to ``revision`` (default: every head); safe on every start.
+    """Bring the schema up to ``revision`` (default: the head); safe on every start.
 
-    Features add their tables on branches of their own off the initial schema, so the
-    default upgrades to all heads rather than to a single one."""
+    The history once had two branches (the scheduler's tables, the articles'); revision 0015
+    joins them, and new revisions follow it, so there is one head. "heads" still upgrades a
+    database that an older release left on either branch."""
     cfg = alembic_config()
     # SQLite: the whole upgrade is one transaction begun IMMEDIATE (storage.engine), so the
     # first starter holds the file's write lock while it creates the schema; the others wait

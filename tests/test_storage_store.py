@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import text
@@ -29,6 +30,24 @@ def record(key: str = "example.com/a", **kw: object) -> ArticleRecord:
 def test_migrations_reach_head(store: Store) -> None:
     assert current_revisions(store.engine) == head_revisions()
     assert "0001" not in head_revisions()
+
+
+def test_the_migration_history_has_one_head() -> None:
+    """`newsmon db upgrade` reports one revision: every new revision follows the last."""
+    assert len(head_revisions()) == 1, head_revisions()
+
+
+def test_a_database_left_on_the_old_two_heads_upgrades_to_the_one(tmp_path: Path) -> None:
+    from storage.engine import make_engine
+    from storage.migrate import upgrade
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    upgrade(engine, "0009")
+    upgrade(engine, "0014")
+    assert current_revisions(engine) == ("0009", "0014")
+    upgrade(engine)
+    assert current_revisions(engine) == head_revisions()
+    engine.dispose()
 
 
 def test_insert_then_unchanged_then_update(store: Store) -> None:
