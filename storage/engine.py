@@ -24,6 +24,10 @@ BUSY_TIMEOUT_MS = 5000
 BEGIN_ATTEMPTS = 12
 
 
+#: The databases newsmon has a storage implementation for.
+SUPPORTED_BACKENDS = ("sqlite", "postgresql")
+
+
 class StorageError(Exception):
     """The database cannot be used; the message says which and how to fix it."""
 
@@ -45,6 +49,11 @@ def _normalise(url: str) -> URL:
     # Plain postgresql:// would pick psycopg2, which we do not ship; use psycopg 3.
     if parsed.drivername in ("postgresql", "postgres"):
         parsed = parsed.set(drivername="postgresql+psycopg")
+    if parsed.get_backend_name() not in SUPPORTED_BACKENDS:
+        raise StorageError(
+            f"database URL {parsed.render_as_string()!r}: newsmon stores into SQLite "
+            "(sqlite:///relative/path.db or sqlite:////absolute/path.db) or PostgreSQL "
+            f"(postgresql://user@host/db), not {parsed.get_backend_name()}")
     return parsed
 
 
@@ -96,8 +105,8 @@ def make_engine(url: str, *, create: bool = True, **kwargs: Any) -> Engine:
         raise StorageError(f"no database driver for {parsed.drivername!r}: {exc}") from None
     except ImportError as exc:
         raise ImportError(
-            f"{parsed.get_backend_name()} support requires psycopg installed: "
-            "pip install 'newsmon[postgres]'"
+            "PostgreSQL support requires psycopg installed: pip install '.[postgres]' "
+            "from the newsmon checkout"
         ) from exc
     if parsed.get_backend_name() == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)

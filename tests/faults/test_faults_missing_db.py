@@ -70,3 +70,18 @@ def test_db_upgrade_creates_the_missing_database(tmp_path: Path,
     record("integrity", "`newsmon db upgrade` on a SQLite path that does not exist",
            "creates the folder and the database at the newest revision; reading commands "
            "then open it")
+
+
+def test_a_database_url_of_an_unsupported_kind_exits_2_naming_what_works(
+        tmp_path: Path, record: Callable[..., None]) -> None:
+    config = tmp_path / "settings.yaml"
+    config.write_text(yaml.safe_dump({"database_url": "mysql://user@db.example/news",
+                                      "sources": []}))
+    result = _newsmon(["stats"], config, tmp_path)
+    assert result.returncode == 2, result.stdout + result.stderr
+    first = result.stderr.strip().splitlines()[0]
+    assert first == ("Error: database URL 'mysql://user@db.example/news': newsmon stores into "
+                     "SQLite (sqlite:///relative/path.db or sqlite:////absolute/path.db) or "
+                     "PostgreSQL (postgresql://user@host/db), not mysql"), result.stderr
+    assert "psycopg" not in result.stderr
+    record("config", "`database_url: mysql://…`", first.removeprefix("Error: "))
