@@ -552,6 +552,32 @@ def test_the_headline_not_the_blog_or_site_name() -> None:
         "Radar regiment raised in Ladakh")
 
 
+@pytest.mark.parametrize(("heading", "meta"), [
+    # A kicker in the <h1> beside the headline.
+    ("<h1><span class='kicker'>Shipbuilding</span> Navy orders six more corvettes</h1>",
+     "<meta property='og:title' content='Navy orders six more corvettes'>"),
+    # A comments heading that quotes the headline, and no <h1>.
+    ("<h3 class='comments-title'>5 comments on “Navy orders six more corvettes”</h3>",
+     "<title>Navy orders six more corvettes | Harbour Blog</title>"),
+])
+def test_the_headline_without_the_kicker_or_comments_heading_around_it(
+        heading: str, meta: str) -> None:
+    body = "<p>" + "The navy signed for six more corvettes on Monday, officials said. " * 6
+    html = (f"<html><head>{meta}</head><body><div class='post'>{body}</p>{heading}"
+            "</div></body></html>")
+    art = extract_article(html, "https://h.example/c", fetched_at=datetime(2026, 12, 2, tzinfo=UTC))
+    assert art.title == "Navy orders six more corvettes"
+
+
+def test_a_character_reference_left_in_the_headline_is_decoded() -> None:
+    jsonld = json.dumps({"@type": "NewsArticle", "headline": "Steel &#038; aluminium duties rise"})
+    body = "<p>" + "The ministry raised the duties on steel and aluminium imports again. " * 6
+    html = (f"<html><head><script type='application/ld+json'>{jsonld}</script></head><body>"
+            f"<div>{body}</p></div></body></html>")
+    art = extract_article(html, "https://t.example/d", fetched_at=datetime(2026, 12, 2, tzinfo=UTC))
+    assert art.title == "Steel & aluminium duties rise"
+
+
 def test_a_page_of_short_lines_is_not_emptied_where_trafilatura_finds_its_text() -> None:
     items = "".join(f"<li>Item {i}: pack the {w} in a dry bag before the trip</li>"
                     for i, w in enumerate(["tent", "stove", "map", "torch", "rope", "socks"]))

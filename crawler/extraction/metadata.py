@@ -6,6 +6,7 @@ raises: broken JSON-LD blocks are skipped (logged at debug level).
 
 from __future__ import annotations
 
+import html
 import json
 import logging
 import re
@@ -186,9 +187,19 @@ def language(page: PageMeta) -> str | None:
     return None
 
 
+# A character reference left in a value: JSON-LD sits in a <script>, which HTML does not
+# decode, and some sites encode a meta value twice ("Olive &#038; Herb").
+_ENTITY_RE = re.compile(r"&(?:#\d{1,7}|#x[0-9a-fA-F]{1,6}|[a-zA-Z]{2,8});")
+
+
+def unentity(text: str) -> str:
+    """``text`` with the character references a page left in it decoded."""
+    return html.unescape(text) if _ENTITY_RE.search(text) else text
+
+
 def _as_text(value: Any) -> str | None:
     if isinstance(value, str):
-        return clean_text(value) or None
+        return clean_text(unentity(value)) or None
     if isinstance(value, dict):
         for key in ("name", "url", "@id", "alternateName"):
             if isinstance(value.get(key), str):
@@ -401,7 +412,7 @@ def title(page: PageMeta, tree: HtmlElement) -> str | None:
     blog's name (the metadata's site name, or a heading that only the site part of the
     <title> matches) is not the headline."""
     meta_titles = [
-        t
+        unentity(t)
         for t in (
             _as_text(page.article_value("headline")),
             page.first("og:title"),
@@ -425,12 +436,23 @@ def title(page: PageMeta, tree: HtmlElement) -> str | None:
         if len(parts) > 1:
             longest = max(len(p) for p in parts)
             site_parts.update(p for p in parts if len(p) < longest)
+    # A heading the metadata contains ("Headline" of "Headline | Site") is the headline; a
+    # heading that contains a metadata title and more ("Kicker Headline", "5 comments on
+    # “Headline”") is the headline with page furniture: the metadata's words are kept.
+    longer: str | None = None
     for heading in (*h1s, *lower):
         key = _title_key(heading)
         if key == site_key or key in site_parts:
             continue
         if _agrees(key, references):
-            return heading
+            if any(key in ref for ref in references):
+                return heading
+            longer = longer or heading
+    if longer is not None:
+        inside = _title_key(longer)
+        within = [t for t in (*meta_titles, *(_without_site(m, site, []) for m in meta_titles))
+                  if len(_title_key(t)) > 10 and _title_key(t) in inside]
+        return within[0] if within else longer
     if meta_titles:
         return _without_site(meta_titles[0], site, [*h1s, *lower])
     if h1s:
