@@ -157,7 +157,7 @@ def test_headline_pairs_find_exactly_the_headlines_sharing_two_words() -> None:
     from hypothesis import given
     from hypothesis import strategies as st
 
-    from storage.stories import _words_sharing, headline_pairs
+    from storage.stories.common import _words_sharing, headline_pairs
 
     words = st.lists(st.sampled_from(["army", "navy", "drill", "port", "deal", "tariff",
                                       "steel", "exercise", "é", "z"]), max_size=8)
