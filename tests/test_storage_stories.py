@@ -175,6 +175,17 @@ def test_headline_pairs_find_exactly_the_headlines_sharing_two_words() -> None:
     assert headline_pairs(["army"]) == []
 
 
+def test_the_filer_is_the_one_of_the_session_s_dialect(store: Store) -> None:
+    from storage.stories import story_filer
+    from storage.stories.postgres import PostgresStoryFiler
+    from storage.stories.sqlite import SqliteStoryFiler
+
+    expected = {"sqlite": SqliteStoryFiler, "postgresql": PostgresStoryFiler}
+    with store.session() as session:
+        filer = story_filer(session, SimilarityMatcher(GAZETTEER))
+        assert type(filer) is expected[store.engine.dialect.name]
+
+
 def _write_at_once(url: str, batches: list[list[ArticleRecord]]) -> list[list[Outcome]]:
     """Write each batch from its own Store and thread while the story lock is held
     elsewhere; release it once every writer waits for it (all past their lookups and, on
