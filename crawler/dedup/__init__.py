@@ -4,7 +4,7 @@ The storage pipeline's one entry point is :class:`SimilarityMatcher` (``matcher.
 policy handed to ``storage.batch.store_batch``: the store finds candidates in SQL
 (``storage.stories``) and asks it. What it compares is computed in ``features.py``:
 MinHash signatures with their LSH band hashes, headline words, same-story similarity and
-the thresholds; the classify pipeline stores them with each article.
+the thresholds; the classify pipeline computes them for each article.
 """
 
 from __future__ import annotations
