@@ -33,7 +33,7 @@ from crawler.entities import Gazetteer  # noqa: E402
 from crawler.pipelines.classify import enrich  # noqa: E402
 from crawler.topics import Taxonomy  # noqa: E402
 from storage import ArticleRecord, Store  # noqa: E402
-from storage.stories import NewArticle, StoryFiler  # noqa: E402
+from storage.stories import NewArticle, story_filer  # noqa: E402
 
 ENTITY_WORDS = ["India", "United States", "China", "Pakistan", "Russia", "Japan", "France",
                 "NATO", "WTO", "DRDO", "Pentagon", "Ministry of Defence", "European Union",
@@ -76,7 +76,7 @@ def record(i: int, title: str, body: str, when: datetime, tax: Taxonomy, gaz: Ga
 def check_ms(store: Store, probe: ArticleRecord, matcher: SimilarityMatcher) -> float:
     """Time the dedup check for ``probe`` alone: candidates from SQL, then the matcher."""
     with store.session() as session:
-        filer = StoryFiler(session, matcher)
+        filer = story_filer(session, matcher)
         item = [NewArticle(-1, probe, 0)]
         t = time.perf_counter()
         filer.check(item)

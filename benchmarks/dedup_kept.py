@@ -25,8 +25,8 @@ from scale import END, Generator, make_corpus  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 
 from crawler.dedup import SimilarityMatcher  # noqa: E402
+from crawler.dedup.features import Signature, band_hashes, title_tokens  # noqa: E402
 from crawler.entities import Gazetteer  # noqa: E402
-from crawler.neardup import Signature, band_hashes, title_tokens  # noqa: E402
 from storage import ArticleRecord, Store  # noqa: E402
 from storage.engine import make_engine  # noqa: E402
 

@@ -4,8 +4,9 @@ Reads ``benchmarks/data/stories/stories.jsonl`` (built by ``make_dataset.py`` in
 and measures, with the packaged taxonomy and gazetteer:
 
 - near-duplicates, pairwise: the pairs that share an LSH band *and* reach estimated Jaccard
-  0.6 (``crawler.neardup``), against the pairs within one ``dup_group``; also the same after
-  a union-find over accepted pairs (what a store that files a copy under its original does);
+  0.6 (``crawler.dedup.features``), against the pairs within one ``dup_group``; also the
+  same after a union-find over accepted pairs (what a store that files a copy under its
+  original does);
 - stories, pairwise: union-find over the accepted near-duplicate pairs plus every pair within
   the 48-hour window that ``same_story`` accepts, against ``story_label``;
 - topics: exact match of the topic set, and precision/recall per topic;
@@ -37,8 +38,7 @@ if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
 from benchmarks._docs import replace_section  # noqa: E402
-from crawler.entities import default_gazetteer, extract_entities  # noqa: E402
-from crawler.neardup import (  # noqa: E402
+from crawler.dedup.features import (  # noqa: E402
     NEAR_DUPLICATE_THRESHOLD,
     STORY_WINDOW,
     Signature,
@@ -48,6 +48,7 @@ from crawler.neardup import (  # noqa: E402
     same_story,
     signature,
 )
+from crawler.entities import default_gazetteer, extract_entities  # noqa: E402
 from crawler.topics import Taxonomy, classify  # noqa: E402
 
 DATA = REPO_ROOT / "benchmarks" / "data" / "stories" / "stories.jsonl"
@@ -356,8 +357,9 @@ def write_docs_section(table: str, summary: str) -> None:
     """Replace (or append) this script's section of docs/benchmarks.md, leaving others."""
     section = (
         f"{SECTION_HEADING}\n\n"
-        "The pure logic of \"one story, once\" (`crawler/neardup.py`, `crawler/topics.py`, "
-        "`crawler/entities.py`) on the labelled set in `benchmarks/data/stories/`: "
+        "The pure logic of \"one story, once\" (`crawler/dedup/features.py`, "
+        "`crawler/topics.py`, `crawler/entities.py`) on the labelled set in "
+        "`benchmarks/data/stories/`: "
         f"{summary} Near-duplicate pairs are scored pairwise against `dup_group` (copies of "
         "one text), story pairs against `story_label` (one event, copies and independently "
         "written pieces). Topics use the packaged `config/topics.yaml` with no source "

@@ -24,7 +24,8 @@ from sqlalchemy.orm import Session
 from storage.models import Article, Story
 from storage.records import ArticleRecord, StoryMatcher
 from storage.store import Store
-from storage.stories import NewArticle, StoryFiler, _aware
+from storage.stories import NewArticle, story_filer
+from storage.stories.common import _aware
 
 #: (first_seen_at, id) of the last article of a batch: where the next batch starts.
 Position = tuple[datetime, int]
@@ -89,7 +90,7 @@ def refile_batch(
             store._write_enrichment(session, article_id, rec, replace=True)
         end: Position = (rows[-1].first_seen_at, rows[-1].id)
         pending = tuple_(Article.first_seen_at, Article.id) > tuple_(*end)
-        StoryFiler(session, matcher, exclude=pending).file(
+        story_filer(session, matcher, exclude=pending).file(
             [NewArticle(a, rec, s) for a, s, _, rec in items])
         touched = {s for _, _, s, _ in items if s is not None}
         touched.update(session.execute(

@@ -33,7 +33,14 @@ from storage.models import (
 )
 from storage.records import ArticleRecord, Outcome, RunStats, StoryMatcher
 from storage.revisions import Stored, is_front_page, judge, pack, pack_list, reason_kind
-from storage.stories import Found, NewArticle, StoryFiler, headline_pairs, index_lookups
+from storage.stories import (
+    Found,
+    NewArticle,
+    StoryFiler,
+    headline_pairs,
+    index_lookups,
+    story_filer,
+)
 from storage.types import array_literal, naive_utc, pg_array
 
 logger = logging.getLogger(__name__)
@@ -266,7 +273,7 @@ class Store:
                     continue
                 fresh.append(i)
                 fresh_keys.add(rec.url_key)
-            filer = StoryFiler(session, matcher)
+            filer = story_filer(session, matcher)
             # Candidates are looked up before the batch's own rows exist (they would only be
             # read to be left out).
             new = [records[i] for i in fresh]
@@ -471,7 +478,7 @@ class Store:
         # The record's own key first: an alias may name another article (a redirect).
         existing_id = next((known[k] for k in keys if k in known), None)
         if existing_id is None:
-            inserted = self._insert_filed(session, StoryFiler(session, matcher), [rec],
+            inserted = self._insert_filed(session, story_filer(session, matcher), [rec],
                                           {rec.source: source_id}, None)
             if rec.url_key in inserted:
                 return Outcome.NEW, inserted[rec.url_key]

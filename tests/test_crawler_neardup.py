@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from crawler.neardup import (
+from crawler.dedup.features import (
     BANDS,
     SIGNATURE_BYTES,
     Signature,

@@ -157,7 +157,7 @@ def test_headline_pairs_find_exactly_the_headlines_sharing_two_words() -> None:
     from hypothesis import given
     from hypothesis import strategies as st
 
-    from storage.stories import _words_sharing, headline_pairs
+    from storage.stories.common import _words_sharing, headline_pairs
 
     words = st.lists(st.sampled_from(["army", "navy", "drill", "port", "deal", "tariff",
                                       "steel", "exercise", "é", "z"]), max_size=8)
@@ -173,6 +173,17 @@ def test_headline_pairs_find_exactly_the_headlines_sharing_two_words() -> None:
     check()
     assert headline_pairs(["navy", "army", "navy"]) == ["army navy"]
     assert headline_pairs(["army"]) == []
+
+
+def test_the_filer_is_the_one_of_the_session_s_dialect(store: Store) -> None:
+    from storage.stories import story_filer
+    from storage.stories.postgres import PostgresStoryFiler
+    from storage.stories.sqlite import SqliteStoryFiler
+
+    expected = {"sqlite": SqliteStoryFiler, "postgresql": PostgresStoryFiler}
+    with store.session() as session:
+        filer = story_filer(session, SimilarityMatcher(GAZETTEER))
+        assert type(filer) is expected[store.engine.dialect.name]
 
 
 def _write_at_once(url: str, batches: list[list[ArticleRecord]]) -> list[list[Outcome]]:

@@ -6,9 +6,9 @@ from typing import Any
 
 from scrapy.crawler import Crawler
 
+from crawler.dedup.features import band_hashes, content_words, signature
 from crawler.entities import Gazetteer
 from crawler.items import ArticleItem
-from crawler.neardup import band_hashes, content_words, signature
 from crawler.topics import Taxonomy, classify
 from storage.text import MAX_TITLE_TERMS
 

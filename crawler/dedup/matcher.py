@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from crawler.entities import Gazetteer
-from crawler.neardup import (
+from crawler.dedup.features import (
     MIN_SHARED_TITLE_WORDS,
     NEAR_DUPLICATE_THRESHOLD,
     STORY_WINDOW,
@@ -16,6 +15,7 @@ from crawler.neardup import (
     same_story,
     story_similarity,
 )
+from crawler.entities import Gazetteer
 from storage.records import ArticleRecord, Candidate
 
 _FEATURE_CACHE = 50_000
