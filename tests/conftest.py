@@ -10,12 +10,18 @@ from typing import Any
 
 import pytest
 import yaml
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from config import Settings, load_settings
 from crawler.sample_site import SampleSite, render_sources
 from storage import Store
+
+# Property tests check what the code does, not how fast: no per-example deadline (a loaded
+# CI machine made the 200 ms default fail a correct test).
+hypothesis_settings.register_profile("newsmon", deadline=None)
+hypothesis_settings.load_profile("newsmon")
 
 PG_ADMIN_URL = os.environ.get(
     "NEWSMON_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
