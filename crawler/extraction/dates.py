@@ -32,7 +32,7 @@ from lxml.html import HtmlElement
 from crawler.extraction.document import clean_text, element_text, select
 from crawler.extraction.metadata import PageMeta
 from crawler.extraction.model import SOURCE_PRIORITY, DateCandidate
-from crawler.extraction.regions import elsewhere, heading_of
+from crawler.extraction.regions import Texts, elsewhere, heading_of
 from crawler.timeparse import parse as parse_time
 
 logger = logging.getLogger(__name__)
@@ -228,9 +228,10 @@ def _from_time(tree: HtmlElement, out: _Collector) -> None:
             not el.xpath("ancestor::article or ancestor::main"),
         )
     )
+    texts = Texts()
     for el in elements:
         out.add(el.get("datetime"), "time", "time[datetime]", _time_kind(el),
-                elsewhere(el, heading, element_text(el)))
+                elsewhere(el, heading, texts(el), texts))
 
 
 def _hinted(el: HtmlElement) -> bool:
@@ -264,12 +265,12 @@ def _owner(node: Any) -> HtmlElement | None:
     return parent
 
 
-def _block_of(el: HtmlElement) -> HtmlElement:
+def _block_of(el: HtmlElement, text_of: Texts) -> HtmlElement:
     """Climb out of inline wrappers while the text stays short ("Updated - <span>date</span>")."""
     node = el
     while node.tag in _INLINE_TAGS:
         parent = node.getparent()
-        if parent is None or len(element_text(parent)) > _MAX_TEXT_LEN:
+        if parent is None or len(text_of(parent)) > _MAX_TEXT_LEN:
             break
         node = parent
     return node
@@ -291,6 +292,7 @@ def _text_candidates(
     )
     found: list[tuple[int, int, list[str], HtmlElement, str | None]] = []
     seen: set[str] = set()
+    text_of = Texts()
     for pos, node in enumerate(nodes):
         if not _DATEISH_RE.search(node):
             continue
@@ -298,8 +300,8 @@ def _text_candidates(
         if owner is None or owner.tag in _SKIP_TAGS:
             continue
         texts: list[str] = []
-        for el in (owner, _block_of(owner)):
-            text = element_text(el)
+        for el in (owner, _block_of(owner, text_of)):
+            text = text_of(el)
             if (
                 text
                 and len(text) <= _MAX_TEXT_LEN
@@ -312,7 +314,7 @@ def _text_candidates(
                 seen.add(text)
                 texts.append(text)
         if texts:
-            why = elsewhere(owner, h1, texts[0])
+            why = elsewhere(owner, h1, texts[0], text_of)
             tier = 2 if why else 0 if _hinted(owner) else 1
             found.append((tier, abs(pos - anchor), texts, owner, why))
     found.sort(key=lambda f: (f[0], f[1]))

@@ -59,17 +59,32 @@ def _is_link(a: HtmlElement) -> bool:
         a.get("rel") or "").lower() != "bookmark"
 
 
+class Texts:
+    """The visible text of the elements of one page, each computed once: a page's candidate
+    times climb through the same ancestors, and a wrapper's text is the whole page."""
+
+    def __init__(self) -> None:
+        self._texts: dict[HtmlElement, str] = {}
+
+    def __call__(self, el: HtmlElement) -> str:
+        text = self._texts.get(el)
+        if text is None:
+            text = self._texts[el] = element_text(el)
+        return text
+
+
 def _teaser_links(el: HtmlElement, own_text: str, title: str = "",
-                  limit: int = 10**6) -> int:
+                  limit: int = 10**6, texts: Texts | None = None) -> int:
     """How many links under ``el`` (``el`` itself included) carry a headline of their own,
     other than ``title`` (this article's headline); counting stops at ``limit``."""
+    text_of = texts or element_text
     found = 0
     links = [el] if el.tag == "a" else []
     links += list(el.iter("a"))
     for a in links:
         if not _is_link(a):
             continue
-        text = element_text(a).replace(own_text, " ") if own_text else element_text(a)
+        text = text_of(a).replace(own_text, " ") if own_text else text_of(a)
         if len(text.split()) >= _TEASER_WORDS and not (title and _norm(text) == title):
             found += 1
             if found >= limit:
@@ -77,15 +92,23 @@ def _teaser_links(el: HtmlElement, own_text: str, title: str = "",
     return found
 
 
+def _few_words(text: str, most: int) -> bool:
+    """``text`` has at most ``most`` words (without splitting all of a long text)."""
+    return len(text.split(None, most)) <= most
+
+
 def _norm(text: str) -> str:
     return " ".join(text.split()).casefold().strip(" \"'“”„«»")
 
 
-def elsewhere(el: HtmlElement, heading: HtmlElement | None, own_text: str = "") -> str | None:
+def elsewhere(el: HtmlElement, heading: HtmlElement | None, own_text: str = "",
+              texts: Texts | None = None) -> str | None:
     """Why ``el`` (holding the time text ``own_text``) belongs to a block about other
-    articles, or None when nothing says so."""
+    articles, or None when nothing says so. ``texts`` shares the elements' texts between
+    the calls for one page."""
+    texts = texts or Texts()
     node: HtmlElement | None = el
-    title = _norm(element_text(heading)) if heading is not None else ""
+    title = _norm(texts(heading)) if heading is not None else ""
     page_chars = 0
     for _ in range(_MAX_CLIMB):
         if node is None or node.tag in ("body", "html"):
@@ -94,29 +117,31 @@ def elsewhere(el: HtmlElement, heading: HtmlElement | None, own_text: str = "") 
             return None  # the article's own header and story: no sidebar holds the headline
         if node.tag in _OTHER_TAGS:
             return f"in <{node.tag}>, a block of links to other pages"
-        text = element_text(node)
-        if title and len(text.split()) <= _TEASER_BLOCK_WORDS and title in _norm(text):
+        text = texts(node)
+        if title and _few_words(text, _TEASER_BLOCK_WORDS) and title in _norm(text):
             return None  # an entry for this very article (its headline), in a list or not
         words = _words(node)
         hit = words & _COMMENT_WORDS
         if not hit and words & set(_OTHER_WORDS):
             if not page_chars:
                 body = node.getroottree().getroot().find("body")
-                page_chars = len(element_text(body)) if body is not None else 1
-            if len(text) * 2 < page_chars and _teaser_links(node, own_text, title, 2) >= 2:
+                page_chars = len(texts(body)) if body is not None else 1
+            if len(text) * 2 < page_chars and \
+                    _teaser_links(node, own_text, title, 2, texts) >= 2:
                 hit = words & set(_OTHER_WORDS)
         if hit:
             return f"in a block of links to other articles ({node.tag}.{sorted(hit)[0]})"
-        if node.tag == "a" and _teaser_links(node, own_text, title):
+        if node.tag == "a" and _teaser_links(node, own_text, title, texts=texts):
             return "inside a link to another article"
         if node.tag in ("li", "p", "div", "article", "section", "span") and \
-                len(text.split()) <= _TEASER_BLOCK_WORDS and _teaser_links(node, own_text, title):
+                _few_words(text, _TEASER_BLOCK_WORDS) and \
+                _teaser_links(node, own_text, title, texts=texts):
             if _LEAD_IN.match(text):
                 return "in an 'also read' teaser, a link to another article"
             parent = node.getparent()
             if parent is not None and any(
                     sib is not node and isinstance(sib, HtmlElement)
-                    and _teaser_links(sib, "", title, 1) for sib in parent):
+                    and _teaser_links(sib, "", title, 1, texts) for sib in parent):
                 return "in a list of links to other articles"
         node = node.getparent()
     return None
