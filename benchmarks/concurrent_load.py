@@ -88,7 +88,7 @@ def render_section(rows: list[dict[str, Any]], sources: int, per_source: int, sh
                      f"{', '.join(r['statuses'])} (exit {r['codes']}) | {r['locked']} | "
                      f"{r['rate']:.1f} |")
     return "\n".join([
-        f"{sources} sources on one local site (127.0.0.1), each crawled by its own "
+        f"{sources} sources on one local site, each crawled by its own "
         f"`newsmon crawl --source` process, all started at once on one database: "
         f"{sources} × {per_source} articles, {shared} wire stories carried by every source "
         f"(identical copies), the rest each source's own. {info.sentence()}", "", *table, "",

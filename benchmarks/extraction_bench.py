@@ -230,7 +230,7 @@ def run_benchmark(bench_dir: Path, names: list[str], limit: int | None = None) -
 
 def markdown_table(runs: list[Run]) -> str:
     lines = [
-        "| extractor | F1 | precision | recall | pages/s (1 process) |",
+        "| extractor | F1 | precision | recall | pages/s |",
         "|---|---|---|---|---|",
     ]
     for run in runs:
