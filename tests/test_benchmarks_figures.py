@@ -18,11 +18,10 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks import _docs  # noqa: E402
+from benchmarks import _docs, scale  # noqa: E402
 from benchmarks import concurrent_load as cl  # noqa: E402
 from benchmarks import extraction_bench as eb  # noqa: E402
 from benchmarks import realpages_bench as rp  # noqa: E402
-from benchmarks import scale  # noqa: E402
 from benchmarks import search_bench as sb  # noqa: E402
 from benchmarks import stories_eval as se  # noqa: E402
 
@@ -105,7 +104,7 @@ def _scale_result(k: int) -> scale.Result:
         size=(1 + k) * 2000, batch=1000 + 500 * k, ingest_s=10.0 + 3 * k, index_s=7.0 + 2 * k,
         tenths=_rng_floats(seed, 10, 1500, 2500), db_mb=30.0 + 11 * k,
         search={name: _rng_floats(seed + i, 10 + k, 5, 190)
-                for i, (name, _, _) in enumerate(scale.QUERIES)},
+                for i, (name, _, _) in enumerate(sb.QUERIES)},
         digest_ms=_rng_floats(seed + 50, 3, 100, 300), digest_articles=2000 + k,
         digest_stories=1200 + k, dedup_full=_rng_floats(seed + 51, 5, 2, 5),
         dedup_empty=_rng_floats(seed + 52, 5, 1, 3), dedup_cold=_rng_floats(seed + 53, 5, 3, 6),
