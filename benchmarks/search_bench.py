@@ -1,10 +1,11 @@
-"""Search latency and digest build time on 100,000 synthetic articles, SQLite and PostgreSQL.
+"""Search latency and digest build time on synthetic articles, SQLite and PostgreSQL.
 
-Builds a database through the real migrations (FTS5 triggers, the generated tsvector and its
-GIN index all do their work on insert), fills it with synthetic news — a Zipf-distributed
-vocabulary with defence and trade terms, 20 sources, 100 days of 1,000 articles, stories of one
-to eight articles with verbatim copies, topics and entities — then times
-:func:`storage.search.search` on a fixed mix of queries (words common and rare, phrases,
+Builds a database through the real migrations, fills it with synthetic news — a
+Zipf-distributed vocabulary with defence and trade terms, 20 sources, 1,000 articles a day
+(100 days for the default ``--articles 100000``), stories of one to eight articles with
+verbatim copies, topics and entities — indexes it for search (SQLite's FTS5 triggers do so
+on insert; on PostgreSQL the rows are queued and indexed as ``newsmon db index`` does), then
+times :func:`storage.search.search` on a fixed mix of queries (words common and rare, phrases,
 OR, exclusions, prefixes, filters, filter-only listings) and
 :func:`newsmon.digest.build_digest` plus rendering for single days.
 
