@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import platform
 import re
 import subprocess
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -21,6 +25,27 @@ def commit() -> str:
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
     return head + ("+dirty" if dirty else "")
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """Where and when a run happened, for the line every generated section carries."""
+
+    commit: str
+    day: str
+    python: str
+    cpus: int
+
+    def sentence(self) -> str:
+        """``Run of commit …, …, Python …, N CPUs.``, from this run's own values."""
+        return (f"Run of commit {self.commit} on {self.day}, Python {self.python}, "
+                f"{self.cpus} CPU{'' if self.cpus == 1 else 's'}.")
+
+
+def run_info() -> RunInfo:
+    """This run: the checked-out commit, today's UTC date, Python and the CPU count."""
+    return RunInfo(commit(), f"{datetime.now(UTC):%Y-%m-%d}", platform.python_version(),
+                   os.cpu_count() or 1)
 
 
 def replace_section(heading: str, body: str, path: Path = DOCS_PATH) -> Path:

@@ -28,19 +28,21 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as _package_version
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_BENCH_DIR = REPO_ROOT.parent / "shared" / "bench" / "article-extraction"
-DOCS_PATH = REPO_ROOT / "docs" / "benchmarks.md"
 SECTION_HEADING = "## Article extraction"
+SHINGLE_TOKENS = 4  # the benchmark's metric: shingles of this many ``\w+`` tokens
 # The benchmark has no fetch times; any fixed instant keeps runs reproducible.
 FETCHED_AT = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
-from benchmarks._docs import replace_section  # noqa: E402
+from benchmarks._docs import DOCS_PATH, RunInfo, replace_section, run_info  # noqa: E402
 
 _TOKEN_RE = re.compile(r"\w+", re.UNICODE)
 
@@ -52,7 +54,7 @@ def tokenize(text: str) -> list[str]:
     return _TOKEN_RE.findall(text or "")
 
 
-def shingles(text: str, n: int = 4) -> Counter[tuple[str, ...]]:
+def shingles(text: str, n: int = SHINGLE_TOKENS) -> Counter[tuple[str, ...]]:
     """Multiset of n-token shingles; a text shorter than n gives one short shingle."""
     tokens = tokenize(text)
     if len(tokens) < n:
@@ -60,7 +62,7 @@ def shingles(text: str, n: int = 4) -> Counter[tuple[str, ...]]:
     return Counter(tuple(tokens[i : i + n]) for i in range(len(tokens) - n + 1))
 
 
-def shingle_match(true: str, pred: str, n: int = 4) -> TpFpFn:
+def shingle_match(true: str, pred: str, n: int = SHINGLE_TOKENS) -> TpFpFn:
     """TP/FP/FN over shingle multisets, divided by their sum so each page weighs the same."""
     t, p = shingles(true, n), shingles(pred, n)
     tp = float(sum((t & p).values()))
@@ -131,6 +133,13 @@ def load_pages(bench_dir: Path) -> Iterator[Page]:
 Extractor = Callable[[Page], str]
 
 
+def _version(package: str) -> str:
+    try:
+        return _package_version(package)
+    except PackageNotFoundError:
+        return "(not installed)"
+
+
 def pipeline(page: Page) -> str:
     from crawler.extraction import extract_article
 
@@ -189,7 +198,8 @@ EXTRACTORS: dict[str, tuple[str, Extractor]] = {
         "trafilatura alone, `include_comments=False`",
         trafilatura_no_comments,
     ),
-    "trafilatura": ("trafilatura 2.3.1 alone, default settings", trafilatura_default),
+    "trafilatura": (f"trafilatura {_version('trafilatura')} alone, default settings",
+                    trafilatura_default),
 }
 
 
@@ -220,7 +230,7 @@ def run_benchmark(bench_dir: Path, names: list[str], limit: int | None = None) -
 
 def markdown_table(runs: list[Run]) -> str:
     lines = [
-        "| extractor | F1 | precision | recall | pages/s (1 process) |",
+        "| extractor | F1 | precision | recall | pages/s |",
         "|---|---|---|---|---|",
     ]
     for run in runs:
@@ -249,45 +259,45 @@ def notes(runs: dict[str, Run]) -> str:
             if other is not None:
                 delta = f1 - scores(other.matches).f1
                 lines.append(f"- F1 gained by {what}: {delta:+.4f}.")
+    default, no_comments = runs.get("trafilatura"), runs.get("trafilatura-no-comments")
+    if default is not None and no_comments is not None:
+        d, n = scores(default.matches), scores(no_comments.matches)
+        lines.append(
+            "- trafilatura's defaults include comments (`include_comments=True`): with them "
+            f"it scores F1 {d.f1:.3f} (precision {d.precision:.3f}), without them "
+            f"{n.f1:.3f} (precision {n.precision:.3f}).")
     lines.append(
-        "- trafilatura's defaults include comments (`include_comments=True`), which costs "
-        'it precision here; the F1 of 0.960 that FIELD-NOTES gives for "default" is what '
-        "the `include_comments=False` row scores. The newsmon "
-        "pipeline uses `favor_precision=True, include_comments=False`, then drops page "
-        "furniture before trafilatura and short junk lines after it, removes highlight "
-        "bullets and a leading repeat of the title."
-    )
-    lines.append(
-        "- The junk filters exist for Indian news pages (share counts, language pickers, "
-        '"Also read |" lines, relative-time labels); this benchmark has few such pages, so '
-        "their effect here mainly shows that they cost no real text. The lines they drop that "
-        'the ground truth keeps are "Click here to …" calls to action and copyright/photo '
-        "credit lines."
-    )
-    lines.append(
-        "- pages/s times the whole call for our rows (parsing, metadata, dates, highlights, "
-        "body) and only `trafilatura.extract` for the trafilatura rows; single runs, so "
-        "expect ±10% noise."
+        "- The newsmon pipeline uses `favor_precision=True, include_comments=False`, then "
+        "drops page furniture before trafilatura and short junk lines after it, removes "
+        "highlight bullets and a leading repeat of the title. pages/s times the whole call "
+        "for our rows (parsing, metadata, dates, highlights, body) and only "
+        "`trafilatura.extract` for the trafilatura rows."
     )
     return "\n".join(lines)
 
 
-def write_docs_section(table: str, n_pages: int, command: str, note_text: str = "") -> None:
-    """Replace (or append) the "## Article extraction" section, leaving other sections alone."""
-    section = (
-        f"{SECTION_HEADING}\n\n"
+def _shown(path: Path) -> str:
+    """``path`` as the docs show it: relative to the repository's folder when beside it."""
+    try:
+        return f"../{path.resolve().relative_to(REPO_ROOT.parent)}"
+    except ValueError:
+        return str(path)
+
+
+def render_section(runs: dict[str, Run], bench_dir: Path, command: str, info: RunInfo) -> str:
+    """The body of the "Article extraction" section, every figure from ``runs``, the
+    metric's parameter and ``info`` (a pure function: the tests render made-up runs)."""
+    n_pages = len(next(iter(runs.values())).matches)
+    return (
         f"Main-text extraction on the ScrapingHub article-extraction benchmark "
-        f"({n_pages} pages, `/work/shared/bench/article-extraction`), scored with the "
-        "benchmark's own metric (`\\w+` tokens, 4-token shingles, per-page TP/FP/FN "
-        "normalised, precision and recall averaged over pages, F1 = harmonic mean of "
-        "the two averages). All rows come from the same run, one process.\n\n"
-        f"{table}\n\n"
-        + (f"{note_text}\n\n" if note_text else "")
-        + "Reproduce (from the repository root):\n\n"
+        f"({n_pages} pages, `{_shown(bench_dir)}`, outside this repository), scored with the "
+        f"benchmark's own metric (`\\w+` tokens, {SHINGLE_TOKENS}-token shingles, per-page "
+        "TP/FP/FN normalised, precision and recall averaged over pages, F1 = harmonic mean of "
+        f"the two averages). All rows come from the same run, one process. {info.sentence()}"
+        f"\n\n{markdown_table(list(runs.values()))}\n\n{notes(runs)}\n\n"
+        "Reproduce (from the repository root):\n\n"
         f"```\n{command}\n```\n"
     )
-    replace_section(SECTION_HEADING, section.removeprefix(f"{SECTION_HEADING}\n\n"),
-                    DOCS_PATH)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -315,16 +325,16 @@ def main(argv: list[str] | None = None) -> int:
     unknown = [n for n in names if n not in EXTRACTORS]
     if unknown:
         parser.error(f"unknown extractor(s): {', '.join(unknown)}")
+    info = run_info()  # the code measured is the code checked out when the run starts
     runs = run_benchmark(args.bench_dir, names, args.limit)
-    table = markdown_table(runs)
-    print(table)
+    raw_args = sys.argv[1:] if argv is None else argv
+    cmd = " ".join(
+        [".venv/bin/python benchmarks/extraction_bench.py", *map(shlex.quote, raw_args)]
+    )
+    body = render_section(dict(zip(names, runs, strict=True)), args.bench_dir, cmd, info)
+    print(f"{SECTION_HEADING}\n\n{body}")
     if args.write_docs:
-        raw_args = sys.argv[1:] if argv is None else argv
-        cmd = " ".join(
-            [".venv/bin/python benchmarks/extraction_bench.py", *map(shlex.quote, raw_args)]
-        )
-        by_name = dict(zip(names, runs, strict=True))
-        write_docs_section(table, len(runs[0].matches), cmd, notes(by_name))
+        replace_section(SECTION_HEADING, body, DOCS_PATH)
     return 0
 
 

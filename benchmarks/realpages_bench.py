@@ -48,7 +48,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
-from benchmarks._docs import commit, replace_section  # noqa: E402
+from benchmarks._docs import DOCS_PATH, RunInfo, replace_section, run_info  # noqa: E402
 
 DEFAULT_BENCH_DIR = REPO_ROOT.parent / "shared" / "bench" / "real-pages"
 SECTION_HEADING = "## Real pages: title, author, date and main text"
@@ -362,6 +362,44 @@ def both_empty_count(detail: dict[str, dict[str, Any]]) -> int:
                and page["newsmon"]["text_chars"] == 0 and page["trafilatura"]["text_chars"] > 0)
 
 
+def summary_lines(runs: list[ToolRun], counts: dict[str, int], both_empty: int | None
+                  ) -> list[str]:
+    """The lines under the tables: pages per part, newsmon's empty texts, crashes."""
+    total = counts["dev"] + counts["holdout"]
+    lines = [f"{total} page{'' if total == 1 else 's'} ({counts['dev']} development, "
+             f"{counts['holdout']} held out)."]
+    if both_empty is not None:
+        lines.append(f"Pages where newsmon's text is empty and trafilatura's is not: "
+                     f"{both_empty}.")
+    lines += [f"{r.tool.name}: {r.errors} pages raised" for r in runs if r.errors]
+    return lines
+
+
+def _shown(path: Path) -> str:
+    """``path`` as the docs show it: relative to the repository's folder when beside it."""
+    try:
+        return f"../{path.resolve().relative_to(REPO_ROOT.parent)}"
+    except ValueError:
+        return str(path)
+
+
+def render_section(runs: list[ToolRun], summary: list[str], bench_dir: Path, command: str,
+                   note: str, info: RunInfo) -> str:
+    """The body of the section, every figure from ``runs``, ``summary`` and ``info`` (a pure
+    function: the tests render it from made-up runs)."""
+    return (
+        f"The corpus and its metric are described in `{_shown(bench_dir)}/README.md` "
+        "(trafilatura's evaluation set, outside this repository); this section is written by "
+        f"the benchmark from one run, one process. {info.sentence()} The held-out part (a "
+        "fixed share of the pages, by a hash of the URL: `benchmarks/realpages_bench.py "
+        "split_of`) is never used to tune a rule or a threshold. newsmon's text is its "
+        "highlights and body; its date is the calendar day it records (the UTC day of the "
+        "stored time where it records no local day); pages/s times each tool's own call."
+        + (f" {note.strip()}" if note.strip() else "") + "\n\n"
+        + tables(runs) + "\n" + "\n".join(f"- {line}" for line in summary)
+        + f"\n\nReproduce:\n\n```\n{command.strip()}\n```\n")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--bench-dir", type=Path, default=DEFAULT_BENCH_DIR)
@@ -383,40 +421,23 @@ def main(argv: list[str] | None = None) -> int:
         print(f"unknown tools: {', '.join(sorted(unknown))}", file=sys.stderr)
         return 2
     tools = [t for t in TOOLS if t.name in wanted]
-    measured = commit()  # the code measured is the code checked out when the run starts
+    info = run_info()  # the code measured is the code checked out when the run starts
     pages = load_pages(args.bench_dir, args.limit)
     detail: dict[str, dict[str, Any]] = {}
     runs = run_tools(pages, tools, detail)
     counts = {sp: sum(1 for u, _, _ in pages if split_of(u) == sp) for sp in ("dev", "holdout")}
-    text = tables(runs)
-    errors = [f"{r.tool.name}: {r.errors} pages raised" for r in runs if r.errors]
-    plural = "" if len(pages) == 1 else "s"
-    summary = [f"{len(pages)} page{plural} ({counts['dev']} development, "
-               f"{counts['holdout']} held out)."]
-    if any(t.name == "newsmon" for t in tools) and any(t.name == "trafilatura" for t in tools):
-        summary.append(f"Pages where newsmon's text is empty and trafilatura's is not: "
-                       f"{both_empty_count(detail)}.")
-    summary += errors
-    print(text)
+    both = (both_empty_count(detail) if any(t.name == "newsmon" for t in tools)
+            and any(t.name == "trafilatura" for t in tools) else None)
+    summary = summary_lines(runs, counts, both)
+    print(tables(runs))
     print("\n".join(summary))
     if args.out:
         args.out.write_text(json.dumps(detail, ensure_ascii=False, indent=1), encoding="utf-8")
     if args.write_docs:
         command = ".venv/bin/python benchmarks/realpages_bench.py " + " ".join(
             shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:]))
-        body = (
-            "The corpus and its metric are described in `../shared/bench/real-pages/README.md` "
-            "(trafilatura's evaluation set); this section is written by the benchmark from one "
-            f"run (commit {measured}, {datetime.now(UTC):%Y-%m-%d}, one process, 2 cores). "
-            "The held-out part (a fifth of the pages, by a hash of the URL: "
-            "`benchmarks/realpages_bench.py split_of`) is never used to tune a rule or a "
-            "threshold. newsmon's text is its highlights and body; its date is the calendar "
-            "day it records (the UTC day of the stored time where it records no local day); "
-            "pages/s times each tool's own call."
-            + (f" {args.note.strip()}" if args.note.strip() else "") + "\n\n"
-            + text + "\n" + "\n".join(f"- {line}" for line in summary)
-            + f"\n\nReproduce:\n\n```\n{command.strip()}\n```\n")
-        replace_section(SECTION_HEADING, body)
+        replace_section(SECTION_HEADING, render_section(
+            runs, summary, args.bench_dir, command, args.note, info), DOCS_PATH)
     return 0
 
 

@@ -1,10 +1,11 @@
-"""Search latency and digest build time on 100,000 synthetic articles, SQLite and PostgreSQL.
+"""Search latency and digest build time on synthetic articles, SQLite and PostgreSQL.
 
-Builds a database through the real migrations (FTS5 triggers, the generated tsvector and its
-GIN index all do their work on insert), fills it with synthetic news — a Zipf-distributed
-vocabulary with defence and trade terms, 20 sources, 100 days of 1,000 articles, stories of one
-to eight articles with verbatim copies, topics and entities — then times
-:func:`storage.search.search` on a fixed mix of queries (words common and rare, phrases,
+Builds a database through the real migrations, fills it with synthetic news — a
+Zipf-distributed vocabulary with defence and trade terms, 20 sources, 1,000 articles a day
+(100 days for the default ``--articles 100000``), stories of one to eight articles with
+verbatim copies, topics and entities — indexes it for search (SQLite's FTS5 triggers do so
+on insert; on PostgreSQL the rows are queued and indexed as ``newsmon db index`` does), then
+times :func:`storage.search.search` on a fixed mix of queries (words common and rare, phrases,
 OR, exclusions, prefixes, filters, filter-only listings) and
 :func:`newsmon.digest.build_digest` plus rendering for single days.
 
@@ -23,7 +24,6 @@ import argparse
 import math
 import os
 import random
-import re
 import shlex
 import statistics
 import sys
@@ -43,19 +43,31 @@ if str(REPO_ROOT) not in sys.path:
 from sqlalchemy import create_engine, func, insert, select, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
+from benchmarks._docs import DOCS_PATH, RunInfo, replace_section, run_info  # noqa: E402
 from config import Settings  # noqa: E402
 from newsmon.digest import build_digest, render  # noqa: E402
+from storage import search_index  # noqa: E402
 from storage.models import Article, ArticleEntity, ArticleTopic, SourceRow, Story  # noqa: E402
 from storage.search import SearchFilters, search  # noqa: E402
 from storage.store import Store  # noqa: E402
 
-DOCS_PATH = REPO_ROOT / "docs" / "benchmarks.md"
 SECTION_HEADING = "## Search and digest"
 PG_ADMIN_URL = os.environ.get("NEWSMON_TEST_PG_URL",
                               "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 IST = "Asia/Kolkata"
 # The newest day of the synthetic data ends here; "7d" and "24h" filters count back from it.
 END = datetime(2026, 11, 25, 18, 30, tzinfo=UTC)  # midnight IST
+# The synthetic data: articles a day, sources, body length in words, story sizes (with their
+# weights) and the share of a story's extra articles that are verbatim copies.
+PER_DAY = 1000
+SOURCES = 20
+BODY_WORDS = (120, 320)
+STORY_SIZES = ([1, 2, 3, 4, 6, 8], [70, 18, 6, 3, 2, 1])
+COPY_SHARE = 0.5
+SEARCH_LIMIT = 20  # the CLI's page
+DIGEST_DAYS = 5
+DIGEST_REPS = 2
+TARGETS = {"search_p95_ms": 200.0, "digest_ms": 5000.0}
 
 # Most general first: a term's frequency falls with its place (Zipf), so "army" is common and
 # "brahmos" rare, as in real coverage.
@@ -140,7 +152,8 @@ def sentences(rng: random.Random, corpus: Corpus, n_words: int, topic: str | Non
 
 
 def generate(store: Store, n_articles: int, seed: int = 7, batch: int = 2000) -> float:
-    """Fill ``store`` with ``n_articles`` synthetic articles; returns the seconds it took."""
+    """Fill ``store`` with ``n_articles`` synthetic articles and index them for search;
+    returns the seconds it took."""
     rng = random.Random(seed)
     corpus = make_corpus(rng)
     started = time.perf_counter()
@@ -148,8 +161,8 @@ def generate(store: Store, n_articles: int, seed: int = 7, batch: int = 2000) ->
     with store.engine.begin() as conn:
         conn.execute(insert(SourceRow), [
             {"id": i + 1, "name": f"source-{i:02d}", "kind": "rss", "created_at": now}
-            for i in range(20)])
-    days = max(1, n_articles // 1000)
+            for i in range(SOURCES)])
+    days = max(1, n_articles // PER_DAY)
     per_day = n_articles // days
     article_id = story_id = 0
     pending: dict[str, list[dict[str, Any]]] = {"stories": [], "articles": [], "topics": [],
@@ -172,26 +185,26 @@ def generate(store: Store, n_articles: int, seed: int = 7, batch: int = 2000) ->
         day_start = END - timedelta(days=days - day)
         made = 0
         while made < per_day:
-            size = rng.choices([1, 2, 3, 4, 6, 8], weights=[70, 18, 6, 3, 2, 1])[0]
+            size = rng.choices(STORY_SIZES[0], weights=STORY_SIZES[1])[0]
             size = min(size, per_day - made)
             topic = rng.choices(["defence", "trade", None], weights=[45, 35, 20])[0]
             story_id += 1
             first_id = article_id + 1
             when = day_start + timedelta(seconds=rng.randint(0, 86399))
             title = sentences(rng, corpus, rng.randint(6, 12), topic).rstrip(".")
-            body = sentences(rng, corpus, rng.randint(120, 320), topic)
+            body = sentences(rng, corpus, rng.randint(*BODY_WORDS), topic)
             highlights = [sentences(rng, corpus, rng.randint(8, 14), topic)
                           for _ in range(rng.choice([0, 0, 2, 3]))]
             ents = rng.sample(ENTITIES, k=rng.randint(1, 3))
-            sources = rng.sample(range(1, 21), k=size)
+            sources = rng.sample(range(1, SOURCES + 1), k=size)
             for j in range(size):
                 article_id += 1
-                copy = j > 0 and rng.random() < 0.5
+                copy = j > 0 and rng.random() < COPY_SHARE
                 t = when + timedelta(minutes=7 * j)
                 a_title = title if (j == 0 or copy) else sentences(
                     rng, corpus, rng.randint(6, 12), topic).rstrip(".")
                 a_body = body if (j == 0 or copy) else sentences(
-                    rng, corpus, rng.randint(120, 320), topic)
+                    rng, corpus, rng.randint(*BODY_WORDS), topic)
                 scores = {topic: round(rng.uniform(5, 15), 2)} if topic else {}
                 if topic and rng.random() < 0.15:
                     other = "trade" if topic == "defence" else "defence"
@@ -219,6 +232,11 @@ def generate(store: Store, n_articles: int, seed: int = 7, batch: int = 2000) ->
                 flush()
     flush()
     if store.engine.dialect.name == "postgresql":
+        # Bulk rows bypass the Store, so nothing queued them for the search index (which
+        # SQLite's triggers keep without a queue): queue them all and index them, as
+        # ``newsmon db index`` does after a bulk load.
+        search_index.queue_all(store.engine)
+        search_index.index_pending(store.engine)
         with store.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.execute(text("VACUUM ANALYZE"))
     else:
@@ -243,7 +261,7 @@ def time_searches(store: Store, reps: int, seed: int = 11) -> dict[str, list[flo
     times: dict[str, list[float]] = {name: [] for name, _, _ in QUERIES}
     for name, query, filters in plan:
         t = time.perf_counter()
-        hits = search(store, query, SearchFilters(**filters), limit=20)
+        hits = search(store, query, SearchFilters(**filters), limit=SEARCH_LIMIT)
         times[name].append((time.perf_counter() - t) * 1000)
         assert hits or query is None or name == "rare word", f"{name}: no hits"
     return times
@@ -273,15 +291,34 @@ def time_digests(store: Store, n_days: int, reps: int
 
 @dataclass
 class Result:
+    """One database's run: what was loaded (the generator's parameters, as used) and timed."""
+
     db: str
+    server: str
     articles: int
+    days: int
+    sources: int
+    body_words: tuple[int, int]
+    story_max: int
+    copy_share: float
     load_s: float
     size_mb: float | None
+    reps: int
+    limit: int
     search: dict[str, list[float]]
     digest_build: list[float]
     digest_render: list[float]
     digest_stories: int
     digest_articles: int
+
+
+def server_version(store: Store) -> str:
+    """``PostgreSQL 15.5`` or ``SQLite 3.40.1``: the server this run measured."""
+    with store.engine.connect() as conn:
+        if store.engine.dialect.name == "postgresql":
+            version = conn.execute(text("SHOW server_version")).scalar_one()
+            return f"PostgreSQL {str(version).split()[0]}"
+        return f"SQLite {conn.execute(text('SELECT sqlite_version()')).scalar_one()}"
 
 
 def run(db: str, url: str, n: int, reps: int) -> Result:
@@ -306,8 +343,11 @@ def run(db: str, url: str, n: int, reps: int) -> Result:
         print(f"[{db}] timing searches …", file=sys.stderr, flush=True)
         searches = time_searches(store, reps)
         print(f"[{db}] timing digests …", file=sys.stderr, flush=True)
-        build, rendered, stories, day_articles = time_digests(store, n_days=5, reps=2)
-        return Result(db, n, load, size, searches, build, rendered, stories, day_articles)
+        build, rendered, stories, day_articles = time_digests(store, n_days=DIGEST_DAYS,
+                                                              reps=DIGEST_REPS)
+        return Result(db, server_version(store), n, max(1, n // PER_DAY), SOURCES, BODY_WORDS,
+                      max(STORY_SIZES[0]), COPY_SHARE, load, size, reps, SEARCH_LIMIT,
+                      searches, build, rendered, stories, day_articles)
     finally:
         store.close()
 
@@ -324,6 +364,8 @@ def _pg_database(keep: bool) -> Generator[str, None, None]:
             with admin.connect() as conn:
                 conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
 
 
 def table(results: list[Result]) -> str:
@@ -344,64 +386,49 @@ def table(results: list[Result]) -> str:
     return "\n".join(lines)
 
 
-def summary(results: list[Result], reps: int) -> str:
+def _met(good: bool) -> str:
+    return "met" if good else "**not met**"
+
+
+def summary(results: list[Result]) -> str:
     out = []
     for r in results:
         everything = [t for ts in r.search.values() for t in ts]
         size = f"{r.size_mb:,.0f} MB" if r.size_mb is not None else "?"
+        p95 = percentile(everything, 95)
+        built = statistics.median(r.digest_build)
         out.append(
-            f"- {r.db}: {r.articles:,} articles ({size} on disk, loaded in {r.load_s:.0f} s); "
-            f"search p50 {statistics.median(everything):.1f} ms, p95 "
-            f"{percentile(everything, 95):.1f} ms over {len(everything)} searches "
-            f"({len(QUERIES)} queries × {reps}); digest of one day (up to "
-            f"{r.digest_articles:,} articles, {r.digest_stories} stories) built in median "
-            f"{statistics.median(r.digest_build):.0f} ms, max {max(r.digest_build):.0f} ms; "
+            f"- {r.db} ({r.server}): {r.articles:,} articles ({size} on disk, loaded and "
+            f"indexed in {r.load_s:.0f} s); search p50 {statistics.median(everything):.1f} ms, p95 "
+            f"{p95:.1f} ms over {len(everything)} searches "
+            f"({len(QUERIES)} queries × {r.reps}), target p95 < "
+            f"{TARGETS['search_p95_ms']:,.0f} ms: {_met(p95 < TARGETS['search_p95_ms'])}; "
+            f"digest of one day (up to {r.digest_articles:,} articles, {r.digest_stories} "
+            f"stories) built in median {built:.0f} ms, max {max(r.digest_build):.0f} ms, "
+            f"target < {TARGETS['digest_ms']:,.0f} ms: {_met(built < TARGETS['digest_ms'])}; "
             f"rendering HTML + Markdown {statistics.median(r.digest_render):.0f} ms.")
     return "\n".join(out)
 
 
-NOTES = """\
-- Every search ranks all its matches (no cut-off), then fetches snippets and rows for the top
-  20. The common word matches about 38 % of the articles, the domain word 12 %, the rare one
-  2 %, the phrase 0.2 %.
-- What it took (same data, earlier runs): ranking with `ts_rank_cd` over the full
-  `search_vector` (a few kB per row, compressed out of line) and letting the planner pick a
-  sequential scan for common words gave PostgreSQL p95 1.2 s; ranking on the small
-  `headline_vector` with the GIN index forced (`SET LOCAL enable_seqscan = off` for that one
-  query) brought it to ~120 ms. On SQLite, joining every match to `articles` before ranking
-  cost more than `bm25` itself, and a plain `rowid IN (filtered ids)` made FTS5 look each
-  filtered id up (entity filter 2.6 s); ranking inside FTS5 and testing `+rowid` against the
-  filter set brought the worst query to ~60 ms.
-- The digest reads one local day (~1,000 articles with their topics) in two queries and groups
-  in Python: it grows with the day's articles, not with the database.
-- Single runs on a shared 2-CPU machine (other jobs were running); expect ±20 %.
-"""
-
-
-def write_docs(results: list[Result], reps: int, command: str) -> None:
-    cpu = os.cpu_count()
-    section = (
-        f"{SECTION_HEADING}\n\n"
-        f"`storage.search.search` (top 20 with snippets, the CLI's call) and "
-        f"`newsmon.digest.build_digest` on {results[0].articles:,} synthetic articles: 100 "
-        "days × 1,000, 20 sources, 120–320-word bodies from a Zipf vocabulary with defence and "
-        "trade terms, stories of 1–8 articles (half of the extra ones verbatim copies), topics "
-        "and entities. Each query ran "
-        f"{reps} times in shuffled order after one warm-up; times are wall-clock in one "
-        f"process on this machine ({cpu} CPUs), PostgreSQL 15 on the same host, SQLite "
-        "3.40 in WAL mode. Targets: search p95 < 200 ms, digest < 5 s.\n\n"
-        f"{table(results)}\n\n{summary(results, reps)}\n{NOTES}\n"
+def render_section(results: list[Result], command: str, info: RunInfo) -> str:
+    """The body of the "Search and digest" section, every figure from ``results`` and
+    ``info`` (a pure function: the tests render it from made-up results)."""
+    r = results[0]
+    low, high = r.body_words
+    servers = ", ".join(x.server for x in results)
+    return (
+        f"`storage.search.search` (top {r.limit} with snippets, the CLI's call) and "
+        f"`newsmon.digest.build_digest` on {r.articles:,} synthetic articles: {r.days:,} "
+        f"days × {r.articles // r.days:,}, {r.sources} sources, {low}–{high}-word bodies from "
+        f"a Zipf vocabulary with defence and trade terms, stories of up to {r.story_max} "
+        f"articles ({r.copy_share:.0%} of the extra ones verbatim copies), topics and "
+        f"entities. Each query ran {r.reps} times in shuffled order after one warm-up; times "
+        f"are wall-clock in one process ({servers}; PostgreSQL on the same host, SQLite in WAL "
+        f"mode). {info.sentence()}\n\n"
+        f"{table(results)}\n\n{summary(results)}\n\n"
         "Reproduce (from the repository root; PostgreSQL from $NEWSMON_TEST_PG_URL, a "
         "scratch database is created and dropped):\n\n"
         f"```\n{command}\n```\n")
-    text_ = DOCS_PATH.read_text(encoding="utf-8") if DOCS_PATH.exists() else "# Benchmarks\n"
-    pattern = re.compile(rf"^{re.escape(SECTION_HEADING)}\n.*?(?=^## |\Z)",
-                         re.MULTILINE | re.DOTALL)
-    if pattern.search(text_):
-        text_ = pattern.sub(lambda _m: section + "\n", text_, count=1).rstrip("\n") + "\n"
-    else:
-        text_ = text_.rstrip("\n") + "\n\n" + section
-    DOCS_PATH.write_text(text_, encoding="utf-8")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -415,6 +442,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--write-docs", action="store_true",
                         help=f"replace the '{SECTION_HEADING}' section of docs/benchmarks.md")
     args = parser.parse_args(argv)
+    info = run_info()  # the code measured is the code checked out when the run starts
     results = []
     if args.db in ("sqlite", "both"):
         results.append(run("sqlite", f"sqlite:///{args.sqlite_path}", args.articles, args.reps))
@@ -425,14 +453,13 @@ def main(argv: list[str] | None = None) -> None:
             results.append(run("postgresql", url, args.articles, args.reps))
         finally:
             gen.close()
-    print(table(results))
-    print()
-    print(summary(results, args.reps))
+    command = ".venv/bin/python benchmarks/search_bench.py " + " ".join(
+        shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:])
+        if a != "--keep")
+    body = render_section(results, command.strip(), info)
+    print(f"{SECTION_HEADING}\n\n{body}")
     if args.write_docs:
-        command = ".venv/bin/python benchmarks/search_bench.py " + " ".join(
-            shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:])
-            if a != "--keep")
-        write_docs(results, args.reps, command.strip())
+        replace_section(SECTION_HEADING, body, DOCS_PATH)
 
 
 if __name__ == "__main__":

@@ -4,9 +4,8 @@ Reads ``benchmarks/data/stories/stories.jsonl`` (built by ``make_dataset.py`` in
 and measures, with the packaged taxonomy and gazetteer:
 
 - near-duplicates, pairwise: the pairs that share an LSH band *and* reach estimated Jaccard
-  0.6 (``crawler.dedup.features``), against the pairs within one ``dup_group``; also the
-  same after a union-find over accepted pairs (what a store that files a copy under its
-  original does);
+  0.6 (``crawler.dedup.features``), against the pairs within one ``dup_group``; also the same after
+  a union-find over accepted pairs (what a store that files a copy under its original does);
 - stories, pairwise: union-find over the accepted near-duplicate pairs plus every pair within
   the 48-hour window that ``same_story`` accepts, against ``story_label``;
 - topics: exact match of the topic set, and precision/recall per topic;
@@ -23,6 +22,7 @@ import argparse
 import itertools
 import json
 import re
+import shlex
 import statistics
 import sys
 import time
@@ -37,7 +37,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
-from benchmarks._docs import replace_section  # noqa: E402
+from benchmarks._docs import DOCS_PATH, RunInfo, replace_section, run_info  # noqa: E402
 from crawler.dedup.features import (  # noqa: E402
     NEAR_DUPLICATE_THRESHOLD,
     STORY_WINDOW,
@@ -52,7 +52,6 @@ from crawler.entities import default_gazetteer, extract_entities  # noqa: E402
 from crawler.topics import Taxonomy, classify  # noqa: E402
 
 DATA = REPO_ROOT / "benchmarks" / "data" / "stories" / "stories.jsonl"
-DOCS_PATH = REPO_ROOT / "docs" / "benchmarks.md"
 SECTION_HEADING = "## Near-duplicates, stories and topics"
 COMMAND = ".venv/bin/python benchmarks/stories_eval.py"
 
@@ -115,6 +114,39 @@ def _pr(predicted: set[Pair], truth: set[Pair]) -> tuple[float, float, int, int]
     return precision, recall, len(predicted - truth), len(truth - predicted)
 
 
+@dataclass
+class Evaluation:
+    """Every figure one run of this evaluation reports (what the docs section is made of)."""
+
+    articles: int
+    hand_written: int
+    groups: int
+    stories: int
+    words: tuple[int, int, float]  # min, max, median words per body
+    no_signature: int
+    max_other: tuple[float, Pair]  # highest estimated Jaccard across duplicate groups
+    min_true: tuple[float, Pair]  # lowest within one group
+    threshold: float
+    dup: tuple[float, float]  # precision, recall
+    dup_truth: int
+    dup_false: int
+    dup_missed: int
+    dup_closed: tuple[float, float]
+    dup_sweep: list[tuple[float, float, float]]  # threshold, precision, recall
+    candidates: int
+    candidate_recall: float
+    story_dup: tuple[float, float]
+    story: tuple[float, float]
+    story_truth: int
+    same_story_pairs: int
+    exact: float
+    exact_unlinked: float
+    per_topic: list[tuple[str, float, float, float]]  # topic, precision, recall, accuracy
+    off_topic: tuple[float, int]  # accuracy, articles
+    threshold_sweep: list[tuple[float, float]]  # threshold, exact-set accuracy
+    cost: dict[str, tuple[float, float]]  # mean, median µs
+
+
 def load(path: Path) -> list[Article]:
     arts = []
     for line in path.read_text(encoding="utf-8").splitlines():
@@ -127,7 +159,7 @@ def load(path: Path) -> list[Article]:
     return arts
 
 
-def run(path: Path, verbose: bool) -> tuple[str, list[str]]:
+def run(path: Path, verbose: bool) -> tuple[Evaluation, list[str]]:
     arts = load(path)
     by_id = {a.id: a for a in arts}
     taxonomy = Taxonomy.load()
@@ -209,11 +241,11 @@ def run(path: Path, verbose: bool) -> tuple[str, list[str]]:
     off_acc = sum(not a.topics for a in off_truth) / len(off_truth)
 
     # Sensitivity (for the record, not for choosing: the set is too small and too much ours).
-    sweep = []
+    sweep: list[tuple[float, float]] = []
     for th in (3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0):
         ok = sum(frozenset(t for t, v in sc.items() if v >= th) == a.expected_topics
                  for a, sc in zip(arts, all_scores, strict=True))
-        sweep.append(f"{th:g}: {ok / len(arts):.3f}")
+        sweep.append((th, ok / len(arts)))
     dup_sweep = []
     for th in (0.5, 0.7):
         acc_th = {p for p in candidates
@@ -226,62 +258,30 @@ def run(path: Path, verbose: bool) -> tuple[str, list[str]]:
 
     p_dup, r_dup, fp_dup, fn_dup = _pr(accepted, dup_truth)
     p_dupc, r_dupc, _, _ = _pr(dup_closed, dup_truth)
-    cand_recall = len(candidates & dup_truth) / len(dup_truth)
     p_st, r_st, _, _ = _pr(story_pred, story_truth)
     p_st_dup, r_st_dup, _, _ = _pr(dup_closed, story_truth)
-    no_sig = sum(a.sig is None for a in arts)
-    groups = len({a.dup_group for a in arts})
-    stories = len({a.story for a in arts})
-
-    rows = [
-        ("near-duplicate pairs, band candidates + J ≥ 0.6", p_dup, r_dup,
-         f"{len(dup_truth)} true pairs; {fp_dup} false, {fn_dup} missed"),
-        ("near-duplicate pairs after union-find", p_dupc, r_dupc,
-         "a copy joins its group through any accepted pair"),
-        *[(f"near-duplicate pairs, band candidates + J ≥ {th:g}", p_th, r_th, "sensitivity")
-          for th, p_th, r_th in dup_sweep],
-        ("band candidates alone (LSH stage)", None, cand_recall,
-         f"{len(candidates)} candidate pairs"),
-        ("story pairs, near-duplicates only", p_st_dup, r_st_dup,
-         f"{len(story_truth)} true pairs"),
-        ("story pairs, near-duplicates + `same_story`", p_st, r_st,
-         f"{len(same_pairs)} pairs accepted by same_story"),
-        ("topics, exact set match", None, None, f"accuracy {exact:.3f}"),
-        ("topics, exact set match, \"Also Read\" lines dropped first", None, None,
-         f"accuracy {unlinked:.3f}"),
-    ]
-    for t, prec, rec, acc in per_topic:
-        rows.append((f"topic `{t}`", prec, rec, f"accuracy {acc:.3f}"))
-    rows.append(("off-topic articles left without a topic", None, None,
-                 f"accuracy {off_acc:.3f} ({len(off_truth)} articles)"))
-    rows.append(("topics, exact set match by threshold", None, None,
-                 "sensitivity: " + ", ".join(sweep)))
-
-    def f(x: float | None) -> str:
-        return "" if x is None else f"{x:.3f}"
-
-    lines = ["| measure | precision | recall | notes |", "|---|---|---|---|"]
-    lines += [f"| {name} | {f(p)} | {f(r)} | {note} |" for name, p, r, note in rows]
-    lines += [
-        "",
-        "| cost per article | mean µs | median µs |",
-        "|---|---|---|",
-        f"| `signature` + `band_hashes` | {statistics.mean(sig_us):.0f} | "
-        f"{statistics.median(sig_us):.0f} |",
-        f"| `classify` (2 topics) | {statistics.mean(cls_us):.0f} | "
-        f"{statistics.median(cls_us):.0f} |",
-        f"| `extract_entities` (title + body) | {statistics.mean(ent_us):.0f} | "
-        f"{statistics.median(ent_us):.0f} |",
-    ]
     words = [len(re.findall(r"\w+", a.body)) for a in arts]
-    summary = (f"{len(arts)} articles ({sum(1 for a in arts if a.dup_group == 'g-' + a.id)} "
-               f"hand-written, the rest syndicated copies), {groups} duplicate groups, "
-               f"{stories} stories; bodies of {min(words)}–{max(words)} words "
-               f"(median {statistics.median(words):.0f}); {no_sig} too short for a "
-               "signature. Highest estimated Jaccard between articles of different duplicate "
-               f"groups: {max_other[0]:.3f} ({max_other[1][0]}, {max_other[1][1]}); lowest "
-               f"within one group: {min_true[0]:.3f} ({min_true[1][0]}, {min_true[1][1]}).")
-    details: list[str] = [summary]
+    ev = Evaluation(
+        articles=len(arts),
+        hand_written=sum(1 for a in arts if a.dup_group == "g-" + a.id),
+        groups=len({a.dup_group for a in arts}),
+        stories=len({a.story for a in arts}),
+        words=(min(words), max(words), statistics.median(words)),
+        no_signature=sum(a.sig is None for a in arts),
+        max_other=max_other, min_true=min_true,
+        threshold=NEAR_DUPLICATE_THRESHOLD,
+        dup=(p_dup, r_dup), dup_truth=len(dup_truth), dup_false=fp_dup, dup_missed=fn_dup,
+        dup_closed=(p_dupc, r_dupc), dup_sweep=dup_sweep,
+        candidates=len(candidates), candidate_recall=len(candidates & dup_truth) / len(dup_truth),
+        story_dup=(p_st_dup, r_st_dup), story=(p_st, r_st), story_truth=len(story_truth),
+        same_story_pairs=len(same_pairs),
+        exact=exact, exact_unlinked=unlinked, per_topic=per_topic,
+        off_topic=(off_acc, len(off_truth)), threshold_sweep=sweep,
+        cost={"signature": (statistics.mean(sig_us), statistics.median(sig_us)),
+              "classify": (statistics.mean(cls_us), statistics.median(cls_us)),
+              "entities": (statistics.mean(ent_us), statistics.median(ent_us))},
+    )
+    details: list[str] = [render_summary(ev)]
     if verbose:
         for x, y in sorted(accepted - dup_truth):
             j = jaccard_estimate(by_id[x].sig, by_id[y].sig)
@@ -302,76 +302,75 @@ def run(path: Path, verbose: bool) -> tuple[str, list[str]]:
             if a.topics != a.expected_topics:
                 details.append(f"topic: {a.id} expected {sorted(a.expected_topics)} got "
                                f"{sorted(a.topics)} | {a.title}")
-    return "\n".join(lines), details
+    return ev, details
 
 
-NOTES = """\
-What the numbers say (near-duplicates and stories: first run, the set was written before any
-of it was evaluated, and neither code nor configuration was changed after seeing the results;
-topics: measured again after the rules added for issue 5, which were written after seeing this
-set's errors, so the held-out set in "Topics: issue 5" below is the fairer measure):
+def render_table(ev: Evaluation) -> str:
+    """The measures and the cost per article as Markdown tables, from ``ev`` alone."""
+    def f(x: float | None) -> str:
+        return "" if x is None else f"{x:.3f}"
 
-- **Near-duplicates.** No false pair. Direct pairwise recall misses the 0.95 target: the
-  bodies are short (median ~210 words) and each syndicated copy carries its own header,
-  footer, "Also Read" link and added sentence, so two *copies* of one story often share
-  only 40-60% of their 3-shingles, while a copy and its original share more. With 25 bands
-  of 5 rows a pair becomes a candidate with probability 0.5 at Jaccard ~0.53, so the band
-  stage alone caps recall (see its row). A store that files each copy under any stored
-  member of its group gets the union-find row. The highest similarity between articles of
-  different groups is the pair of consecutive-day cold-wave bulletins (same template,
-  different numbers), then the two monthly trade-data reports (0.23); other articles stay at
-  or below 0.12, and what they share is boilerplate. So accepting candidates at 0.5
-  instead of 0.6 costs no precision here; recall beyond that needs more, shorter bands
-  (32 x 4 puts the 50% point near Jaccard 0.42), which changes every stored band hash and
-  should be decided before the first crawl.
-- **Stories.** Headline words (without entity names) plus entity overlap link most
-  independently written reports of one event. The false links are the two cold-wave
-  bulletins of consecutive days ("cold wave ... north India" both days). The missed links
-  are analysis pieces whose headlines share fewer than two content words with the news
-  report (the Navy drone order, the India-EU carbon tax, the Oman pact, the India-US
-  dairy sticking points); headlines and entities alone cannot link those.
-- **Topics.** Recall is 1.0 for both topics; every error is a topic too many. On the
-  first run (0.929) they were the deliberately hard off-topic articles and one labelling
-  choice: a football final won by the armed forces' team, a cyclone with "Navy on standby"
-  in the headline, a market report led by defence stocks, electricity and mobile "tariff"
-  headlines without the words "electricity" or "mobile", "Also Read" lines that bring
-  another story's headline into a body, and arms exports (BrahMos to Indonesia, record
-  defence exports), which the set labels defence only but whose "exports" counted for
-  trade. The issue-5 rules (`contexts` and `lead_words` in `config/topics.yaml`) remove all
-  but the two that come from "Also Read" lines (an IAF headline linked into a power-tariff
-  copy, a trade headline linked into a market report); extraction drops such lines from
-  crawled pages, hence the row without them. The threshold row is for the record: a
-  threshold picked from this set would be fitted to it, so the packaged 5.0 stays.
-- **Cost.** The signature is dominated by hashing shingles (SHA-1, one call per shingle,
-  ~40%) and `update_batch`. Topic and entity matching look words up in dictionaries of word
-  tuples; a single regular expression alternating over a topic's terms measured 24 ms on a
-  450-word text against 0.37 ms for the lookups. Means include noise from other jobs on the
-  machine; medians are the better guide. The `classify` row was measured again with the
-  issue-5 rules (the other cost rows are from the first run): their cue phrases are
-  matched in every paragraph that has a term they govern, which made `classify` 1.4-1.8
-  times slower in alternating runs of the old and new code, still under 1 ms an article.
-"""
+    rows: list[tuple[str, float | None, float | None, str]] = [
+        (f"near-duplicate pairs, band candidates + J ≥ {ev.threshold:g}", *ev.dup,
+         f"{ev.dup_truth} true pairs; {ev.dup_false} false, {ev.dup_missed} missed"),
+        ("near-duplicate pairs after union-find", *ev.dup_closed,
+         "a copy joins its group through any accepted pair"),
+        *[(f"near-duplicate pairs, band candidates + J ≥ {th:g}", p_th, r_th, "sensitivity")
+          for th, p_th, r_th in ev.dup_sweep],
+        ("band candidates alone (LSH stage)", None, ev.candidate_recall,
+         f"{ev.candidates} candidate pairs"),
+        ("story pairs, near-duplicates only", *ev.story_dup, f"{ev.story_truth} true pairs"),
+        ("story pairs, near-duplicates + `same_story`", *ev.story,
+         f"{ev.same_story_pairs} pairs accepted by same_story"),
+        ("topics, exact set match", None, None, f"accuracy {ev.exact:.3f}"),
+        ("topics, exact set match, \"Also Read\" lines dropped first", None, None,
+         f"accuracy {ev.exact_unlinked:.3f}"),
+    ]
+    for t, prec, rec, acc in ev.per_topic:
+        rows.append((f"topic `{t}`", prec, rec, f"accuracy {acc:.3f}"))
+    rows.append(("off-topic articles left without a topic", None, None,
+                 f"accuracy {ev.off_topic[0]:.3f} ({ev.off_topic[1]} articles)"))
+    rows.append(("topics, exact set match by threshold", None, None,
+                 "sensitivity: " + ", ".join(f"{th:g}: {acc:.3f}"
+                                             for th, acc in ev.threshold_sweep)))
+    lines = ["| measure | precision | recall | notes |", "|---|---|---|---|"]
+    lines += [f"| {name} | {f(p)} | {f(r)} | {note} |" for name, p, r, note in rows]
+    n_topics = len(ev.per_topic)
+    lines += ["", "| cost per article | mean µs | median µs |", "|---|---|---|"]
+    for key, label in (("signature", "`signature` + `band_hashes`"),
+                       ("classify", f"`classify` ({n_topics} topic{'' if n_topics == 1 else 's'})"),
+                       ("entities", "`extract_entities` (title + body)")):
+        mean, median = ev.cost[key]
+        lines.append(f"| {label} | {mean:.0f} | {median:.0f} |")
+    return "\n".join(lines)
 
 
-def write_docs_section(table: str, summary: str) -> None:
-    """Replace (or append) this script's section of docs/benchmarks.md, leaving others."""
-    section = (
-        f"{SECTION_HEADING}\n\n"
-        "The pure logic of \"one story, once\" (`crawler/dedup/features.py`, "
-        "`crawler/topics.py`, `crawler/entities.py`) on the labelled set in "
-        "`benchmarks/data/stories/`: "
-        f"{summary} Near-duplicate pairs are scored pairwise against `dup_group` (copies of "
-        "one text), story pairs against `story_label` (one event, copies and independently "
-        "written pieces). Topics use the packaged `config/topics.yaml` with no source "
-        "pinning.\n\n"
-        f"{table}\n\n"
-        f"{NOTES}\n"
+def render_summary(ev: Evaluation) -> str:
+    """One paragraph on the set itself, from ``ev`` alone."""
+    low, high, median = ev.words
+    (j_other, (o1, o2)), (j_true, (t1, t2)) = ev.max_other, ev.min_true
+    return (f"{ev.articles} articles ({ev.hand_written} hand-written, the rest syndicated "
+            f"copies), {ev.groups} duplicate groups, {ev.stories} stories; bodies of "
+            f"{low}–{high} words (median {median:.0f}); {ev.no_signature} too short for a "
+            "signature. Highest estimated Jaccard between articles of different duplicate "
+            f"groups: {j_other:.3f} ({o1}, {o2}); lowest within one group: {j_true:.3f} "
+            f"({t1}, {t2}).")
+
+
+def render_section(ev: Evaluation, command: str, info: RunInfo) -> str:
+    """The body of this script's section of docs/benchmarks.md (a pure function)."""
+    return (
+        "The pure logic of \"one story, once\" (`crawler/dedup/features.py`, `crawler/topics.py`, "
+        "`crawler/entities.py`) on the labelled set in `benchmarks/data/stories/`: "
+        f"{render_summary(ev)} Near-duplicate pairs are scored pairwise against `dup_group` "
+        "(copies of one text), story pairs against `story_label` (one event, copies and "
+        "independently written pieces). Topics use the packaged `config/topics.yaml` with no "
+        f"source pinning. {info.sentence()}\n\n"
+        f"{render_table(ev)}\n\n"
         "Reproduce (from the repository root; `make_dataset.py` rebuilds the set, "
         "deterministically):\n\n"
-        f"```\n{COMMAND}\n```\n"
+        f"```\n{command}\n```\n"
     )
-    replace_section(SECTION_HEADING, section.removeprefix(f"{SECTION_HEADING}\n\n"),
-                    DOCS_PATH)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -382,12 +381,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--write-docs", action="store_true",
                         help=f'write the table into "{SECTION_HEADING}" in docs/benchmarks.md')
     args = parser.parse_args(argv)
-    table, details = run(args.data, args.verbose)
-    print(table)
-    print()
-    print("\n".join(details))
+    info = run_info()
+    ev, details = run(args.data, args.verbose)
+    command = " ".join([COMMAND, *(shlex.quote(a) for a in (
+        argv if argv is not None else sys.argv[1:]) if a not in ("--write-docs", "--verbose"))])
+    body = render_section(ev, command, info)
+    print(f"{SECTION_HEADING}\n\n{body}")
+    print("\n".join(details[1:]))
     if args.write_docs:
-        write_docs_section(table, details[0])
+        replace_section(SECTION_HEADING, body, DOCS_PATH)
     return 0
 
 

@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parent.parent
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
 
-def test_scale_benchmark_runs_at_a_small_size() -> None:
+def test_scale_benchmark_runs_at_a_small_size(tmp_path: Path) -> None:
     from conftest import _pg_available
 
     why = _pg_available()
@@ -24,10 +24,10 @@ def test_scale_benchmark_runs_at_a_small_size() -> None:
     done = subprocess.run(
         [sys.executable, str(ROOT / "benchmarks" / "scale.py"), "--size", "2000", "--reps",
          "1", "--probes", "5", "--writers", "2", "--indexers", "2"],
-        capture_output=True, text=True, timeout=600, cwd=ROOT)
+        capture_output=True, text=True, timeout=600, cwd=tmp_path)
     assert done.returncode == 0, done.stderr[-3000:]
     out = done.stdout
-    assert out.startswith("## Scale: one million articles on PostgreSQL\n")
+    assert out.startswith("## Scale: 2,000 articles on PostgreSQL\n")
     assert re.search(r"\| ingest through the storage layer \(search indexing deferred\) \| "
                      r"[\d,]+ articles/s \([\d,]+ s\) \|", out), out
     assert re.search(r"\| search index built after the load \(`newsmon db index`, "
