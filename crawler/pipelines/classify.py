@@ -8,8 +8,8 @@ from scrapy.crawler import Crawler
 
 from crawler.dedup.features import band_hashes, content_words, signature
 from crawler.entities import Gazetteer
-from crawler.items import ArticleItem
 from crawler.topics import Taxonomy, classify
+from storage.article import ArticleRecord as ArticleItem
 from storage.text import MAX_TITLE_TERMS
 
 

@@ -12,9 +12,9 @@ from scrapy.statscollectors import StatsCollector
 from config.schema import Source
 from crawler.dedup import SimilarityMatcher
 from crawler.entities import Gazetteer
-from crawler.items import ArticleItem
 from crawler.settings import store_for
 from crawler.spiders.failures import database_reason
+from storage.article import ArticleRecord as ArticleItem
 from storage.batch import database_unavailable, store_batch
 from storage.records import StoryMatcher
 from storage.store import Store

@@ -10,7 +10,7 @@ from scrapy.exceptions import DropItem
 from scrapy.statscollectors import StatsCollector
 
 from crawler.extraction.pagetype import final
-from crawler.items import ArticleItem
+from storage.article import ArticleRecord as ArticleItem
 from storage.revisions import is_front_page
 from storage.text import sanitise_record
 

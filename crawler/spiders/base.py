@@ -21,11 +21,10 @@ from sqlalchemy.exc import SQLAlchemyError
 from twisted.python.failure import Failure
 
 from config.schema import Source
-from crawler.dates import TRUST, Evidence, choose_published
+from crawler.dates import Evidence, choose_published
 from crawler.extraction import extract_article
 from crawler.extraction.pagetype import DECLARED
 from crawler.extraction.walls import detect_wall
-from crawler.items import ArticleItem
 from crawler.middlewares import fetched_at, page_age
 from crawler.spiders.encoding import response_text
 from crawler.spiders.entries import EntryLedger
@@ -33,13 +32,11 @@ from crawler.spiders.failures import database_reason, describe_failure
 from crawler.timeparse import parse as parse_time
 from crawler.urls import InvalidURL, canonical_url, url_key
 from crawler.xmlsafe import UnsafeXML
+from storage.article import ArticleRecord as ArticleItem
 from storage.revisions import is_front_page
 from storage.store import Store
 
 logger = logging.getLogger(__name__)
-
-# Evidence for the publication time, most trusted first (see crawler.dates).
-DATE_TRUST = TRUST
 
 
 @dataclass(slots=True)
@@ -408,4 +405,4 @@ def time_hint(raw: str | None, now: datetime, tz: str, origin: str) -> dict[str,
             "published_source": origin}
 
 
-__all__ = ["DATE_TRUST", "Hint", "SourceSpider", "UnreadableStart", "origin_of", "time_hint"]
+__all__ = ["Hint", "SourceSpider", "UnreadableStart", "origin_of", "time_hint"]
