@@ -2,7 +2,7 @@
 
 A spider crawls one configured source. Subclasses find article URLs (in a feed, a sitemap or
 a listing page) and call :meth:`SourceSpider.follow_articles`; this base class skips URLs
-already stored, fetches the rest, extracts them and yields :class:`ArticleItem` objects.
+already stored, fetches the rest, extracts them and yields :class:`ArticleRecord` objects.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from crawler.spiders.failures import database_reason, describe_failure
 from crawler.timeparse import parse as parse_time
 from crawler.urls import InvalidURL, canonical_url, url_key
 from crawler.xmlsafe import UnsafeXML
-from storage.article import ArticleRecord as ArticleItem
+from storage.article import ArticleRecord
 from storage.revisions import is_front_page
 from storage.store import Store
 
@@ -90,7 +90,7 @@ class SourceSpider(Spider):
         return spider
 
     def _item_passed(self, item: Any) -> None:
-        if isinstance(item, ArticleItem):
+        if isinstance(item, ArticleRecord):
             self.entries.passed(item.url_key)
 
     # -- start -------------------------------------------------------------------------
@@ -226,14 +226,14 @@ class SourceSpider(Spider):
                     self.entries.produced(key, item.url_key)
                     yield item
 
-    def item_from_hint(self, hint: Hint) -> ArticleItem | None:
+    def item_from_hint(self, hint: Hint) -> ArticleRecord | None:
         """A feed-only article: what the feed said is all there is."""
         try:
             canon = canonical_url(hint.url)
         except InvalidURL:
             return None
         now = datetime.now(UTC)
-        return ArticleItem(
+        return ArticleRecord(
             url_key=url_key(canon), canonical_url=canon, url=hint.url,
             source=self.source.name, title=hint.title or "", body=hint.summary or "",
             summary=hint.summary, fetched_at=now, authors=list(hint.authors),
@@ -245,7 +245,7 @@ class SourceSpider(Spider):
         )
 
     def parse_article(self, response: Response, hint: Hint, refetch: bool = False
-                      ) -> Iterator[ArticleItem]:
+                      ) -> Iterator[ArticleRecord]:
         """The article at ``response``. ``refetch``: it is stored already and was fetched
         again to look for changes; the store compares what came back with what it has."""
         self.count("article_pages")
@@ -290,7 +290,7 @@ class SourceSpider(Spider):
                          published[2], published[3])
         self.entries.produced(url_key(hint.url), key)
         wall = detect_wall(html, title=art.title, body=art.body)
-        yield ArticleItem(
+        yield ArticleRecord(
             url_key=key, canonical_url=canon, url=response.url, source=self.source.name,
             title=art.title or hint.title or "", body=art.body or "",
             highlights=list(art.highlights), summary=art.summary or hint.summary,
