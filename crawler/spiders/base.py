@@ -41,7 +41,9 @@ logger = logging.getLogger(__name__)
 
 @dataclass(slots=True)
 class Hint:
-    """What a feed, sitemap or listing page said about an article before it was fetched."""
+    """What a feed, sitemap or listing page said about an article before it was fetched: the
+    fields of :data:`storage.article.FEED_FIELDS`, typed as the model types them
+    (``tests/test_article_model.py`` checks)."""
 
     url: str
     title: str | None = None
