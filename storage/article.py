@@ -53,7 +53,7 @@ def _kept(table: str | None, why: str, *, unexported: str | None = None, feed: b
     return {"kept": Kept(table, why=why, unexported=unexported, feed=feed, page=page)}
 
 
-_PROVENANCE = "how published_at was read: newsmon show, not the export"
+_PROVENANCE = "how published_at was read, kept to check it; the export has the time and its day"
 _INTERNAL = "an index for story filing, of no use outside the database"
 _VERDICT = "a verdict on this fetch for the pipelines and the store, not kept"
 

@@ -39,6 +39,7 @@ from storage.article import (
 )
 from storage.models import Article, Base
 from storage.queries import iter_export
+from storage.text import sanitise_record
 
 T0 = datetime(2026, 11, 25, 3, 30, tzinfo=UTC)
 SAMPLE = Path(__file__).parent / "sample_data"
@@ -149,6 +150,26 @@ def test_the_export_carries_every_exported_field(
     for name in EXPORT_FIELDS:
         if name in KEPT:
             assert row[name] == getattr(rec, name), name
+
+
+# What a page or feed states but newsmon writes itself, so the sanitiser leaves it: URLs come
+# out of crawler.urls; a time's precision and source are the time parser's own words.
+OWN_WORDS = {"url", "canonical_url", "published_precision", "published_source"}
+
+
+def test_stored_text_from_outside_goes_through_the_sanitiser() -> None:
+    rec = full_record()
+    outside = [n for n, k in KEPT.items() if k.table is not None and (k.feed or k.page)
+               and _bare(TYPES[n]) in (str, list[str]) and n not in OWN_WORDS]
+    for name in outside:
+        value = getattr(rec, name)
+        setattr(rec, name, [f"{v}\x00" for v in value] if isinstance(value, list)
+                else f"{value}\x00")
+    assert sanitise_record(rec) is None
+    for name in outside:
+        value = getattr(rec, name)
+        assert not any("\x00" in v for v in (value if isinstance(value, list) else [value])
+                       ), f"{name} is stored as the page has it: add it to storage.text"
 
 
 # -- the crawler: what a feed and a page state, and the crawl item ------------------------
