@@ -86,7 +86,7 @@ class ArticleRecord:
     published_source: str | None = field(default=None, metadata=_copied(
         unexported=_PROVENANCE, feed=True, page=True))
     fetched_at: datetime = field(metadata=_kept(
-        ARTICLES, "the last accepted fetch; the first is first_seen_at",
+        ARTICLES, "the fetch of the stored version (insert or update); the first is first_seen_at",
         unexported="first_seen_at is exported"))
     modified_at: datetime | None = field(default=None, metadata=_kept(
         ARTICLES, "the page's own, else the fetch time of an update", feed=True, page=True))
