@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import exc as sa_exc
 
-from storage.records import ArticleRecord, Outcome, StoryMatcher
+from storage.article import ArticleRecord
+from storage.records import Outcome, StoryMatcher
 from storage.store import Store
 
 logger = logging.getLogger(__name__)

@@ -13,10 +13,11 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, tzinfo
-from typing import Any, Literal
+from typing import Any, Literal, get_origin
 
 from sqlalchemy import func, select
 
+from storage.article import EXPORT_FIELDS, TYPES
 from storage.models import (
     Article,
     ArticleEntity,
@@ -299,16 +300,16 @@ def _stats_by_day(store: Store, tz: tzinfo, window: list[Any]) -> list[dict[str,
              "sources": len(sources.get(d, ()))} for d in sorted(articles, reverse=True)]
 
 
-EXPORT_FIELDS = (
-    "id", "url", "canonical_url", "source", "title", "highlights", "summary", "body", "authors",
-    "published_at", "published_date", "first_seen_at", "modified_at", "language", "section",
-    "tags", "primary_topic", "topics", "entities", "story_id", "duplicate_of_id",
-)
+# The exported article columns, by export key; ``source``, ``topics`` and ``entities`` come
+# from their own tables.
+_EXPORT_COLUMNS = tuple(f for f in EXPORT_FIELDS if f in Article.__table__.c)
+_EXPORT_LISTS = frozenset(f for f in _EXPORT_COLUMNS if get_origin(TYPES.get(f)) is list)
 
 
 def iter_export(store: Store, *, since: datetime | None = None, until: datetime | None = None,
                 batch: int = 500) -> Iterator[dict[str, Any]]:
-    """Every article dated in the window, oldest first, as a dict of :data:`EXPORT_FIELDS`.
+    """Every article dated in the window, oldest first, as a dict of
+    :data:`storage.article.EXPORT_FIELDS`, in that order.
 
     Streams in pages of ``batch`` by id (keyset), so memory stays flat and a long export
     holds no transaction open between pages."""
@@ -317,17 +318,13 @@ def iter_export(store: Store, *, since: datetime | None = None, until: datetime 
     while True:
         with store.engine.connect() as conn:
             rows = conn.execute(
-                select(Article.id, Article.url, Article.canonical_url, SourceRow.name,
-                       Article.title, Article.highlights, Article.summary, Article.body,
-                       Article.authors, Article.published_at, Article.first_seen_at,
-                       Article.modified_at, Article.language, Article.section, Article.tags,
-                       Article.primary_topic, Article.story_id, Article.duplicate_of_id,
-                       Article.published_date)
+                select(*(Article.__table__.c[f] for f in _EXPORT_COLUMNS),
+                       SourceRow.name.label("source"))
                 .join(SourceRow, SourceRow.id == Article.source_id)
                 .where(Article.id > last, *window).order_by(Article.id).limit(batch)).all()
             if not rows:
                 return
-            ids = [r[0] for r in rows]
+            ids = [r.id for r in rows]
             topics = _grouped(conn.execute(
                 select(ArticleTopic.article_id, ArticleTopic.topic, ArticleTopic.score)
                 .where(ArticleTopic.article_id.in_(ids))))
@@ -335,19 +332,23 @@ def iter_export(store: Store, *, since: datetime | None = None, until: datetime 
                 select(ArticleEntity.article_id, ArticleEntity.entity_id, ArticleEntity.mentions)
                 .where(ArticleEntity.article_id.in_(ids))))
         for r in rows:
-            yield {
-                "id": r[0], "url": r[1], "canonical_url": r[2], "source": r[3], "title": r[4],
-                "highlights": list(r[5] or []), "summary": r[6], "body": r[7],
-                "authors": list(r[8] or []), "published_at": r[9], "first_seen_at": r[10],
-                "modified_at": r[11], "language": r[12], "section": r[13],
-                "tags": list(r[14] or []), "primary_topic": r[15],
-                "topics": topics.get(r[0], {}), "entities": entities.get(r[0], {}),
-                "story_id": r[16], "duplicate_of_id": r[17],
-                # The day the page means; rows stored before it was kept: the UTC day.
-                "published_date": r[18] if r[18] is not None else (
-                    r[9].date() if r[9] is not None else None),
-            }
-        last = rows[-1][0]
+            values = r._mapping
+            out: dict[str, Any] = {}
+            for f in EXPORT_FIELDS:
+                if f == "topics":
+                    out[f] = topics.get(r.id, {})
+                elif f == "entities":
+                    out[f] = entities.get(r.id, {})
+                elif f in _EXPORT_LISTS:
+                    out[f] = list(values[f] or [])
+                else:
+                    out[f] = values[f]
+            if "published_date" in out and out["published_date"] is None and (
+                    values["published_at"] is not None):
+                # Rows stored before the page's own day was kept: the UTC day.
+                out["published_date"] = values["published_at"].date()
+            yield out
+        last = rows[-1].id
 
 
 def _grouped(rows: Iterable[Any]) -> dict[int, dict[str, Any]]:

@@ -21,8 +21,9 @@ from typing import Any
 from sqlalchemy import delete, func, select, tuple_, update
 from sqlalchemy.orm import Session
 
+from storage.article import ArticleRecord
 from storage.models import Article, Story
-from storage.records import ArticleRecord, StoryMatcher
+from storage.records import StoryMatcher
 from storage.store import Store
 from storage.stories import NewArticle, story_filer
 from storage.stories.common import _aware

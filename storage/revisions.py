@@ -15,7 +15,7 @@ import zlib
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from storage.records import ArticleRecord
+from storage.article import ArticleRecord
 
 # A re-fetch whose body keeps fewer than this share of the stored body's words lost them.
 MIN_KEPT_WORDS = 0.5

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.types import Text
 
 from storage import search_index
+from storage.article import COPIED_COLUMNS, JSON_COLUMNS, ArticleRecord
 from storage.engine import WRITES, make_engine
 from storage.migrate import upgrade
 from storage.models import (
@@ -31,7 +32,7 @@ from storage.models import (
     HttpValidator,
     SourceRow,
 )
-from storage.records import ArticleRecord, Outcome, RunStats, StoryMatcher
+from storage.records import Outcome, RunStats, StoryMatcher
 from storage.revisions import Stored, is_front_page, judge, pack, pack_list, reason_kind
 from storage.stories import (
     Found,
@@ -45,12 +46,9 @@ from storage.types import array_literal, naive_utc, pg_array
 
 logger = logging.getLogger(__name__)
 
-_ARTICLE_FIELDS = (
-    "canonical_url", "url", "title", "highlights", "summary", "body", "authors",
-    "published_at", "published_raw", "published_precision", "published_source", "published_date",
-    "language", "image_url", "section", "tags", "topic_scores", "primary_topic", "minhash",
-)
-_JSON_FIELDS = frozenset({"highlights", "authors", "tags", "topic_scores"})
+# The record fields written to ``articles`` as they are, and those of them holding JSON.
+_ARTICLE_FIELDS = COPIED_COLUMNS
+_JSON_FIELDS = JSON_COLUMNS
 # PostgreSQL: the foreign keys to ``articles`` (deferrable, revision 0007) that a batch
 # checks at commit, so that these rows can be written before their articles.
 DEFERRED_FKS = tuple(f"fk_{t}_article_id_articles"

@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from storage.records import ArticleRecord
+from storage.article import ArticleRecord
 
 # C0 controls but \t \n \r, DEL, lone surrogates (invalid in UTF-8), the non-characters
 # U+FFFE and U+FFFF.

@@ -16,7 +16,8 @@ from crawler.dedup.features import (
     story_similarity,
 )
 from crawler.entities import Gazetteer
-from storage.records import ArticleRecord, Candidate
+from storage.article import ArticleRecord
+from storage.records import Candidate
 
 _FEATURE_CACHE = 50_000
 

@@ -58,7 +58,9 @@ class ExtractedArticle:
     """Everything :func:`crawler.extraction.extract_article` found in one page.
 
     ``body`` is the main text with paragraphs separated by one blank line; it is
-    ``""`` when the page has no article text. Datetimes are aware and in UTC.
+    ``""`` when the page has no article text. Datetimes are aware and in UTC. The fields are
+    those of :data:`storage.article.PAGE_FIELDS`, typed as the model types them, and the
+    evidence ``date_candidates`` (``tests/test_article_model.py`` checks).
     """
 
     url: str

@@ -8,12 +8,12 @@ from scrapy.crawler import Crawler
 
 from crawler.dedup.features import band_hashes, content_words, signature
 from crawler.entities import Gazetteer
-from crawler.items import ArticleItem
 from crawler.topics import Taxonomy, classify
+from storage.article import ArticleRecord
 from storage.text import MAX_TITLE_TERMS
 
 
-def enrich(item: ArticleItem, taxonomy: Taxonomy, gazetteer: Gazetteer,
+def enrich(item: ArticleRecord, taxonomy: Taxonomy, gazetteer: Gazetteer,
            pinned: str | None = None) -> None:
     """Fill ``item``'s topic scores, topics, entities, MinHash and bands in place."""
     scores = classify(item.title, item.body, item.highlights, taxonomy=taxonomy, pinned=pinned)
@@ -52,7 +52,7 @@ class ClassifyPipeline:
                    Gazetteer.load(crawler.settings.get("NEWSMON_ENTITIES_FILE")))
 
     def process_item(self, item: Any) -> Any:
-        if isinstance(item, ArticleItem):
+        if isinstance(item, ArticleRecord):
             source = getattr(self.crawler.spider, "source", None)
             pinned = source.topic.value if source is not None and source.topic else None
             enrich(item, self.taxonomy, self.gazetteer, pinned)

@@ -12,9 +12,9 @@ from scrapy.statscollectors import StatsCollector
 from config.schema import Source
 from crawler.dedup import SimilarityMatcher
 from crawler.entities import Gazetteer
-from crawler.items import ArticleItem
 from crawler.settings import store_for
 from crawler.spiders.failures import database_reason
+from storage.article import ArticleRecord
 from storage.batch import database_unavailable, store_batch
 from storage.records import StoryMatcher
 from storage.store import Store
@@ -37,7 +37,7 @@ class StoragePipeline:
         self.batch_size = batch_size
         self.batch_seconds = batch_seconds
         self.store: Store | None = None
-        self._batch: list[ArticleItem] = []
+        self._batch: list[ArticleRecord] = []
         self._oldest = 0.0
         self._source: tuple[str, str] | None = None  # (name, kind) of the spider's source
 
@@ -58,7 +58,7 @@ class StoragePipeline:
             self._source = (source.name, str(source.kind))
 
     def process_item(self, item: Any) -> Any:
-        if isinstance(item, ArticleItem):
+        if isinstance(item, ArticleRecord):
             if not self._batch:
                 self._oldest = time.monotonic()
             self._batch.append(item)

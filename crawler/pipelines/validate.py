@@ -10,7 +10,7 @@ from scrapy.exceptions import DropItem
 from scrapy.statscollectors import StatsCollector
 
 from crawler.extraction.pagetype import final
-from crawler.items import ArticleItem
+from storage.article import ArticleRecord
 from storage.revisions import is_front_page
 from storage.text import sanitise_record
 
@@ -36,13 +36,13 @@ class ValidationPipeline:
         return cls(crawler, crawler.stats,
                    crawler.settings.getint("NEWSMON_MIN_BODY_CHARS", 200))
 
-    def _drop(self, reason: str, item: ArticleItem) -> DropItem:
+    def _drop(self, reason: str, item: ArticleRecord) -> DropItem:
         self.stats.inc_value(f"newsmon/dropped/{reason}")
         self.stats.inc_value("newsmon/dropped")
         return DropItem(f"{reason}: {item.url}")
 
     def process_item(self, item: Any) -> Any:
-        if not isinstance(item, ArticleItem):
+        if not isinstance(item, ArticleRecord):
             return item
         # Text enters here, once: cleaned and capped the same for every database.
         unusable = sanitise_record(item)

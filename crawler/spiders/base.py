@@ -2,7 +2,7 @@
 
 A spider crawls one configured source. Subclasses find article URLs (in a feed, a sitemap or
 a listing page) and call :meth:`SourceSpider.follow_articles`; this base class skips URLs
-already stored, fetches the rest, extracts them and yields :class:`ArticleItem` objects.
+already stored, fetches the rest, extracts them and yields :class:`ArticleRecord` objects.
 """
 
 from __future__ import annotations
@@ -21,11 +21,10 @@ from sqlalchemy.exc import SQLAlchemyError
 from twisted.python.failure import Failure
 
 from config.schema import Source
-from crawler.dates import TRUST, Evidence, choose_published
+from crawler.dates import Evidence, choose_published
 from crawler.extraction import extract_article
 from crawler.extraction.pagetype import DECLARED
 from crawler.extraction.walls import detect_wall
-from crawler.items import ArticleItem
 from crawler.middlewares import fetched_at, page_age
 from crawler.spiders.encoding import response_text
 from crawler.spiders.entries import EntryLedger
@@ -33,18 +32,18 @@ from crawler.spiders.failures import database_reason, describe_failure
 from crawler.timeparse import parse as parse_time
 from crawler.urls import InvalidURL, canonical_url, url_key
 from crawler.xmlsafe import UnsafeXML
+from storage.article import ArticleRecord
 from storage.revisions import is_front_page
 from storage.store import Store
 
 logger = logging.getLogger(__name__)
 
-# Evidence for the publication time, most trusted first (see crawler.dates).
-DATE_TRUST = TRUST
-
 
 @dataclass(slots=True)
 class Hint:
-    """What a feed, sitemap or listing page said about an article before it was fetched."""
+    """What a feed, sitemap or listing page said about an article before it was fetched: the
+    fields of :data:`storage.article.FEED_FIELDS`, typed as the model types them
+    (``tests/test_article_model.py`` checks)."""
 
     url: str
     title: str | None = None
@@ -93,7 +92,7 @@ class SourceSpider(Spider):
         return spider
 
     def _item_passed(self, item: Any) -> None:
-        if isinstance(item, ArticleItem):
+        if isinstance(item, ArticleRecord):
             self.entries.passed(item.url_key)
 
     # -- start -------------------------------------------------------------------------
@@ -229,14 +228,14 @@ class SourceSpider(Spider):
                     self.entries.produced(key, item.url_key)
                     yield item
 
-    def item_from_hint(self, hint: Hint) -> ArticleItem | None:
+    def item_from_hint(self, hint: Hint) -> ArticleRecord | None:
         """A feed-only article: what the feed said is all there is."""
         try:
             canon = canonical_url(hint.url)
         except InvalidURL:
             return None
         now = datetime.now(UTC)
-        return ArticleItem(
+        return ArticleRecord(
             url_key=url_key(canon), canonical_url=canon, url=hint.url,
             source=self.source.name, title=hint.title or "", body=hint.summary or "",
             summary=hint.summary, fetched_at=now, authors=list(hint.authors),
@@ -248,7 +247,7 @@ class SourceSpider(Spider):
         )
 
     def parse_article(self, response: Response, hint: Hint, refetch: bool = False
-                      ) -> Iterator[ArticleItem]:
+                      ) -> Iterator[ArticleRecord]:
         """The article at ``response``. ``refetch``: it is stored already and was fetched
         again to look for changes; the store compares what came back with what it has."""
         self.count("article_pages")
@@ -293,7 +292,7 @@ class SourceSpider(Spider):
                          published[2], published[3])
         self.entries.produced(url_key(hint.url), key)
         wall = detect_wall(html, title=art.title, body=art.body)
-        yield ArticleItem(
+        yield ArticleRecord(
             url_key=key, canonical_url=canon, url=response.url, source=self.source.name,
             title=art.title or hint.title or "", body=art.body or "",
             highlights=list(art.highlights), summary=art.summary or hint.summary,
@@ -408,4 +407,4 @@ def time_hint(raw: str | None, now: datetime, tz: str, origin: str) -> dict[str,
             "published_source": origin}
 
 
-__all__ = ["DATE_TRUST", "Hint", "SourceSpider", "UnreadableStart", "origin_of", "time_hint"]
+__all__ = ["Hint", "SourceSpider", "UnreadableStart", "origin_of", "time_hint"]

@@ -16,7 +16,8 @@ from newsmon.app import app
 from newsmon.commands.search import SinceOption, UntilOption, time_window
 from newsmon.options import ConfigOption, err_console, fail, open_store, settings_from
 from newsmon.output import csv_safe, plain
-from storage.queries import EXPORT_FIELDS, iter_export
+from storage.article import EXPORT_FIELDS
+from storage.queries import iter_export
 
 
 class ExportFormat(StrEnum):

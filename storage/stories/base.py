@@ -19,8 +19,9 @@ from sqlalchemy import ColumnElement, and_, func, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.types import BigInteger, TypeEngine
 
+from storage.article import ArticleRecord
 from storage.models import Article, ArticleTermPair, Story
-from storage.records import ArticleRecord, Candidate, StoryMatcher
+from storage.records import Candidate, StoryMatcher
 from storage.stories.common import (
     Filed,
     Found,

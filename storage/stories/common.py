@@ -8,8 +8,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from storage.article import ArticleRecord
 from storage.models import Article
-from storage.records import ArticleRecord, Candidate
+from storage.records import Candidate
 from storage.text import MAX_TITLE_TERMS
 from storage.types import UTCDateTime
 

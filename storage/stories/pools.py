@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
-from storage.records import ArticleRecord, Candidate, StoryMatcher
+from storage.article import ArticleRecord
+from storage.records import Candidate, StoryMatcher
 from storage.stories.common import MAX_CANDIDATES, Found, NewArticle, _words_sharing
 
 

@@ -18,9 +18,10 @@ from faults.harness import crawl_case, load, reactor_test, rss_source, throwaway
 from faults.server import FaultServer, respond
 from faults.site import article_html, rss, rss_item
 from storage import Store
+from storage.article import ArticleRecord
 from storage.batch import store_batch
 from storage.models import SourceRow
-from storage.records import ArticleRecord, Outcome
+from storage.records import Outcome
 
 SOURCE = "batch-wire"
 HTML = "text/html; charset=utf-8"
