@@ -32,7 +32,7 @@ from typing import Any
 from sqlalchemy import Engine, Table, bindparam, delete, func, insert, select, text, update
 
 from storage import search_index
-from storage.models import Base
+from storage.tables import metadata
 from storage.text import clean_cell
 
 logger = logging.getLogger(__name__)
@@ -66,7 +66,7 @@ class TableCopy:
 
 def tables() -> list[Table]:
     """The tables copied, parents before children."""
-    return [t for t in Base.metadata.sorted_tables if t.name not in SKIPPED]
+    return [t for t in metadata.sorted_tables if t.name not in SKIPPED]
 
 
 def count_rows(engine: Engine, table: Table) -> int:

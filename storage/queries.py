@@ -3,7 +3,7 @@ one article with its story (show), counts (stats), and a stream of every article
 
 Contract: every function takes a :class:`~storage.store.Store` and aware datetimes, returns
 plain dataclasses or dicts with aware UTC datetimes, and never writes. An article is *dated*
-by its publication time, else by when it was first seen (:func:`storage.search.dated_at`);
+by its publication time, else by when it was first seen (:func:`storage.search_filters.dated_at`);
 windows are ``since <= dated < until``.
 """
 
@@ -28,7 +28,7 @@ from storage.models import (
     Story,
 )
 from storage.revisions import unpack, unpack_list, words
-from storage.search import SearchFilters, dated_at, filter_conditions
+from storage.search_filters import SearchFilters, dated_at, filter_conditions
 from storage.store import Store
 
 # A digest needs the first sentence or two, not the whole body.

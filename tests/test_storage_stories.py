@@ -321,7 +321,7 @@ def test_a_lookup_row_without_its_article_is_refused_at_commit(pg_database: str)
     from sqlalchemy import text
     from sqlalchemy.exc import IntegrityError
 
-    from storage.store import DEFERRED_FKS
+    from storage.write_postgres import DEFERRED_FKS
 
     _reset_pg(pg_database)
     store = Store.from_url(pg_database)
