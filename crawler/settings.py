@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import threading
 from typing import Any
 
 from scrapy import Spider
@@ -10,13 +12,17 @@ from scrapy.crawler import Crawler
 from config.schema import Settings
 from storage.store import Store
 
+logger = logging.getLogger(__name__)
+_placeholder_warned = threading.Event()
+
 
 def scrapy_settings(settings: Settings, **overrides: Any) -> dict[str, Any]:
     """The Scrapy settings for a crawl under ``settings``; ``overrides`` win."""
+    warn_placeholder_contact(settings)
     crawl = settings.crawl
     values: dict[str, Any] = {
         "BOT_NAME": "newsmon",
-        "USER_AGENT": settings.user_agent,
+        "USER_AGENT": settings.effective_user_agent,
         "ROBOTSTXT_OBEY": crawl.obey_robots,
         "CONCURRENT_REQUESTS": crawl.concurrency,
         "CONCURRENT_REQUESTS_PER_DOMAIN": crawl.per_domain_concurrency,
@@ -51,6 +57,8 @@ def scrapy_settings(settings: Settings, **overrides: Any) -> dict[str, Any]:
         # How long the end of a run keeps trying to record itself while the database is away.
         "NEWSMON_RUN_RECORD_WAIT": 30.0,
         "DOWNLOADER_MIDDLEWARES": {
+            # Before DefaultHeaders (400) and UserAgent (500): a source's own values win.
+            "crawler.middlewares.SourceHeadersMiddleware": 350,
             "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
             "crawler.retry.RetryAfterMiddleware": 550,
             # Sees a redirect before Scrapy's RedirectMiddleware (600) follows it.
@@ -66,6 +74,16 @@ def scrapy_settings(settings: Settings, **overrides: Any) -> dict[str, Any]:
     }
     values.update(overrides)
     return values
+
+
+def warn_placeholder_contact(settings: Settings) -> None:
+    """Warn, once per process, that the user agent still carries the shipped contact URL."""
+    if settings.contact_url_is_placeholder and not _placeholder_warned.is_set():
+        _placeholder_warned.set()
+        logger.warning("contact_url is still the placeholder %s, so sites see the user agent "
+                       "%r: set contact_url in the settings file to a page where site "
+                       "operators can read about your crawler and reach you",
+                       settings.contact_url, settings.effective_user_agent)
 
 
 def store_for(crawler: Crawler, spider: Spider) -> Store:
