@@ -30,6 +30,7 @@ from config.schema import Source
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
+    from scrapy.http.request import VerboseCookie
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 FOLLOWED_SCHEMES = frozenset({"http", "https"})
@@ -120,10 +121,13 @@ class SourceHeadersMiddleware:
             request.headers.setdefault(name, value)
         if not self.cookies:
             return
-        if isinstance(request.cookies, dict):
-            for name, value in self.cookies.items():
-                request.cookies.setdefault(name, value)
-        else:
-            have = {c.get("name") for c in request.cookies}
-            request.cookies.extend({"name": n, "value": v} for n, v in self.cookies.items()
-                                   if n not in have)
+        own = request.cookies
+        cookies: list[VerboseCookie] = (
+            [{"name": n, "value": v} for n, v in own.items()] if isinstance(own, dict)
+            else list(own))
+        have = {c.get("name") for c in cookies}
+        # Path "/": without it each page's folder would get a copy of the cookie, and a page
+        # deeper down would send it twice.
+        cookies.extend({"name": n, "value": v, "path": "/"}
+                       for n, v in self.cookies.items() if n not in have)
+        request.cookies = cookies
