@@ -24,7 +24,7 @@ _DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|hr|d|w)?\s*$", 
 _UNIT_SECONDS = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "hr": 3600, "d": 86400,
                  "w": 604800, None: 1}
 SELECTOR_KEYS = frozenset({"title", "body", "time", "highlights", "authors", "image", "links"})
-#: The contact URL shipped in settings.yaml; a crawl warns once while it is still this.
+#: The contact URL shipped in settings.yaml; newsmon warns once while it is still this.
 PLACEHOLDER_CONTACT_URL = "https://example.com/newsmon-contact"
 # RFC 9110 5.1 (a field name is a token) and 5.5 (no CR, LF or NUL in a value).
 _TOKEN_RE = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")

@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import logging
-import threading
 from typing import Any
 
 from scrapy import Spider
 from scrapy.crawler import Crawler
 
+from config.loader import warn_placeholder_contact
 from config.schema import Settings
 from storage.store import Store
-
-logger = logging.getLogger(__name__)
-_placeholder_warned = threading.Event()
 
 
 def scrapy_settings(settings: Settings, **overrides: Any) -> dict[str, Any]:
@@ -74,16 +70,6 @@ def scrapy_settings(settings: Settings, **overrides: Any) -> dict[str, Any]:
     }
     values.update(overrides)
     return values
-
-
-def warn_placeholder_contact(settings: Settings) -> None:
-    """Warn, once per process, that the user agent still carries the shipped contact URL."""
-    if settings.contact_url_is_placeholder and not _placeholder_warned.is_set():
-        _placeholder_warned.set()
-        logger.warning("contact_url is still the placeholder %s, so sites see the user agent "
-                       "%r: set contact_url in the settings file to a page where site "
-                       "operators can read about your crawler and reach you",
-                       settings.contact_url, settings.effective_user_agent)
 
 
 def store_for(crawler: Crawler, spider: Spider) -> Store:

@@ -153,3 +153,25 @@ def test_headers_and_cookies_load(tmp_path: Path) -> None:
     assert src.headers == {"Accept-Language": "en-IN,en;q=0.9",
                            "User-Agent": "Mozilla/5.0 (X11) Firefox/128.0"}
     assert src.cookies == {"consent": "yes", "gdpr": "1"}
+
+
+def test_placeholder_warning_once_per_process_and_not_in_a_crawl_child(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture,
+) -> None:
+    from config import loader
+
+    placeholder = load_settings(env={})
+    mine = load_settings(write(tmp_path / "s.yaml", "contact_url: https://ops.example.org/bot\n"
+                                                    "sources: []\n"), env={})
+    loader._placeholder_warned.clear()  # once per process: this test's process
+    with caplog.at_level("WARNING", logger="config.loader"):
+        loader.warn_placeholder_contact(mine)
+        assert caplog.records == []
+        loader.warn_placeholder_contact(placeholder)
+        loader.warn_placeholder_contact(placeholder)
+        assert [r.levelname for r in caplog.records] == ["WARNING"]
+        caplog.clear()
+        loader._placeholder_warned.clear()
+        loader.placeholder_warning_given()  # a crawl child: its service has warned
+        loader.warn_placeholder_contact(placeholder)
+        assert caplog.records == []

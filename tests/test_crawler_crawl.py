@@ -11,8 +11,8 @@ import pytest
 import pytest_twisted
 
 from config import Settings
+from config import loader as config_loader
 from config.schema import PLACEHOLDER_CONTACT_URL, newsmon_version
-from crawler import settings as crawler_settings
 from crawler.runner import crawl_async
 from crawler.sample_site import RequestRecord, SampleSite, load_expected
 from crawler.urls import url_key
@@ -233,7 +233,7 @@ async def test_placeholder_contact_url_is_warned_about_once(
     tmp_path: Path, caplog: pytest.LogCaptureFixture,
 ) -> None:
     _two_desks(tmp_path)
-    crawler_settings._placeholder_warned.clear()  # once per process: this test's process
+    config_loader._placeholder_warned.clear()  # once per process: this test's process
     db = f"sqlite:///{tmp_path / 'newsmon.db'}"
     store = Store.from_url(db)
     with SampleSite(root=tmp_path) as site, caplog.at_level(logging.WARNING):
