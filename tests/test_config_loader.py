@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from config import ConfigError, load_settings
+from config import ConfigError, Topic, load_settings
 from config.loader import PACKAGED_SETTINGS
 
 
@@ -175,3 +175,28 @@ def test_placeholder_warning_once_per_process_and_not_in_a_crawl_child(
         loader.placeholder_warning_given()  # a crawl child: its service has warned
         loader.warn_placeholder_contact(placeholder)
         assert caplog.records == []
+
+
+def test_shipped_sources_say_where_their_feed_was_found_and_when() -> None:
+    """Each entry of the packaged list is preceded by comments naming its evidence (or why
+    it is off) and the date that was checked; Google News is not crawled by default."""
+    from config.loader import PACKAGED_SETTINGS
+
+    lines = (PACKAGED_SETTINGS.parent / "sources.yaml").read_text(encoding="utf-8").splitlines()
+    settings = load_settings(env={})
+    starts = [i for i, line in enumerate(lines) if line.startswith("  - name: ")]
+    assert [lines[i].split(": ", 1)[1] for i in starts] == [s.name for s in settings.sources]
+    for i in starts:
+        j = i
+        while j > 0 and lines[j - 1].startswith("  #"):
+            j -= 1
+        comment = " ".join(lines[j:i])
+        name = lines[i].split(": ", 1)[1]
+        assert "checked 20" in comment, name
+        source = settings.source(name)
+        if source.enabled:
+            assert "evidence:" in comment, name
+    enabled = settings.enabled_sources()
+    assert len(enabled) >= 20
+    assert {s.topic for s in enabled} >= {Topic.DEFENCE, Topic.TRADE}
+    assert not [u for s in enabled for u in s.urls if "news.google.com" in u]
