@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import os
+import threading
 from collections.abc import Hashable, Mapping
 from pathlib import Path
 from typing import Any
@@ -12,6 +14,7 @@ from pydantic import ValidationError
 
 from config.schema import Settings
 
+logger = logging.getLogger(__name__)
 PACKAGED_SETTINGS = Path(__file__).with_name("settings.yaml")
 ENV_CONFIG = "NEWSMON_CONFIG"
 ENV_DATABASE_URL = "NEWSMON_DATABASE_URL"
@@ -177,3 +180,24 @@ def load_settings(
         return Settings.model_validate(raw)
     except ValidationError as exc:
         raise _describe(exc, raw_sources, settings_path, sources_path) from None
+
+
+_placeholder_warned = threading.Event()
+
+
+def warn_placeholder_contact(settings: Settings) -> None:
+    """Warn, once per process, that the user agent still carries the shipped contact URL.
+
+    Called where crawling starts: a crawl's Scrapy settings, the service, a worker."""
+    if settings.contact_url_is_placeholder and not _placeholder_warned.is_set():
+        _placeholder_warned.set()
+        logger.warning("contact_url is still the placeholder %s, so sites see the user agent "
+                       "%r: set contact_url in the settings file to a page where site "
+                       "operators can read about your crawler and reach you",
+                       settings.contact_url, settings.effective_user_agent)
+
+
+def placeholder_warning_given() -> None:
+    """Say no more about the placeholder in this process: a crawl child, whose service or
+    worker has warned already."""
+    _placeholder_warned.set()

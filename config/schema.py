@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 from enum import StrEnum
+from importlib.metadata import PackageNotFoundError, version
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -23,6 +24,23 @@ _DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|hr|d|w)?\s*$", 
 _UNIT_SECONDS = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "hr": 3600, "d": 86400,
                  "w": 604800, None: 1}
 SELECTOR_KEYS = frozenset({"title", "body", "time", "highlights", "authors", "image", "links"})
+#: The contact URL shipped in settings.yaml; newsmon warns once while it is still this.
+PLACEHOLDER_CONTACT_URL = "https://example.com/newsmon-contact"
+# RFC 9110 5.1 (a field name is a token) and 5.5 (no CR, LF or NUL in a value).
+_TOKEN_RE = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_FIELD_VALUE_RE = re.compile(r"[^\x00-\x08\x0a-\x1f\x7f]*")
+# RFC 6265 4.1.1 cookie-value: no whitespace, quotes, commas, semicolons or backslashes.
+_COOKIE_VALUE_RE = re.compile(r"[\x21\x23-\x2b\x2d-\x3a\x3c-\x5b\x5d-\x7e]*")
+#: Request headers a source may not set, and why.
+RESERVED_HEADERS = {
+    "cookie": "give cookies under 'cookies', not as a header",
+    "host": "it is taken from the URL",
+    "content-length": "newsmon sets it",
+    "transfer-encoding": "newsmon sets it",
+    "connection": "newsmon sets it",
+    "if-none-match": "newsmon sends it from the stored ETag",
+    "if-modified-since": "newsmon sends it from the stored Last-Modified",
+}
 
 
 def parse_duration(value: Any) -> timedelta:
@@ -63,10 +81,60 @@ def _check_http_url(url: str) -> str:
     return url
 
 
+def _check_headers(headers: dict[str, str]) -> dict[str, str]:
+    seen: dict[str, str] = {}
+    for name, value in headers.items():
+        if not _TOKEN_RE.fullmatch(name):
+            raise ValueError(f"{name!r} is not a header name (letters, digits and "
+                             "!#$%&'*+-.^_`|~ only, no spaces or colons)")
+        why = RESERVED_HEADERS.get(name.lower())
+        if why:
+            raise ValueError(f"header {name!r} cannot be set here: {why}")
+        if name.lower() in seen:
+            raise ValueError(f"header {name!r} is given twice (as {seen[name.lower()]!r})")
+        seen[name.lower()] = name
+        if not _FIELD_VALUE_RE.fullmatch(value):
+            raise ValueError(f"header {name!r}: the value must not contain line breaks or "
+                             "control characters")
+    return headers
+
+
+def _check_cookies(cookies: dict[str, str]) -> dict[str, str]:
+    for name, value in cookies.items():
+        if not _TOKEN_RE.fullmatch(name):
+            raise ValueError(f"{name!r} is not a cookie name (letters, digits and "
+                             "!#$%&'*+-.^_`|~ only)")
+        if not _COOKIE_VALUE_RE.fullmatch(value):
+            raise ValueError(f"cookie {name!r}: the value must not contain spaces, quotes, "
+                             "commas, semicolons, backslashes or control characters")
+    return cookies
+
+
+def _check_user_agent(value: str | None) -> str | None:
+    if value is not None and (not value.strip() or not _FIELD_VALUE_RE.fullmatch(value)):
+        raise ValueError("must be a non-empty line of text (no line breaks)")
+    return value
+
+
+def newsmon_version() -> str:
+    """The installed package's version ("0" when run from a tree that is not installed)."""
+    try:
+        return version("newsmon")
+    except PackageNotFoundError:
+        return "0"
+
+
+def default_user_agent(contact_url: str) -> str:
+    """``Mozilla/5.0 (compatible; newsmon/VERSION; +URL)``: the form crawlers identify by."""
+    return f"Mozilla/5.0 (compatible; newsmon/{newsmon_version()}; +{contact_url})"
+
+
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
 PositiveDuration = Annotated[timedelta, BeforeValidator(parse_duration), AfterValidator(_positive)]
 TimeZoneName = Annotated[str, AfterValidator(_check_timezone)]
 HttpUrl = Annotated[str, AfterValidator(_check_http_url)]
+Headers = Annotated[dict[str, str], AfterValidator(_check_headers)]
+Cookies = Annotated[dict[str, str], AfterValidator(_check_cookies)]
 
 
 class SourceKind(StrEnum):
@@ -127,6 +195,11 @@ class Source(_Strict):
     # as Google News link to redirect pages that cannot be extracted).
     fetch_articles: bool = True
     timeout: PositiveDuration | None = None
+    # Sent with every request of this source (its feed, robots.txt, article pages), after
+    # the defaults: a source's User-Agent or Accept replaces newsmon's.
+    headers: Headers = Field(default_factory=dict)
+    # Set in this source's cookie jar before its first request (e.g. a consent cookie).
+    cookies: Cookies = Field(default_factory=dict)
 
     @field_validator("selectors")
     @classmethod
@@ -261,7 +334,11 @@ class Settings(_Strict):
 
     database_url: str = "sqlite:///data/newsmon.db"
     data_dir: str = "data"
-    user_agent: str = "newsmon/0.1 (+https://github.com/newsmon/newsmon)"
+    # Where site operators can read about this crawler and reach you; it goes into the
+    # user agent, Mozilla/5.0 (compatible; newsmon/VERSION; +contact_url).
+    contact_url: HttpUrl = PLACEHOLDER_CONTACT_URL
+    # The whole User-Agent header instead of that form (None: the form above).
+    user_agent: Annotated[str | None, AfterValidator(_check_user_agent)] = None
     default_timezone: TimeZoneName = "Asia/Kolkata"
     # Topic keywords and the entity gazetteer; None: the packaged config/*.yaml.
     topics_file: str | None = None
@@ -281,6 +358,15 @@ class Settings(_Strict):
                 raise ValueError(f"duplicate source name {src.name!r}")
             seen.add(src.name)
         return value
+
+    @property
+    def effective_user_agent(self) -> str:
+        """The User-Agent every request carries unless its source sets one."""
+        return self.user_agent or default_user_agent(self.contact_url)
+
+    @property
+    def contact_url_is_placeholder(self) -> bool:
+        return self.user_agent is None and self.contact_url == PLACEHOLDER_CONTACT_URL
 
     def enabled_sources(self) -> list[Source]:
         return [s for s in self.sources if s.enabled]

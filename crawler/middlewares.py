@@ -1,5 +1,5 @@
 """Downloader middlewares: stamp each response with its arrival time; refuse redirects to
-anything but http(s).
+anything but http(s); send a source's own headers and cookies.
 
 FetchTimeMiddleware: relative times on a page ("2 hours ago") count back from the moment the
 response arrived, not from the moment a callback happens to run; a cached copy's ``Age``
@@ -8,17 +8,29 @@ moves that moment back to when the page was generated (:func:`generated_at`).
 RedirectSchemeMiddleware: a ``Location`` pointing at ``ftp:``, ``file:``, ``mailto:`` or
 ``javascript:`` is answered by a :class:`RedirectRefused` that says so, where Scrapy would
 leave the 3xx as an unexplained HTTP error or fail to build the request.
+
+SourceHeadersMiddleware: the ``headers`` and ``cookies`` of the crawled source's
+configuration go on each of its requests (feed, robots.txt, article pages). A crawler crawls
+one source, so they never reach another source's requests; cookies go through Scrapy's
+CookiesMiddleware into this crawler's jar, which also keeps what the site sets.
 """
 
 from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit
 
-from scrapy import Request
+from scrapy import Request, Spider, signals
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
+
+from config.schema import Source
+
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
+    from scrapy.http.request import VerboseCookie
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 FOLLOWED_SCHEMES = frozenset({"http", "https"})
@@ -81,3 +93,41 @@ class RedirectSchemeMiddleware:
         if urlsplit(target).scheme.lower() not in FOLLOWED_SCHEMES:
             raise RedirectRefused(request.url, target)
         return response
+
+
+class SourceHeadersMiddleware:
+    """Give it an order below DefaultHeadersMiddleware (400) and UserAgentMiddleware (500),
+    which only fill in headers a request lacks, and below CookiesMiddleware (700). A header
+    or cookie the request already carries (a spider's ``If-None-Match``) is left alone."""
+
+    def __init__(self) -> None:
+        self.headers: dict[str, str] = {}
+        self.cookies: dict[str, str] = {}
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> SourceHeadersMiddleware:
+        mw = cls()
+        crawler.signals.connect(mw.spider_opened, signal=signals.spider_opened)
+        return mw
+
+    def spider_opened(self, spider: Spider) -> None:
+        source = getattr(spider, "source", None)
+        if isinstance(source, Source):
+            self.headers = dict(source.headers)
+            self.cookies = dict(source.cookies)
+
+    def process_request(self, request: Request) -> None:
+        for name, value in self.headers.items():
+            request.headers.setdefault(name, value)
+        if not self.cookies:
+            return
+        own = request.cookies
+        cookies: list[VerboseCookie] = (
+            [{"name": n, "value": v} for n, v in own.items()] if isinstance(own, dict)
+            else list(own))
+        have = {c.get("name") for c in cookies}
+        # Path "/": without it each page's folder would get a copy of the cookie, and a page
+        # deeper down would send it twice.
+        cookies.extend({"name": n, "value": v, "path": "/"}
+                       for n, v in self.cookies.items() if n not in have)
+        request.cookies = cookies

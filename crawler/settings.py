@@ -7,16 +7,18 @@ from typing import Any
 from scrapy import Spider
 from scrapy.crawler import Crawler
 
+from config.loader import warn_placeholder_contact
 from config.schema import Settings
 from storage.store import Store
 
 
 def scrapy_settings(settings: Settings, **overrides: Any) -> dict[str, Any]:
     """The Scrapy settings for a crawl under ``settings``; ``overrides`` win."""
+    warn_placeholder_contact(settings)
     crawl = settings.crawl
     values: dict[str, Any] = {
         "BOT_NAME": "newsmon",
-        "USER_AGENT": settings.user_agent,
+        "USER_AGENT": settings.effective_user_agent,
         "ROBOTSTXT_OBEY": crawl.obey_robots,
         "CONCURRENT_REQUESTS": crawl.concurrency,
         "CONCURRENT_REQUESTS_PER_DOMAIN": crawl.per_domain_concurrency,
@@ -51,6 +53,8 @@ def scrapy_settings(settings: Settings, **overrides: Any) -> dict[str, Any]:
         # How long the end of a run keeps trying to record itself while the database is away.
         "NEWSMON_RUN_RECORD_WAIT": 30.0,
         "DOWNLOADER_MIDDLEWARES": {
+            # Before DefaultHeaders (400) and UserAgent (500): a source's own values win.
+            "crawler.middlewares.SourceHeadersMiddleware": 350,
             "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
             "crawler.retry.RetryAfterMiddleware": 550,
             # Sees a redirect before Scrapy's RedirectMiddleware (600) follows it.

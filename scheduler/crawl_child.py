@@ -82,7 +82,9 @@ def main(argv: list[str] | None = None) -> int:
     # Deprecated inside crawler.runner (Scrapy 2.19); nothing the operator can act on.
     warnings.filterwarnings("ignore", message="The install_root_handler parameter")
     from config import ConfigError, load_settings
+    from config.loader import placeholder_warning_given
 
+    placeholder_warning_given()  # the service or worker that started this child has said it
     try:
         settings = load_settings(args.config)
         source = settings.source(args.source)

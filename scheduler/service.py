@@ -50,6 +50,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.exc import SQLAlchemyError
 
+from config.loader import warn_placeholder_contact
 from config.schema import Settings, Source
 from crawler.extensions.runs import pid_alive
 from scheduler.child import CrawlResult, CrawlSupervisor, run_process
@@ -140,6 +141,7 @@ class Service:
             logger.info("newsmon scheduler running: pid %s on %s, %d sources, up to %d crawls "
                         "at once", os.getpid(), socket.gethostname(), len(self.sources),
                         self.conf.max_parallel)
+            warn_placeholder_contact(self.settings)  # once here, not per crawl child
             self._serve()
             self._stop()
         finally:

@@ -43,6 +43,7 @@ from rq.worker.base import logger as rq_logger
 from sqlalchemy import Engine
 
 from config import load_settings
+from config.loader import warn_placeholder_contact
 from config.schema import Settings
 from scheduler.child import CrawlSupervisor
 from scheduler.distributed import ORPHAN_WAIT, CrawlQueue, SourceLock, attempt_runs, redacted
@@ -268,6 +269,7 @@ def serve(settings: Settings, config_path: Path | None, *, log_level: int = logg
                          terminate=terminate)
     logger.info("worker %s taking crawl tasks from queue %s on %s", name, queue.name,
                 redacted(settings.distributed.redis_url or ""))
+    warn_placeholder_contact(settings)  # once here, not once per crawl child
     try:
         # RQ's own INFO lines (registry cleaning every few seconds) only with -v.
         worker.work(burst=burst, logging_level="INFO" if log_level <= logging.INFO

@@ -109,6 +109,8 @@ def make_settings(tmp_path: Path, sample_site: SampleSite) -> Callable[..., Sett
         data: dict[str, Any] = {
             "database_url": database_url,
             "data_dir": str(tmp_path),
+            # A configured installation: not the placeholder that newsmon warns about.
+            "contact_url": "https://ops.example.org/newsmon",
             "crawl": {"download_delay": 0, "autothrottle": False, "retries": 0,
                       "download_timeout": "10s", "source_timeout": "60s"},
             "sources_file": "sources.yaml",

@@ -138,3 +138,34 @@ def test_extract_reports_bad_input() -> None:
                        "yesterday-ish")
     assert bad_time.returncode == 2
     assert "--fetched-at: 'yesterday-ish' is not an ISO-8601 time" in bad_time.stderr
+
+
+def test_extract_of_a_url_sends_the_user_agent_and_the_sources_headers_and_cookies(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "story.html").write_text(
+        "<html><head><title>Navy frigate begins sea trials</title></head><body><article>"
+        "<h1>Navy frigate begins sea trials</h1><p>The frigate began sea trials off the "
+        "western coast on Tuesday, officials said.</p></article></body></html>")
+    with SampleSite(root=tmp_path) as site:
+        (tmp_path / "sources.yaml").write_text(
+            "sources:\n  - name: desk\n    kind: rss\n"
+            f"    urls: [\"{site.url('/feed.xml')}\"]\n"
+            "    headers: {Accept-Language: en-IN}\n    cookies: {consent: \"yes\"}\n")
+        (tmp_path / "settings.yaml").write_text(
+            "contact_url: https://ops.example.org/newsmon\nsources_file: sources.yaml\n")
+        config = str(tmp_path / "settings.yaml")
+        plain = newsmon("extract", site.url("/story.html"), "--config", config)
+        with_source = newsmon("extract", site.url("/story.html"), "--config", config,
+                              "--source", "desk")
+        records = site.records
+    assert plain.returncode == 0 and with_source.returncode == 0, (plain.stderr,
+                                                                   with_source.stderr)
+    assert json.loads(with_source.stdout)["title"] == "Navy frigate begins sea trials"
+    sent = [{k.lower(): v for k, v in r.headers.items()} for r in records]
+    ua = sent[0]["user-agent"]
+    assert ua.startswith("Mozilla/5.0 (compatible; newsmon/")
+    assert ua.endswith("; +https://ops.example.org/newsmon)")
+    assert ("accept-language" in sent[0], "cookie" in sent[0]) == (False, False)
+    assert (sent[1]["user-agent"], sent[1]["accept-language"], sent[1]["cookie"]) == \
+        (ua, "en-IN", "consent=yes")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from config import ConfigError, load_settings
+from config import ConfigError, Topic, load_settings
 from config.loader import PACKAGED_SETTINGS
 
 
@@ -74,3 +74,129 @@ def test_duplicate_source_names_and_keys(tmp_path: Path) -> None:
 def test_topic_and_entity_files_are_relative_to_the_settings_file(tmp_path: Path) -> None:
     settings = write(tmp_path / "s.yaml", "topics_file: my-topics.yaml\nsources: []\n")
     assert load_settings(settings, env={}).topics_file == str(tmp_path / "my-topics.yaml")
+
+
+def test_user_agent_names_newsmon_and_the_contact_url(tmp_path: Path) -> None:
+    from config.schema import PLACEHOLDER_CONTACT_URL, newsmon_version
+
+    packaged = load_settings(env={})
+    assert packaged.contact_url == PLACEHOLDER_CONTACT_URL and packaged.contact_url_is_placeholder
+    mine = load_settings(write(tmp_path / "s.yaml", "contact_url: https://ops.example.org/bot\n"
+                                                    "sources: []\n"), env={})
+    assert mine.effective_user_agent == \
+        f"Mozilla/5.0 (compatible; newsmon/{newsmon_version()}; +https://ops.example.org/bot)"
+    assert not mine.contact_url_is_placeholder
+    whole = load_settings(write(tmp_path / "w.yaml", "user_agent: desk/1.0\nsources: []\n"),
+                          env={})
+    assert (whole.effective_user_agent, whole.contact_url_is_placeholder) == ("desk/1.0", False)
+
+
+@pytest.mark.parametrize(("text", "problem"), [
+    ("contact_url: mailto:ops@example.org\n",
+     "field 'contact_url': 'mailto:ops@example.org' is not an http(s) URL"),
+    ('user_agent: "desk/1.0\\r\\nX-Evil: 1"\n',
+     "field 'user_agent': must be a non-empty line of text (no line breaks)"),
+])
+def test_bad_user_agent_settings_name_the_field(tmp_path: Path, text: str, problem: str) -> None:
+    path = write(tmp_path / "s.yaml", text + "sources: []\n")
+    with pytest.raises(ConfigError) as err:
+        load_settings(path, env={})
+    assert str(err.value) == f"invalid configuration in {path}:\n  - {problem}"
+
+
+@pytest.mark.parametrize(("field", "problem"), [
+    ('headers: {"X Token": "1"}',
+     "field 'headers': 'X Token' is not a header name (letters, digits and "
+     "!#$%&'*+-.^_`|~ only, no spaces or colons)"),
+    ('headers: {"X-Token": "a\\r\\nSet-Cookie: b"}',
+     "field 'headers': header 'X-Token': the value must not contain line breaks or control "
+     "characters"),
+    ('headers: {"X-Count": 5}', "field 'headers.X-Count': Input should be a valid string"),
+    ('headers: {"Cookie": "a=b"}',
+     "field 'headers': header 'Cookie' cannot be set here: give cookies under 'cookies', not "
+     "as a header"),
+    ('headers: {"if-none-match": "x"}',
+     "field 'headers': header 'if-none-match' cannot be set here: newsmon sends it from the "
+     "stored ETag"),
+    ('headers: {"Accept": "a", "accept": "b"}',
+     "field 'headers': header 'accept' is given twice (as 'Accept')"),
+    ('headers: ["Accept: text/html"]', "field 'headers': Input should be a valid dictionary"),
+    ('cookies: {"consent": "yes; admin=1"}',
+     "field 'cookies': cookie 'consent': the value must not contain spaces, quotes, commas, "
+     "semicolons, backslashes or control characters"),
+    ('cookies: {"bad name": "1"}',
+     "field 'cookies': 'bad name' is not a cookie name (letters, digits and "
+     "!#$%&'*+-.^_`|~ only)"),
+])
+def test_bad_headers_and_cookies_name_source_and_field(tmp_path: Path, field: str,
+                                                       problem: str) -> None:
+    write(tmp_path / "sources.yaml", "sources:\n  - {name: good, kind: rss, urls: "
+          '["https://a.example/feed"]}\n  - {name: wire, kind: rss, urls: '
+          f'["https://b.example/feed"], {field}}}\n')
+    settings = write(tmp_path / "settings.yaml", "sources_file: sources.yaml\n")
+    with pytest.raises(ConfigError) as err:
+        load_settings(settings, env={})
+    assert str(err.value) == (f"invalid configuration in {tmp_path / 'sources.yaml'}:\n"
+                              f"  - source 'wire' (entry 2), {problem}")
+
+
+def test_headers_and_cookies_load(tmp_path: Path) -> None:
+    write(tmp_path / "sources.yaml", """sources:
+  - name: wire
+    kind: rss
+    urls: ["https://b.example/feed"]
+    headers: {Accept-Language: "en-IN,en;q=0.9", User-Agent: "Mozilla/5.0 (X11) Firefox/128.0"}
+    cookies: {consent: "yes", gdpr: "1"}
+""")
+    settings = load_settings(write(tmp_path / "s.yaml", "sources_file: sources.yaml\n"), env={})
+    (src,) = settings.sources
+    assert src.headers == {"Accept-Language": "en-IN,en;q=0.9",
+                           "User-Agent": "Mozilla/5.0 (X11) Firefox/128.0"}
+    assert src.cookies == {"consent": "yes", "gdpr": "1"}
+
+
+def test_placeholder_warning_once_per_process_and_not_in_a_crawl_child(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture,
+) -> None:
+    from config import loader
+
+    placeholder = load_settings(env={})
+    mine = load_settings(write(tmp_path / "s.yaml", "contact_url: https://ops.example.org/bot\n"
+                                                    "sources: []\n"), env={})
+    loader._placeholder_warned.clear()  # once per process: this test's process
+    with caplog.at_level("WARNING", logger="config.loader"):
+        loader.warn_placeholder_contact(mine)
+        assert caplog.records == []
+        loader.warn_placeholder_contact(placeholder)
+        loader.warn_placeholder_contact(placeholder)
+        assert [r.levelname for r in caplog.records] == ["WARNING"]
+        caplog.clear()
+        loader._placeholder_warned.clear()
+        loader.placeholder_warning_given()  # a crawl child: its service has warned
+        loader.warn_placeholder_contact(placeholder)
+        assert caplog.records == []
+
+
+def test_shipped_sources_say_where_their_feed_was_found_and_when() -> None:
+    """Each entry of the packaged list is preceded by comments naming its evidence (or why
+    it is off) and the date that was checked; Google News is not crawled by default."""
+    from config.loader import PACKAGED_SETTINGS
+
+    lines = (PACKAGED_SETTINGS.parent / "sources.yaml").read_text(encoding="utf-8").splitlines()
+    settings = load_settings(env={})
+    starts = [i for i, line in enumerate(lines) if line.startswith("  - name: ")]
+    assert [lines[i].split(": ", 1)[1] for i in starts] == [s.name for s in settings.sources]
+    for i in starts:
+        j = i
+        while j > 0 and lines[j - 1].startswith("  #"):
+            j -= 1
+        comment = " ".join(lines[j:i])
+        name = lines[i].split(": ", 1)[1]
+        assert "checked 20" in comment, name
+        source = settings.source(name)
+        if source.enabled:
+            assert "evidence:" in comment, name
+    enabled = settings.enabled_sources()
+    assert len(enabled) >= 20
+    assert {s.topic for s in enabled} >= {Topic.DEFENCE, Topic.TRADE}
+    assert not [u for s in enabled for u in s.urls if "news.google.com" in u]

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 import pytest_twisted
 
 from config import Settings
+from config import loader as config_loader
+from config.schema import PLACEHOLDER_CONTACT_URL, newsmon_version
 from crawler.runner import crawl_async
-from crawler.sample_site import SampleSite, load_expected
+from crawler.sample_site import RequestRecord, SampleSite, load_expected
 from crawler.urls import url_key
 from storage import Store
 
@@ -132,3 +136,123 @@ async def test_rdf_feed(tmp_path: Path, store: Store, db_url: str) -> None:
     assert art.title == "Navy frigate begins sea trials"
     assert art.published_at == datetime(2026, 11, 24, 4, 0, tzinfo=UTC)
     assert art.published_source == "feed" and art.authors == ["Staff Reporter"]
+
+
+def _feed(base: str, slug: str) -> str:
+    return (f'<?xml version="1.0"?><rss version="2.0"><channel><title>{slug}</title>'
+            f"<item><title>Navy frigate {slug} begins sea trials</title>"
+            f"<link>{base}/news/{slug}.html</link>"
+            "<pubDate>Tue, 24 Nov 2026 09:30:00 +0530</pubDate></item></channel></rss>")
+
+
+def _two_desks(root: Path) -> None:
+    (root / "news").mkdir()
+    for slug in ("alpha", "beta"):
+        (root / f"{slug}.xml").write_text(_feed("{{BASE}}", slug))
+        body = "".join(f"<p>The {slug} frigate began sea trials off the western coast on "
+                       f"Tuesday, officials said; paragraph {i} of the report follows.</p>"
+                       for i in range(4))
+        (root / "news" / f"{slug}.html").write_text(
+            f"<html lang='en'><head><title>Navy frigate {slug} begins sea trials</title>"
+            f"</head><body><article><h1>Navy frigate {slug} begins sea trials</h1>{body}"
+            "</article></body></html>")
+
+
+def _sent(record: RequestRecord, name: str) -> str | None:
+    return {k.lower(): v for k, v in record.headers.items()}.get(name.lower())
+
+
+@pytest_twisted.ensureDeferred
+async def test_user_agent_and_a_sources_headers_and_cookies_reach_its_requests_only(
+    tmp_path: Path,
+) -> None:
+    _two_desks(tmp_path)
+    db = f"sqlite:///{tmp_path / 'newsmon.db'}"
+    store = Store.from_url(db)
+    with SampleSite(root=tmp_path) as site:
+        settings = Settings.model_validate({
+            "database_url": db,
+            "contact_url": "https://ops.example.org/newsmon",
+            "crawl": {"download_delay": 0, "autothrottle": False, "retries": 0},
+            "sources": [
+                {"name": "alpha", "kind": "rss", "urls": [site.url("/alpha.xml")],
+                 "headers": {"X-Newsmon-Test": "alpha desk", "Accept-Language": "en-IN"},
+                 "cookies": {"consent": "yes", "region": "in"}},
+                {"name": "beta", "kind": "rss", "urls": [site.url("/beta.xml")]},
+            ],
+        })
+        results = await crawl_async(settings, settings.sources, store=store)
+        records = site.records
+    store.close()
+    assert [(r.status, r.stats.new) for r in results] == [("ok", 1), ("ok", 1)]
+
+    ua = f"Mozilla/5.0 (compatible; newsmon/{newsmon_version()}; +https://ops.example.org/newsmon)"
+    assert {_sent(r, "User-Agent") for r in records} == {ua}
+    alpha = [r for r in records if "alpha" in r.path]
+    beta = [r for r in records if "beta" in r.path]
+    assert {r.path for r in alpha} == {"/alpha.xml", "/news/alpha.html"}
+    assert {r.path for r in beta} == {"/beta.xml", "/news/beta.html"}
+    for r in alpha:
+        assert (_sent(r, "X-Newsmon-Test"), _sent(r, "Accept-Language")) == \
+            ("alpha desk", "en-IN"), r
+        assert sorted((_sent(r, "Cookie") or "").split("; ")) == ["consent=yes", "region=in"], r
+    for r in beta:
+        assert (_sent(r, "X-Newsmon-Test"), _sent(r, "Cookie")) == (None, None), r
+        assert _sent(r, "Accept-Language") != "en-IN", r
+    # Each crawler asks for robots.txt itself: alpha's request carries alpha's header.
+    robots = sorted(str(_sent(r, "X-Newsmon-Test")) for r in records if r.path == "/robots.txt")
+    assert robots == ["None", "alpha desk"]
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_sources_user_agent_replaces_the_default(tmp_path: Path) -> None:
+    _two_desks(tmp_path)
+    db = f"sqlite:///{tmp_path / 'newsmon.db'}"
+    store = Store.from_url(db)
+    browser = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
+    with SampleSite(root=tmp_path) as site:
+        settings = Settings.model_validate({
+            "database_url": db, "user_agent": "desk-monitor/2.0 (+mailto:ops@example.org)",
+            "crawl": {"download_delay": 0, "autothrottle": False, "retries": 0},
+            "sources": [
+                {"name": "alpha", "kind": "rss", "urls": [site.url("/alpha.xml")],
+                 "headers": {"user-agent": browser}},
+                {"name": "beta", "kind": "rss", "urls": [site.url("/beta.xml")]},
+            ],
+        })
+        await crawl_async(settings, settings.sources, store=store)
+        records = site.records
+    store.close()
+    assert {_sent(r, "User-Agent") for r in records if "alpha" in r.path} == {browser}
+    assert {_sent(r, "User-Agent") for r in records if "beta" in r.path} == {
+        "desk-monitor/2.0 (+mailto:ops@example.org)"}
+
+
+@pytest_twisted.ensureDeferred
+async def test_placeholder_contact_url_is_warned_about_once(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture,
+) -> None:
+    _two_desks(tmp_path)
+    config_loader._placeholder_warned.clear()  # once per process: this test's process
+    db = f"sqlite:///{tmp_path / 'newsmon.db'}"
+    store = Store.from_url(db)
+    with SampleSite(root=tmp_path) as site, caplog.at_level(logging.WARNING):
+        settings = Settings.model_validate({
+            "database_url": db,
+            "crawl": {"download_delay": 0, "autothrottle": False, "retries": 0},
+            "sources": [{"name": s, "kind": "rss", "urls": [site.url(f"/{s}.xml")]}
+                        for s in ("alpha", "beta")],
+        })
+        assert settings.contact_url == PLACEHOLDER_CONTACT_URL
+        await crawl_async(settings, settings.sources[:1], store=store)
+        await crawl_async(settings, settings.sources[1:], store=store)
+        records = site.records
+    store.close()
+    warnings = [r.getMessage() for r in caplog.records if "placeholder" in r.getMessage()]
+    assert warnings == [
+        f"contact_url is still the placeholder {PLACEHOLDER_CONTACT_URL}, so sites see the "
+        f"user agent 'Mozilla/5.0 (compatible; newsmon/{newsmon_version()}; "
+        f"+{PLACEHOLDER_CONTACT_URL})': set contact_url in the settings file to a page where "
+        "site operators can read about your crawler and reach you"]
+    assert {_sent(r, "User-Agent") for r in records} == {
+        f"Mozilla/5.0 (compatible; newsmon/{newsmon_version()}; +{PLACEHOLDER_CONTACT_URL})"}

@@ -198,6 +198,8 @@ def test_jobs_fire_history_appears_a_second_service_refuses_and_a_restart_keeps_
     assert runs and all(r.status == "ok" for r in runs), [(r.id, r.status) for r in runs]
     assert all(r.finished is not None and r.requests > 0 for r in runs)
     assert min(runs, key=lambda r: r.id).new > 0
+    # No contact_url set: the service says so once, its crawl children (3+ runs) not again.
+    assert svc.output().count("contact_url is still the placeholder") == 1, svc.output()
     assert_no_overlap(runs)
     assert cli(config, "status").exit_code == 3
 

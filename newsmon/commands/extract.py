@@ -31,7 +31,7 @@ def extract_command(
         "--fetched-at", help="When the page was fetched (ISO-8601; default: now). Relative "
         "times such as '2 hours ago' count back from it.")] = None,
     source: Annotated[str | None, typer.Option(
-        help="Use this configured source's time zone and selectors.")] = None,
+        help="Use this configured source's time zone, selectors, headers and cookies.")] = None,
     config: ConfigOption = None,
 ) -> None:
     """Extract one article and print it as JSON: the tool for writing selectors.
@@ -41,16 +41,20 @@ def extract_command(
     """
     settings = settings_from(config)
     tz, selectors = settings.default_timezone, None
+    headers = {"User-Agent": settings.effective_user_agent}
     if source is not None:
         try:
             src = settings.source(source)
         except KeyError:
             fail(f"--source: no source named {source!r} in the sources file", 2)
         tz, selectors = src.timezone, dict(src.selectors) or None
+        headers.update(src.headers)
+        if src.cookies:
+            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in src.cookies.items())
     when = _parse_iso(fetched_at, "--fetched-at") if fetched_at else datetime.now(UTC)
     if file_or_url.startswith(("http://", "https://")):
         page_url = url or file_or_url
-        request = urllib.request.Request(file_or_url, headers={"User-Agent": settings.user_agent})
+        request = urllib.request.Request(file_or_url, headers=headers)
         try:
             with urllib.request.urlopen(request, timeout=30) as resp:
                 html: str | bytes = resp.read(settings.crawl.max_response_bytes)

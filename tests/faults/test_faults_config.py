@@ -60,6 +60,22 @@ CASES = [
                'sources:\n  - {name: wire, kind: rss, urls: ["{feed}"]}\n'
                '  - {name: wire, kind: atom, urls: ["{feed}"]}\n',
                problem="source 'wire' (entries 1 and 2), field 'name': duplicate source name"),
+    ConfigCase("bad-header-name", "a source header name with a space",
+               'sources:\n  - {name: wire, kind: rss, urls: ["{feed}"], '
+               'headers: {"X Token": "1"}}\n',
+               problem="source 'wire' (entry 1), field 'headers': 'X Token' is not a header "
+                       "name (letters, digits and !#$%&'*+-.^_`|~ only, no spaces or colons)"),
+    ConfigCase("header-line-break", "a source header value with a line break",
+               'sources:\n  - {name: wire, kind: rss, urls: ["{feed}"], '
+               'headers: {"X-Token": "a\\r\\nSet-Cookie: b"}}\n',
+               problem="source 'wire' (entry 1), field 'headers': header 'X-Token': the value "
+                       "must not contain line breaks or control characters"),
+    ConfigCase("bad-cookie", "a source cookie value with a semicolon",
+               'sources:\n  - {name: wire, kind: rss, urls: ["{feed}"], '
+               'cookies: {"consent": "yes; admin=1"}}\n',
+               problem="source 'wire' (entry 1), field 'cookies': cookie 'consent': the value "
+                       "must not contain spaces, quotes, commas, semicolons, backslashes or "
+                       "control characters"),
     ConfigCase("empty-file", "an empty sources file", "", problem="the file is empty"),
     ConfigCase("yaml-syntax", "a YAML syntax error (an unclosed list)",
                'sources:\n  - {name: wire, kind: rss, urls: ["{feed}"\n',
