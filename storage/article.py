@@ -110,6 +110,10 @@ class ArticleRecord:
         "article_bands", "one row per band", unexported=_INTERNAL))
     title_terms: list[str] = field(default_factory=list, metadata=_kept(
         "article_term_pairs", "as pairs of terms", unexported=_INTERNAL))
+    # What reports of one event written apart share (crawler.dedup.salient): salient
+    # words, names, amounts and counts.
+    story_keys: list[str] = field(default_factory=list, metadata=_kept(
+        "article_story_keys", "one row per key", unexported=_INTERNAL))
     # Other keys this article is known under (the feed's link, the fetched URL).
     alias_keys: list[str] = field(default_factory=list, metadata=_kept(
         "article_urls", "one row per key", unexported="internal identity"))

@@ -155,6 +155,32 @@ class ArticleTermPair(Base):
         BigId, ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True, index=True)
 
 
+class ArticleStoryKey(Base):
+    """An article's story keys (``crawler.dedup.salient``): its body's rarest words, names,
+    amounts and counts. Reports of one event written apart share several within the story
+    window; looked up by key within the window, as headline pairs are."""
+
+    __tablename__ = "article_story_keys"
+
+    key: Mapped[str] = mapped_column(Text, primary_key=True)
+    # The article's time for story windows: published, else first seen.
+    at: Mapped[datetime] = mapped_column(primary_key=True)
+    article_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True, index=True)
+
+
+class StoryLink(Base):
+    """Why an article is in its story: the article it was linked to and the reason
+    ("copy: …", "headline: …", "shared: …"); none for an article that opened its story."""
+
+    __tablename__ = "story_links"
+
+    article_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True)
+    linked_to_id: Mapped[int] = mapped_column(BigId)
+    reason: Mapped[str] = mapped_column(Text)
+
+
 class ArticleURL(Base):
     """Every URL an article was seen under (feed link, fetched URL, canonical), by key."""
 

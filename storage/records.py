@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Protocol
@@ -31,18 +31,24 @@ class Candidate:
     published_at: datetime | None
     first_seen_at: datetime
     shared_bands: int = 0
+    # Its story keys (storage.models.ArticleStoryKey), and why the matcher chose it.
+    keys: set[str] = field(default_factory=set)
+    reason: str | None = None
 
 
 class StoryMatcher(Protocol):
     """The similarity policy the store asks when it files a new article under a story.
 
-    The store finds the candidates (articles sharing an LSH band; recent articles sharing
-    an entity within ``window``) and records the answer; the matcher only decides.
+    The store finds the candidates (articles sharing an LSH band; articles sharing headline
+    pairs or story keys within ``window``) and records the answer, with the reason the
+    matcher puts in the chosen candidate's ``reason``; the matcher only decides.
     """
 
     window: timedelta
     # How many headline terms a same-story candidate must share with the new article.
     min_shared_terms: int
+    # How many story keys a candidate found by its keys must share with the new article.
+    min_shared_keys: int
 
     def near_duplicate(self, record: ArticleRecord, candidates: list[Candidate]
                        ) -> Candidate | None:
@@ -52,6 +58,12 @@ class StoryMatcher(Protocol):
     def same_story(self, record: ArticleRecord, candidates: list[Candidate]
                    ) -> Candidate | None:
         """A candidate about the same event as ``record``, if any."""
+        ...
+
+    def same_event(self, record: ArticleRecord, candidates: list[Candidate]
+                   ) -> Candidate | None:
+        """A candidate sharing enough story keys with ``record`` to report its event (the
+        store found them sharing at least ``min_shared_keys``), if any."""
         ...
 
 

@@ -22,7 +22,7 @@ from sqlalchemy import delete, func, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from storage.article import ArticleRecord
-from storage.models import Article, Story
+from storage.models import Article, Story, StoryLink
 from storage.records import StoryMatcher
 from storage.store import Store
 from storage.stories import NewArticle, story_filer
@@ -63,7 +63,8 @@ def _record(a: Article) -> ArticleRecord:
     return ArticleRecord(
         url_key=a.url_key, canonical_url=a.canonical_url, url=a.url, source=a.source.name,
         title=a.title, body=a.body, fetched_at=a.first_seen_at, highlights=a.highlights,
-        summary=a.summary, authors=a.authors, published_at=a.published_at)
+        summary=a.summary, authors=a.authors, published_at=a.published_at,
+        language=a.language)
 
 
 def refile_batch(
@@ -84,6 +85,7 @@ def refile_batch(
         ids = [i for i, _, _, _ in items]
         session.execute(update(Article).where(Article.id.in_(ids)).values(
             story_id=None, duplicate_of_id=None))
+        session.execute(delete(StoryLink).where(StoryLink.article_id.in_(ids)))
         for article_id, _source, _story, rec in items:
             session.execute(update(Article).where(Article.id == article_id).values(
                 topic_scores=rec.topic_scores, primary_topic=rec.primary_topic,

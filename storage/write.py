@@ -23,6 +23,7 @@ from storage.models import (
     Article,
     ArticleBand,
     ArticleEntity,
+    ArticleStoryKey,
     ArticleTermPair,
     ArticleTopic,
     ArticleURL,
@@ -198,10 +199,11 @@ class ArticleWriter(ABC):
     def write_enrichment(
         self, session: Session, article_id: int, rec: ArticleRecord, *, replace: bool
     ) -> None:
-        """Write the topics, entities, LSH bands and headline pairs of ``rec`` for article
-        ``article_id``; with ``replace``, delete the article's old ones first."""
+        """Write the topics, entities, LSH bands, headline pairs and story keys of ``rec`` for
+        article ``article_id``; with ``replace``, delete the article's old ones first."""
         if replace:
-            for table in (ArticleTopic, ArticleEntity, ArticleBand, ArticleTermPair):
+            for table in (ArticleTopic, ArticleEntity, ArticleBand, ArticleTermPair,
+                          ArticleStoryKey):
                 session.execute(delete(table).where(table.article_id == article_id))
         self.insert_enrichment(session, [(article_id, rec)])
 
@@ -217,6 +219,10 @@ class ArticleWriter(ABC):
                  for a, r in items for p in headline_pairs(r.title_terms)]
         if terms:
             session.execute(insert(ArticleTermPair), terms)
+        keys = [{"key": k, "article_id": a, "at": r.published_at or r.fetched_at}
+                for a, r in items for k in dict.fromkeys(r.story_keys)]
+        if keys:
+            session.execute(insert(ArticleStoryKey), keys)
         if topics:
             session.execute(insert(ArticleTopic), topics)
         if entities:

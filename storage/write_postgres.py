@@ -25,7 +25,7 @@ DEFERRED_FKS = tuple(f"fk_{t}_article_id_articles"
                      for t in ("article_versions", "article_topics", "article_entities"))
 # The tables of the rows that point at a new article, written before it.
 _ENRICHMENT_PG = ("article_versions", "article_topics", "article_entities", "article_bands",
-                  "article_term_pairs")
+                  "article_term_pairs", "article_story_keys")
 # The columns of a new article row, in the order of the staging table and its COPY.
 _NEW_ROW = ("url_key", "source_id", "content_hash", "first_seen_at", "fetched_at",
             "modified_at", *_ARTICLE_FIELDS)
@@ -174,3 +174,6 @@ class PostgresWriter(ArticleWriter):
         _copy(cur, "article_term_pairs (pair, article_id, at)",
               ((p, a, at) for a, r in done for at in [_naive(r.published_at or r.fetched_at)]
                for p in headline_pairs(r.title_terms)))
+        _copy(cur, "article_story_keys (key, article_id, at)",
+              ((k, a, at) for a, r in done for at in [_naive(r.published_at or r.fetched_at)]
+               for k in dict.fromkeys(r.story_keys)))

@@ -1,5 +1,6 @@
 """SimilarityMatcher: the policy that decides which stored article a new one copies, or
-shares an event with. The store finds candidates in SQL; this only compares them."""
+shares an event with, and says why. The store finds candidates in SQL; this only compares
+them."""
 
 from __future__ import annotations
 
@@ -15,15 +16,21 @@ from crawler.dedup.features import (
     same_story,
     story_similarity,
 )
+from crawler.dedup.salient import conflict, describe_keys, key_overlap, language_code
 from crawler.entities import Gazetteer
 from storage.article import ArticleRecord
 from storage.records import Candidate
 
 _FEATURE_CACHE = 50_000
+# Story keys: the fewest a candidate must share, and the weighted overlap
+# (crawler.dedup.salient.key_overlap) that makes it a report of the same event.
+MIN_SHARED_KEYS = 4
+SAME_EVENT_OVERLAP = 0.3
 
 
 class SimilarityMatcher:
-    """Near-duplicates by MinHash estimate; same story by headline words and entities."""
+    """Near-duplicates by MinHash estimate; same story by headline words and entities, or by
+    shared story keys; never two reports whose amounts or counts conflict."""
 
     def __init__(self, gazetteer: Gazetteer | None = None,
                  threshold: float = NEAR_DUPLICATE_THRESHOLD,
@@ -32,6 +39,8 @@ class SimilarityMatcher:
         self.threshold = threshold
         self.window = window
         self.min_shared_terms = MIN_SHARED_TITLE_WORDS
+        self.min_shared_keys = MIN_SHARED_KEYS
+        self.overlap = SAME_EVENT_OVERLAP
         # A stored article is a candidate for many new ones in a row; build its features once.
         self._features_of: dict[tuple[int, str], StoryFeatures] = {}
 
@@ -47,7 +56,10 @@ class SimilarityMatcher:
             est = jaccard_estimate(sig, Signature.from_bytes(cand.minhash))
             if est >= self.threshold and (best is None or est > best[0]):
                 best = (est, cand)
-        return best[1] if best else None
+        if best is None:
+            return None
+        best[1].reason = f"copy: J={best[0]:.2f}, {best[1].shared_bands} bands"
+        return best[1]
 
     def _features(self, title: str, entities: set[str] | list[str],
                   record: ArticleRecord | Candidate) -> StoryFeatures:
@@ -68,8 +80,39 @@ class SimilarityMatcher:
                     self._features_of.clear()
                 theirs = self._features_of[key] = self._features(cand.title, cand.entities,
                                                                  cand)
-            if same_story(mine, theirs):
+            if same_story(mine, theirs) and not conflict(record.story_keys, cand.keys):
                 sim = story_similarity(mine, theirs)
                 if best is None or sim > best[0]:
                     best = (sim, cand)
-        return best[1] if best else None
+        if best is None:
+            return None
+        cand = best[1]
+        theirs = self._features_of[(cand.article_id, cand.title)]
+        words = ", ".join(sorted(mine.title_tokens & theirs.title_tokens))
+        ents = ", ".join(sorted(mine.entity_ids & theirs.entity_ids))
+        cand.reason = f"headline: {words}" + (f"; entities: {ents}" if ents else "")
+        return cand
+
+    def same_event(self, record: ArticleRecord, candidates: list[Candidate]
+                   ) -> Candidate | None:
+        """The candidate within the window whose story keys overlap ``record``'s most, at
+        least ``overlap`` (:func:`crawler.dedup.salient.key_overlap`), unless their amounts
+        or counts conflict."""
+        lang = language_code(record.language)
+        mine = set(record.story_keys)
+        when = record.published_at or record.fetched_at
+        best: tuple[float, Candidate] | None = None
+        for cand in candidates:
+            shared = mine & cand.keys
+            if len(shared) < self.min_shared_keys:
+                continue
+            theirs = cand.published_at or cand.first_seen_at
+            if abs(when - theirs) > self.window or conflict(mine, cand.keys):
+                continue
+            score = key_overlap(mine, cand.keys, lang)
+            if score >= self.overlap and (best is None or score > best[0]):
+                best = (score, cand)
+        if best is None:
+            return None
+        best[1].reason = f"shared: {describe_keys(mine & best[1].keys, lang)}"
+        return best[1]

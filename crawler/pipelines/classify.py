@@ -7,6 +7,7 @@ from typing import Any
 from scrapy.crawler import Crawler
 
 from crawler.dedup.features import band_hashes, content_words, signature
+from crawler.dedup.salient import story_keys
 from crawler.entities import Gazetteer
 from crawler.topics import Taxonomy, classify
 from storage.article import ArticleRecord
@@ -15,7 +16,8 @@ from storage.text import MAX_TITLE_TERMS
 
 def enrich(item: ArticleRecord, taxonomy: Taxonomy, gazetteer: Gazetteer,
            pinned: str | None = None) -> None:
-    """Fill ``item``'s topic scores, topics, entities, MinHash and bands in place."""
+    """Fill ``item``'s topic scores, topics, entities, MinHash, bands, headline terms and
+    story keys in place."""
     scores = classify(item.title, item.body, item.highlights, taxonomy=taxonomy, pinned=pinned)
     item.topic_scores = dict(scores.scores)
     item.topics = {t: scores.scores[t] for t in scores.topics}
@@ -26,6 +28,7 @@ def enrich(item: ArticleRecord, taxonomy: Taxonomy, gazetteer: Gazetteer,
     item.minhash = sig.to_bytes() if sig is not None else None
     item.bands = band_hashes(sig) if sig is not None else []
     item.title_terms = title_terms(item.title, gazetteer)
+    item.story_keys = story_keys(item.title, item.body, item.language)
 
 
 def title_terms(title: str, gazetteer: Gazetteer) -> list[str]:

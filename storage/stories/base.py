@@ -15,12 +15,12 @@ from datetime import datetime, timedelta
 from itertools import count
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, select, update
+from sqlalchemy import ColumnElement, and_, func, insert, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.types import BigInteger, TypeEngine
 
 from storage.article import ArticleRecord
-from storage.models import Article, ArticleTermPair, Story
+from storage.models import Article, ArticleStoryKey, ArticleTermPair, Story, StoryLink
 from storage.records import Candidate, StoryMatcher
 from storage.stories.common import (
     Filed,
@@ -86,12 +86,14 @@ class StoryFiler(ABC):
         pools = Pools.of(found)
 
         assigned: list[tuple[int, int, int | None]] = []  # article, story (maybe temp), dup of
+        links: list[tuple[int, int, str]] = []  # article, linked to, why
         new_stories: dict[int, Story] = {}
         for i, item in enumerate(items):
             rec = item.record
             match, duplicate_of = pools.match(self.matcher, i, rec)
             if match is not None and match.story_id is not None:
                 story_id = match.story_id
+                links.append((item.article_id, match.article_id, match.reason or "matched"))
             else:
                 story_id = next(self._temp_ids)
                 when = rec.published_at or rec.fetched_at
@@ -107,10 +109,16 @@ class StoryFiler(ABC):
         # in this same batch. A new story with one article already has the right counts.
         members = Counter(s for _, s, _ in assigned)
         return Filed(rows=[(a, real.get(s, s), d) for a, s, d in assigned],
-                     joined={real.get(s, s) for s, n in members.items() if s > 0 or n > 1})
+                     joined={real.get(s, s) for s, n in members.items() if s > 0 or n > 1},
+                     links=links)
 
     def finish(self, filed: Filed) -> None:
-        """Once the rows of :meth:`assign` are written: recount the stories that grew."""
+        """Once the rows of :meth:`assign` are written: record why each article joined its
+        story, and recount the stories that grew."""
+        if filed.links:
+            self.session.execute(insert(StoryLink), [
+                {"article_id": a, "linked_to_id": t, "reason": r[:500]}
+                for a, t, r in filed.links])
         if filed.joined:
             with self.index_lookups(self.session):  # by the story_id index, not a scan
                 self._recount(sorted(filed.joined))
@@ -146,8 +154,9 @@ class StoryFiler(ABC):
             found.watermark = self._watermark()  # first: what is filed below it is seen
             found.band_hits = self._band_hits(records, own)
             found.pair_counts = self._pair_counts(records, own)
+            found.key_counts = self._key_counts(records, own)
             self._read_candidates(found, {a for _, a in found.band_hits},
-                                  {a for _, a, _ in found.pair_counts})
+                                  {a for _, a, _ in found.pair_counts + found.key_counts})
         return found
 
     def _read_candidates(self, found: Found, band_ids: set[int], term_ids: set[int]) -> None:
@@ -174,25 +183,40 @@ class StoryFiler(ABC):
         ``min_shared_terms`` words with its own, counted by the database in one query per
         batch. Copies and unfiled articles are dropped later, with the rows."""
         assert self.matcher is not None
-        window = self.matcher.window
-        rows: list[tuple[int, str]] = []
-        times: list[datetime] = []
-        for i, r in enumerate(records):
-            times.append(r.published_at or r.fetched_at)
-            rows.extend((i, p) for p in headline_pairs(r.title_terms))
+        rows = [(i, p) for i, r in enumerate(records) for p in headline_pairs(r.title_terms)]
+        need = max(_pairs_of(self.matcher.min_shared_terms), 1)
+        return self._shared_counts(records, rows, ArticleTermPair, ArticleTermPair.pair,
+                                   need, own)
+
+    def _key_counts(self, records: Sequence[ArticleRecord], own: set[int]
+                    ) -> list[tuple[int, int, int]]:
+        """(item index, article id, keys shared) for the stored articles within the
+        matcher's time window of each article of the batch sharing at least
+        ``min_shared_keys`` story keys with it, counted as :meth:`_pair_counts` counts."""
+        assert self.matcher is not None
+        rows = [(i, k) for i, r in enumerate(records) for k in dict.fromkeys(r.story_keys)]
+        return self._shared_counts(records, rows, ArticleStoryKey, ArticleStoryKey.key,
+                                   max(self.matcher.min_shared_keys, 1), own)
+
+    def _shared_counts(self, records: Sequence[ArticleRecord], rows: list[tuple[int, str]],
+                       table: Any, key: Any, need: int, own: set[int]
+                       ) -> list[tuple[int, int, int]]:
+        """(item index, article id, keys shared) of the stored articles of ``table`` (a
+        lookup table of (key, at, article_id)) sharing at least ``need`` of the (item index,
+        key) ``rows`` within the item's window."""
+        assert self.matcher is not None
         if not rows:
             return []
-        need_pairs = max(_pairs_of(self.matcher.min_shared_terms), 1)
+        times = [r.published_at or r.fetched_at for r in records]
         pairs: list[tuple[int, int, int]] = []
         for chunk in _chunks(rows, self.pair_chunk):
-            batch, cols, bounds = self._batch_terms(chunk, times, window)
+            batch, cols, bounds = self._batch_terms(chunk, times, self.matcher.window)
             counted = (
-                select(cols.i.label("i"), ArticleTermPair.article_id, func.count().label("n"))
-                .join_from(batch, ArticleTermPair, and_(
-                    ArticleTermPair.pair == cols.pair,
-                    ArticleTermPair.at.between(bounds.lo, bounds.hi)))
-                .group_by(cols.i, ArticleTermPair.article_id)
-                .having(func.count() >= need_pairs)
+                select(cols.i.label("i"), table.article_id, func.count().label("n"))
+                .join_from(batch, table, and_(
+                    key == cols.pair, table.at.between(bounds.lo, bounds.hi)))
+                .group_by(cols.i, table.article_id)
+                .having(func.count() >= need)
             ).subquery("counted")
             pairs.extend((int(i), int(a), int(n))
                          for i, a, n in self.session.execute(select(counted))

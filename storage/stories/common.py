@@ -22,11 +22,13 @@ _CHUNK = 5_000
 class Found:
     """What the candidate lookups found, before they become pools: the highest filing number
     visible when they began, (bucket, article) band hits, (item index, article, pairs shared)
-    headline-pair counts, and the candidates' rows by article id."""
+    headline-pair counts, (item index, article, keys shared) story-key counts, and the
+    candidates' rows by article id (those found by keys among ``term_cands``)."""
 
     watermark: int = 0
     band_hits: list[tuple[int, int]] = field(default_factory=list)
     pair_counts: list[tuple[int, int, int]] = field(default_factory=list)
+    key_counts: list[tuple[int, int, int]] = field(default_factory=list)
     band_cands: dict[int, Candidate] = field(default_factory=dict)
     term_cands: dict[int, Candidate] = field(default_factory=dict)
 
@@ -34,10 +36,12 @@ class Found:
 @dataclass(slots=True)
 class Filed:
     """What :meth:`StoryFiler.assign` decided: (article, story, article it copies or None)
-    for each item in order, and the stories that gained articles (to recount)."""
+    for each item in order, the stories that gained articles (to recount), and (article,
+    article it was linked to, reason) for each item filed into a story."""
 
     rows: list[tuple[int, int, int | None]]
     joined: set[int]
+    links: list[tuple[int, int, str]] = field(default_factory=list)
 
 
 @dataclass(slots=True)

@@ -19,6 +19,8 @@ class Pools:
     by_bucket: dict[int, list[Candidate]] = field(default_factory=lambda: defaultdict(list))
     stored_terms: dict[int, list[tuple[Candidate, int]]] = field(default_factory=dict)
     batch_terms: dict[str, list[Candidate]] = field(default_factory=lambda: defaultdict(list))
+    stored_keys: dict[int, list[Candidate]] = field(default_factory=dict)
+    batch_keys: dict[str, list[Candidate]] = field(default_factory=lambda: defaultdict(list))
 
     @classmethod
     def of(cls, found: Found) -> Pools:
@@ -38,12 +40,21 @@ class Pools:
             pairs.sort(reverse=True)  # most pairs shared, then the newest id
             pools.stored_terms[i] = [(found.term_cands[aid], _words_sharing(n))
                                      for n, aid in pairs[:MAX_CANDIDATES]]
+        by_keys: dict[int, list[tuple[int, int]]] = defaultdict(list)
+        for i, aid, n in found.key_counts:
+            cand = found.term_cands.get(aid)
+            if cand is not None and cand.duplicate_of_id is None:
+                by_keys[i].append((n, aid))
+        for i, keyed in by_keys.items():
+            keyed.sort(reverse=True)  # most keys shared, then the newest id
+            pools.stored_keys[i] = [found.term_cands[aid] for _, aid in keyed[:MAX_CANDIDATES]]
         return pools
 
     def match(self, matcher: StoryMatcher | None, i: int, rec: ArticleRecord
               ) -> tuple[Candidate | None, int | None]:
         """File ``rec``, the ``i``-th of the batch: a near-duplicate among the articles sharing
-        LSH buckets, else a same-story match among those sharing headline terms."""
+        LSH buckets, else a same-story match among those sharing headline terms, else one
+        among those sharing story keys. The match's ``reason`` says why."""
         if matcher is None:
             return None, None
         if rec.bands:
@@ -59,6 +70,7 @@ class Pools:
                     c.shared_bands = hits[c.article_id]
                 match = matcher.near_duplicate(rec, cands)
                 if match is not None:
+                    match.reason = match.reason or "copy"
                     return match, match.duplicate_of_id or match.article_id
         if rec.title_terms:
             # Stored articles come counted from SQL; earlier articles of this batch are
@@ -77,6 +89,22 @@ class Pools:
             if cands:
                 match = matcher.same_story(rec, cands)
                 if match is not None:
+                    match.reason = match.reason or "headline"
+                    return match, None
+        if rec.story_keys:
+            keyed: Counter[int] = Counter()
+            seen = {c.article_id: c for c in self.stored_keys.get(i, ())}
+            for key in set(rec.story_keys):
+                for cand in self.batch_keys.get(key, ()):
+                    keyed[cand.article_id] += 1
+                    seen[cand.article_id] = cand
+            cands = [c for c in self.stored_keys.get(i, ()) if c.article_id not in keyed]
+            cands += [seen[a] for a, n in keyed.most_common(MAX_CANDIDATES)
+                      if n >= matcher.min_shared_keys]
+            if cands:
+                match = matcher.same_event(rec, cands)
+                if match is not None:
+                    match.reason = match.reason or "shared keys"
                     return match, None
         return None, None
 
@@ -87,9 +115,11 @@ class Pools:
         cand = Candidate(article_id=item.article_id, story_id=story_id,
                          duplicate_of_id=duplicate_of, title=rec.title, minhash=rec.minhash,
                          entities=set(rec.entities), published_at=rec.published_at,
-                         first_seen_at=rec.fetched_at)
+                         first_seen_at=rec.fetched_at, keys=set(rec.story_keys))
         for bucket in rec.bands:
             self.by_bucket[bucket].append(cand)
         if duplicate_of is None:
             for term in set(rec.title_terms):
                 self.batch_terms[term].append(cand)
+            for key in set(rec.story_keys):
+                self.batch_keys[key].append(cand)

@@ -14,7 +14,14 @@ from sqlalchemy import ColumnElement, any_, column, func, select, text
 from sqlalchemy.orm import Session
 from sqlalchemy.types import BigInteger, DateTime, Float, Integer, Text, TypeEngine
 
-from storage.models import Article, ArticleBand, ArticleEntity, ArticleTermPair, Story
+from storage.models import (
+    Article,
+    ArticleBand,
+    ArticleEntity,
+    ArticleStoryKey,
+    ArticleTermPair,
+    Story,
+)
 from storage.records import Candidate, StoryMatcher
 from storage.stories.base import StoryFiler
 from storage.stories.common import (
@@ -114,29 +121,44 @@ class PostgresStoryFiler(StoryFiler):
             select(ArticleBand.bucket, ArticleBand.article_id)
             .where(self._member(ArticleBand.article_id, since, BigInteger())))
             if b in buckets]
-        # Headline pairs shared within each item's window, counted as the SQL lookup does.
-        window = self.matcher.window
-        wanted: dict[str, list[int]] = defaultdict(list)
+        # Headline pairs and story keys shared within each item's window, counted as the SQL
+        # lookups do.
         bounds: list[tuple[datetime, datetime]] = []
-        for i, it in enumerate(items):
+        for it in items:
             when = naive_utc(it.record.published_at or it.record.fetched_at)
-            bounds.append((when - window, when + window))
-            for p in headline_pairs(it.record.title_terms):
-                wanted[p].append(i)
-        shared: Counter[tuple[int, int]] = Counter()
-        for pair, at, aid in self.session.execute(
-                select(ArticleTermPair.pair, ArticleTermPair.at, ArticleTermPair.article_id)
-                .where(self._member(ArticleTermPair.article_id, since, BigInteger()))):
-            if pair in wanted:
-                when = naive_utc(at)
-                for i in wanted[pair]:
-                    if bounds[i][0] <= when <= bounds[i][1]:
-                        shared[(i, int(aid))] += 1
+            bounds.append((when - self.matcher.window, when + self.matcher.window))
         need_pairs = max(_pairs_of(self.matcher.min_shared_terms), 1)
-        counts = [(i, a, n) for (i, a), n in shared.items() if n >= need_pairs]
+        counts = self._shared_since(
+            since, bounds, [headline_pairs(it.record.title_terms) for it in items],
+            ArticleTermPair, ArticleTermPair.pair, need_pairs)
+        keyed = self._shared_since(
+            since, bounds, [list(dict.fromkeys(it.record.story_keys)) for it in items],
+            ArticleStoryKey, ArticleStoryKey.key, max(self.matcher.min_shared_keys, 1))
+        found.key_counts = [(i, a, n) for i, a, n in found.key_counts if a not in later]
+        found.key_counts.extend(keyed)
         found.band_hits.extend(hits)
         found.pair_counts.extend(counts)
-        self._read_candidates(found, {a for _, a in hits}, {a for _, a, _ in counts})
+        self._read_candidates(found, {a for _, a in hits}, {a for _, a, _ in counts + keyed})
+
+    def _shared_since(self, since: Sequence[int], bounds: Sequence[tuple[datetime, datetime]],
+                      wanted_by_item: Sequence[Sequence[str]], table: Any, key: Any, need: int
+                      ) -> list[tuple[int, int, int]]:
+        """(item, article, shared) for the articles ``since`` sharing at least ``need`` of
+        each item's keys (a lookup ``table`` of (key, at, article_id)) within its bounds."""
+        wanted: dict[str, list[int]] = defaultdict(list)
+        for i, keys in enumerate(wanted_by_item):
+            for k in keys:
+                wanted[k].append(i)
+        shared: Counter[tuple[int, int]] = Counter()
+        for k, at, aid in self.session.execute(
+                select(key, table.at, table.article_id)
+                .where(self._member(table.article_id, since, BigInteger()))):
+            if k in wanted:
+                when = naive_utc(at)
+                for i in wanted[k]:
+                    if bounds[i][0] <= when <= bounds[i][1]:
+                        shared[(i, int(aid))] += 1
+        return [(i, a, n) for (i, a), n in shared.items() if n >= need]
 
     def _write_filing(self, rows: Sequence[tuple[int, int, int | None]]) -> None:
         # One statement for the batch; filing numbers taken under the lock.
@@ -198,15 +220,19 @@ class PostgresStoryFiler(StoryFiler):
         # lookup that finds any.
         entities = (select(func.array_agg(ArticleEntity.entity_id))
                     .where(ArticleEntity.article_id == Article.id).scalar_subquery())
+        keys = (select(func.array_agg(ArticleStoryKey.key))
+                .where(ArticleStoryKey.article_id == Article.id).scalar_subquery())
         out: dict[int, Candidate] = {}
         for chunk in _chunks(ids, self.chunk):
             for row in self.session.execute(
-                select(*_CANDIDATE_COLUMNS, entities)
+                select(*_CANDIDATE_COLUMNS, entities, keys)
                 .where(self._member(Article.id, chunk, BigInteger()), *visible)
             ):
                 cand = out[row[0]] = _candidate(row)
+                if row[-2]:
+                    cand.entities.update(row[-2])
                 if row[-1]:
-                    cand.entities.update(row[-1])
+                    cand.keys.update(row[-1])
         return out
 
     def _member(self, col: Any, items: Sequence[Any],

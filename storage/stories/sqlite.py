@@ -13,7 +13,7 @@ from sqlalchemy import ColumnElement, bindparam, func, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.types import TypeEngine
 
-from storage.models import Article, ArticleBand, ArticleEntity, Story
+from storage.models import Article, ArticleBand, ArticleEntity, ArticleStoryKey, Story
 from storage.records import Candidate
 from storage.stories.base import StoryFiler
 from storage.stories.common import (
@@ -80,7 +80,7 @@ class SqliteStoryFiler(StoryFiler):
 
     def _read_candidate_rows(self, ids: Sequence[int], visible: Sequence[ColumnElement[bool]]
                              ) -> dict[int, Candidate]:
-        # The articles' rows, then their entities in a second query.
+        # The articles' rows, then their entities and story keys in two more queries.
         out: dict[int, Candidate] = {}
         for chunk in _chunks(ids, self.chunk):
             for row in self.session.execute(
@@ -94,6 +94,11 @@ class SqliteStoryFiler(StoryFiler):
                     .where(ArticleEntity.article_id.in_(chunk))
                 ):
                     out[aid].entities.add(eid)
+                for aid, key in self.session.execute(
+                    select(ArticleStoryKey.article_id, ArticleStoryKey.key)
+                    .where(ArticleStoryKey.article_id.in_(chunk))
+                ):
+                    out[aid].keys.add(key)
         return out
 
     def _member(self, col: Any, items: Sequence[Any],

@@ -1,0 +1,160 @@
+"""Story keys: what independently written reports of one event share, and how much it weighs.
+
+Two reports of one event seldom share a headline, but they name the same rare things: the
+programme, the shipyard, the amount, the count ("Navy signs ₹36,000-crore contract for six
+next-generation corvettes" / "Garden Reach to build NGC fleet as defence ministry inks
+deal"). :func:`story_keys` gives an article's keys, stored in ``article_story_keys`` and
+looked up by key within the story window:
+
+- its body's most salient words: lemmas (simplemma, the article's language) weighted by how
+  rare they are in the language (wordfreq's Zipf frequency) and how often the article uses
+  them, the headline counting twice; common words (Zipf ≥ 5) are never keys;
+- names: runs of two or more capitalised words ("Garden Reach", "Rajnath Singh");
+- amounts of money and counts of things, normalised (``crawler.dedup.amounts``).
+
+:func:`key_overlap` scores what two key sets share; :func:`conflict` is the near-miss guard:
+reports of one programme or commodity with other amounts or other counts of the same thing
+are other events (two tranches of one deal, two trade months).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Iterable
+from functools import lru_cache
+
+import simplemma
+import wordfreq
+
+from crawler.dedup.amounts import AMOUNT, COUNT, amounts, counts, describe
+
+NAME = "name:"
+TOP_WORDS = 20
+MAX_NAMES = 8
+MAX_AMOUNTS = 8
+MAX_COUNTS = 6
+# The lede and the first paragraphs say what the event is; the rest adds background that
+# other events share.
+BODY_WORDS = 400
+COMMON_ZIPF = 5.0
+RARE_ZIPF = 7.0
+NAME_WEIGHT = 6.0
+AMOUNT_WEIGHT = 8.0
+COUNT_WEIGHT = 4.0
+
+_WORD_RE = re.compile(r"[^\W\d_][\w'’-]*[^\W_]|[^\W\d_]")
+_NAME_RE = re.compile(r"\b[A-Z][\w’'-]*(?:\s+(?:of\s+)?[A-Z][\w’'-]*)+")
+
+
+@lru_cache(maxsize=64)
+def language_code(language: str | None) -> str:
+    """The language code wordfreq and simplemma both know, English by default."""
+    code = (language or "en").split("-")[0].split("_")[0].lower()
+    try:
+        simplemma.lemmatize("test", lang=code)
+        wordfreq.zipf_frequency("test", code)
+    except (ValueError, LookupError):
+        return "en"
+    return code
+
+
+@lru_cache(maxsize=200_000)
+def _lemma(word: str, lang: str) -> str:
+    return str(simplemma.lemmatize(word, lang=lang)).lower()
+
+
+@lru_cache(maxsize=200_000)
+def rarity(word: str, lang: str = "en") -> float:
+    """How rare ``word`` is in ``lang``: 7 − its Zipf frequency (0 for the commonest words,
+    7 for words wordfreq never saw)."""
+    return max(0.0, RARE_ZIPF - wordfreq.zipf_frequency(word, lang))
+
+
+def key_weight(key: str, lang: str = "en") -> float:
+    """What sharing ``key`` is worth: its rarity for a word, fixed weights otherwise."""
+    if key.startswith(AMOUNT):
+        return AMOUNT_WEIGHT
+    if key.startswith(COUNT):
+        return COUNT_WEIGHT
+    if key.startswith(NAME):
+        return NAME_WEIGHT
+    return rarity(key, lang)
+
+
+def _names(text: str, lang: str) -> list[str]:
+    out: dict[str, None] = {}
+    for m in _NAME_RE.finditer(text):
+        words = m.group(0).split()
+        # "The Navy", "On Monday Garden Reach": leading common words are no part of a name.
+        while words and wordfreq.zipf_frequency(words[0].lower(), lang) >= COMMON_ZIPF:
+            words.pop(0)
+        if len(words) >= 2:
+            out[NAME + " ".join(w.lower() for w in words)] = None
+        if len(out) >= MAX_NAMES:
+            break
+    return list(out)
+
+
+def story_keys(title: str, body: str, language: str | None = None) -> list[str]:
+    """The story keys of an article, at most 42: its salient words, names, amounts, counts."""
+    lang = language_code(language)
+    head = " ".join(body.split()[:BODY_WORDS])
+    tf: Counter[str] = Counter()
+    for weight, text in ((2, title), (1, head)):
+        for w in _WORD_RE.findall(text):
+            if len(w) < 3:
+                continue
+            lemma = _lemma(w.lower(), lang)
+            if len(lemma) > 64 or rarity(lemma, lang) <= RARE_ZIPF - COMMON_ZIPF:
+                continue
+            tf[lemma] += weight
+    scored = sorted(((rarity(w, lang) * (1 + math.log(n)), w) for w, n in tf.items()),
+                    key=lambda sw: (-sw[0], sw[1]))
+    words = [w for _, w in scored[:TOP_WORDS]]
+    text = f"{title}\n{head}"
+    money = list(dict.fromkeys(amounts(text)))[:MAX_AMOUNTS]
+    things = list(dict.fromkeys(counts(text, lambda w: _lemma(w, lang))))[:MAX_COUNTS]
+    return [*words, *_names(text, lang), *money, *things]
+
+
+def key_overlap(a: Iterable[str], b: Iterable[str], lang: str = "en") -> float:
+    """The weight of the keys ``a`` and ``b`` share over the geometric mean of their own
+    weights: 1 for equal sets, 0 for none shared."""
+    sa, sb = set(a), set(b)
+    shared = sum(key_weight(k, lang) for k in sa & sb)
+    if not shared:
+        return 0.0
+    wa = sum(key_weight(k, lang) for k in sa)
+    wb = sum(key_weight(k, lang) for k in sb)
+    return shared / math.sqrt(wa * wb)
+
+
+def _by_kind(keys: Iterable[str]) -> dict[str, set[str]]:
+    """Amount keys by currency, count keys by noun."""
+    out: dict[str, set[str]] = {}
+    for k in keys:
+        if k.startswith(AMOUNT):
+            out.setdefault(k[:k.rindex(":")], set()).add(k)
+        elif k.startswith(COUNT):
+            out.setdefault(COUNT + k.split(":", 2)[2], set()).add(k)
+    return out
+
+
+def conflict(a: Iterable[str], b: Iterable[str]) -> str | None:
+    """Why two reports that share their programme are other events, or None: both state
+    amounts in one currency and share none of them, or both count one thing and share no
+    count of it ("₹1,200 crore" / "₹800 crore"; "six corvettes" / "four corvettes")."""
+    ka, kb = _by_kind(a), _by_kind(b)
+    for kind in sorted(ka.keys() & kb.keys()):
+        if not ka[kind] & kb[kind]:
+            mine, theirs = sorted(ka[kind])[0], sorted(kb[kind])[0]
+            return f"{describe(mine)} / {describe(theirs)}"
+    return None
+
+
+def describe_keys(keys: Iterable[str], lang: str = "en", limit: int = 8) -> str:
+    """The heaviest of ``keys`` as a reader would write them, comma separated."""
+    ordered = sorted(set(keys), key=lambda k: (-key_weight(k, lang), k))[:limit]
+    return ", ".join(describe(k).removeprefix(NAME) for k in ordered)
