@@ -9,7 +9,8 @@ looked up by key within the story window:
 - its body's most salient words: lemmas (simplemma, the article's language) weighted by how
   rare they are in the language (wordfreq's Zipf frequency) and how often the article uses
   them, the headline counting twice; common words (Zipf ≥ 5) are never keys;
-- names: runs of two or more capitalised words ("Garden Reach", "Rajnath Singh");
+- names: runs of two or more capitalised words, as pairs of words in a row ("Garden Reach
+  Shipbuilders" gives "garden reach" and "reach shipbuilders");
 - amounts of money and counts of things, normalised (``crawler.dedup.amounts``).
 
 :func:`key_overlap` scores what two key sets share; :func:`conflict` is the near-miss guard:
@@ -45,7 +46,7 @@ AMOUNT_WEIGHT = 8.0
 COUNT_WEIGHT = 4.0
 
 _WORD_RE = re.compile(r"[^\W\d_][\w'’-]*[^\W_]|[^\W\d_]")
-_NAME_RE = re.compile(r"\b[A-Z][\w’'-]*(?:\s+(?:of\s+)?[A-Z][\w’'-]*)+")
+_NAME_RE = re.compile(r"\b[A-Z][\w’'-]*(?:\s+[A-Z][\w’'-]*)+")
 
 
 @lru_cache(maxsize=64)
@@ -90,11 +91,10 @@ def _names(text: str, lang: str) -> list[str]:
         # "The Navy", "On Monday Garden Reach": leading common words are no part of a name.
         while words and wordfreq.zipf_frequency(words[0].lower(), lang) >= COMMON_ZIPF:
             words.pop(0)
-        if len(words) >= 2:
-            out[NAME + " ".join(w.lower() for w in words)] = None
-        if len(out) >= MAX_NAMES:
-            break
-    return list(out)
+        # Each two words in a row: "Garden Reach Shipbuilders" meets "Garden Reach".
+        for first, second in zip(words, words[1:], strict=False):
+            out[f"{NAME}{first.lower()} {second.lower()}"] = None
+    return list(out)[:MAX_NAMES]
 
 
 def story_keys(title: str, body: str, language: str | None = None) -> list[str]:
