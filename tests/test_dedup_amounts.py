@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from crawler.dedup.amounts import amounts, counts, describe
+from crawler.dedup.amounts import amounts, counts, describe, event_day
 from crawler.dedup.salient import conflict, story_keys
 
 CRORE_36K = "amount:INR:360000000000"
@@ -69,3 +69,19 @@ def test_other_amounts_or_counts_of_one_thing_conflict() -> None:
     assert conflict(a, {"corvette", CRORE_36K, "amount:INR:5000000000"}) is None
     # Another currency or another thing counted says nothing either way.
     assert conflict(a, {"corvette", "amount:USD:4300000000", "count:2:helicopter"}) is None
+
+
+@pytest.mark.parametrize(("text", "day"), [
+    ("Cold wave conditions gripped north India on Wednesday, with Delhi", "day:wd2"),
+    ("The deal, signed November 3, 2026, covers", "day:11-3"),
+    ("On 18 November the council cleared", "day:11-18"),
+    ("Am Montag hat die Regierung", "day:wd0"),
+    ("Cold wave conditions gripped north India, with Delhi", None),
+])
+def test_the_day_a_lede_names(text: str, day: str | None) -> None:
+    assert event_day(text) == day
+
+
+def test_ledes_naming_other_days_conflict() -> None:
+    assert conflict({"imd", "day:wd2"}, {"imd", "day:wd3"}) == "Wednesday / Thursday"
+    assert conflict({"imd", "day:wd2"}, {"imd", "day:11-18"}) is None

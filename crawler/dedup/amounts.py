@@ -5,6 +5,8 @@ each the key ``amount:INR:360000000000`` (the currency's ISO code, the value in 
 rounded to three significant digits so that "$2.1 billion" and "$2.10 bn" meet). "six
 corvettes" and "6 corvettes" are one count: :func:`counts` gives ``count:6:corvette`` (the
 noun as the caller's ``lemma`` gives it). Years, dates and percentages are neither.
+:func:`event_day` reads the day a report says its event happened ("on Wednesday", "on 18
+November"), for the near-miss guard.
 """
 
 from __future__ import annotations
@@ -54,7 +56,8 @@ _COUNT_RE = re.compile(
 # Nouns after a number that say when or how much, not what: "two days", "5 per cent".
 _NOT_COUNTED = frozenset("""
 per percent cent year years month months week weeks day days hour hours minute minutes
-second seconds time times am pm crore lakh million billion trillion thousand hundred
+second seconds time times am pm ist gmt utc crore lakh million billion trillion thousand
+hundred and or to of the in on at for from with by than
 """.split())
 
 
@@ -140,8 +143,51 @@ def describe(key: str) -> str:
     if key.startswith(COUNT):
         n, noun = key[len(COUNT):].split(":", 1)
         return f"{n} {noun}"
+    if key.startswith(DAY + "wd"):
+        return _DAY_NAMES[int(key[len(DAY) + 2:])]
+    if key.startswith(DAY):
+        month, day = key[len(DAY):].split("-")
+        return f"{int(day)} {_MONTH_NAMES[int(month) - 1]}"
     return key
 
 
 def _short(x: float) -> str:
     return f"{x:,.0f}" if x >= 100 or x == int(x) else f"{x:.3g}"
+
+
+DAY = "day:"
+_DAY_NAMES = "Monday Tuesday Wednesday Thursday Friday Saturday Sunday".split()
+_MONTH_NAMES = "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split()
+_WEEKDAYS = {w: i % 7 for i, w in enumerate(
+    "monday tuesday wednesday thursday friday saturday sunday "
+    "montag dienstag mittwoch donnerstag freitag samstag sonntag "
+    "lundi mardi mercredi jeudi vendredi samedi dimanche".split())}
+_MONTHS = {w: i % 12 + 1 for i, w in enumerate(
+    "january february march april may june july august september october november december "
+    "januar februar märz april mai juni juli august september oktober november dezember "
+    "janvier février mars avril mai juin juillet août septembre octobre novembre décembre"
+    .split())}
+_MONTH = "|".join(sorted(_MONTHS, key=len, reverse=True))
+_DAY_RE = re.compile(
+    r"\b(?:(?P<wd>" + "|".join(_WEEKDAYS) + r")\b"
+    rf"|(?P<d1>\d{{1,2}})(?:st|nd|rd|th|er|\.)?\s+(?P<m1>{_MONTH})\b"
+    rf"|(?P<m2>{_MONTH})\s+(?P<d2>\d{{1,2}})\b)",
+    re.IGNORECASE)
+LEDE_WORDS = 60
+
+
+def event_day(text: str) -> str | None:
+    """The day the first ``LEDE_WORDS`` words of a report name first: ``day:wd<0-6>`` for a
+    weekday ("on Wednesday"), ``day:<month>-<day>`` for a date ("18 November"); None if
+    they name none. Two reports of one event that name days name the same one."""
+    lede = " ".join(text.split()[:LEDE_WORDS])
+    m = _DAY_RE.search(lede)
+    if m is None:
+        return None
+    if m.group("wd"):
+        return f"{DAY}wd{_WEEKDAYS[m.group('wd').lower()]}"
+    day, month = (m.group("d1"), m.group("m1")) if m.group("d1") else (m.group("d2"),
+                                                                        m.group("m2"))
+    if not 1 <= int(day) <= 31:
+        return None
+    return f"{DAY}{_MONTHS[month.lower()]}-{int(day)}"

@@ -11,7 +11,8 @@ looked up by key within the story window:
   them, the headline counting twice; common words (Zipf ≥ 5) are never keys;
 - names: runs of two or more capitalised words, as pairs of words in a row ("Garden Reach
   Shipbuilders" gives "garden reach" and "reach shipbuilders");
-- amounts of money and counts of things, normalised (``crawler.dedup.amounts``).
+- amounts of money and counts of things, normalised, and the day the lede names
+  (``crawler.dedup.amounts``).
 
 :func:`key_overlap` scores what two key sets share; :func:`conflict` is the near-miss guard:
 reports of one programme or commodity with other amounts or other counts of the same thing
@@ -29,7 +30,7 @@ from functools import lru_cache
 import simplemma
 import wordfreq
 
-from crawler.dedup.amounts import AMOUNT, COUNT, amounts, counts, describe
+from crawler.dedup.amounts import AMOUNT, COUNT, DAY, amounts, counts, describe, event_day
 
 NAME = "name:"
 TOP_WORDS = 20
@@ -44,6 +45,7 @@ RARE_ZIPF = 7.0
 NAME_WEIGHT = 6.0
 AMOUNT_WEIGHT = 8.0
 COUNT_WEIGHT = 4.0
+DAY_WEIGHT = 1.0
 
 _WORD_RE = re.compile(r"[^\W\d_][\w'’-]*[^\W_]|[^\W\d_]")
 _NAME_RE = re.compile(r"\b[A-Z][\w’'-]*(?:\s+[A-Z][\w’'-]*)+")
@@ -81,6 +83,8 @@ def key_weight(key: str, lang: str = "en") -> float:
         return COUNT_WEIGHT
     if key.startswith(NAME):
         return NAME_WEIGHT
+    if key.startswith(DAY):
+        return DAY_WEIGHT
     return rarity(key, lang)
 
 
@@ -98,7 +102,8 @@ def _names(text: str, lang: str) -> list[str]:
 
 
 def story_keys(title: str, body: str, language: str | None = None) -> list[str]:
-    """The story keys of an article, at most 42: its salient words, names, amounts, counts."""
+    """The story keys of an article, at most 43: its salient words, names, amounts, counts
+    and the day its lede names."""
     lang = language_code(language)
     head = " ".join(body.split()[:BODY_WORDS])
     tf: Counter[str] = Counter()
@@ -116,7 +121,8 @@ def story_keys(title: str, body: str, language: str | None = None) -> list[str]:
     text = f"{title}\n{head}"
     money = list(dict.fromkeys(amounts(text)))[:MAX_AMOUNTS]
     things = list(dict.fromkeys(counts(text, lambda w: _lemma(w, lang))))[:MAX_COUNTS]
-    return [*words, *_names(text, lang), *money, *things]
+    day = event_day(body)
+    return [*words, *_names(text, lang), *money, *things, *([day] if day else [])]
 
 
 def key_overlap(a: Iterable[str], b: Iterable[str], lang: str = "en") -> float:
@@ -139,13 +145,16 @@ def _by_kind(keys: Iterable[str]) -> dict[str, set[str]]:
             out.setdefault(k[:k.rindex(":")], set()).add(k)
         elif k.startswith(COUNT):
             out.setdefault(COUNT + k.split(":", 2)[2], set()).add(k)
+        elif k.startswith(DAY):
+            out.setdefault(DAY + ("wd" if k.startswith(DAY + "wd") else "date"), set()).add(k)
     return out
 
 
 def conflict(a: Iterable[str], b: Iterable[str]) -> str | None:
     """Why two reports that share their programme are other events, or None: both state
-    amounts in one currency and share none of them, or both count one thing and share no
-    count of it ("₹1,200 crore" / "₹800 crore"; "six corvettes" / "four corvettes")."""
+    amounts in one currency and share none of them, both count one thing and share no
+    count of it, or their ledes name other days ("₹1,200 crore" / "₹800 crore"; "six
+    corvettes" / "four corvettes"; "on Wednesday" / "on Thursday")."""
     ka, kb = _by_kind(a), _by_kind(b)
     for kind in sorted(ka.keys() & kb.keys()):
         if not ka[kind] & kb[kind]:
