@@ -17,6 +17,7 @@ from newsmon.options import ConfigOption, console, fail, open_store, settings_fr
 from newsmon.output import Column, FormatOption, OutputFormat, plain, print_rows
 from storage.queries import ArticleDetail, article_detail
 from storage.store import Store
+from storage.timeline import story_link
 
 BODY_PREVIEW_CHARS = 600
 SIBLING_COLUMNS = (
@@ -76,8 +77,12 @@ def _jsonable(value: Any) -> Any:
 
 @app.command("show")
 def show_command(
-    article: Annotated[str, typer.Argument(help="An article id, or any URL it is known under.",
-                                           show_default=False)],
+    article: Annotated[str | None, typer.Argument(
+        help="An article id, or any URL it is known under.", show_default=False)] = None,
+    story: Annotated[int | None, typer.Option(
+        "--story", help="Show this story's timeline instead: the first report, each "
+        "source's pickup and lag, copies apart from reports written independently, "
+        "revisions, and why each article was linked.", show_default=False)] = None,
     body: Annotated[bool, typer.Option("--body", help="Print the whole body, not its "
                                        "opening.")] = False,
     fmt: FormatOption = OutputFormat.TABLE,
@@ -89,14 +94,23 @@ def show_command(
     reason (JSON output carries each version's full text).
 
     Example: newsmon show https://www.thehindu.com/news/national/some-story/article123.ece
+    (or newsmon show --story 42)
     """
+    if (article is None) == (story is None):
+        fail("give an article id or URL, or --story ID (not both)", 2)
     settings = settings_from(config)
     tz = ZoneInfo(settings.default_timezone)
+    if story is not None:
+        from newsmon.commands.show_story import show_story
+
+        return show_story(open_store(settings), story, fmt, tz)
+    assert article is not None
     ref = _reference(article)
     store = open_store(settings)
     try:
         aid = _find(ref, store)
         detail = article_detail(store, aid) if aid is not None else None
+        link = story_link(store, aid) if aid is not None else None
     finally:
         store.close()
     if detail is None:
@@ -104,6 +118,7 @@ def show_command(
              else f"no article known under {article}")
     if fmt is not OutputFormat.TABLE:
         data = _jsonable(_as_dict(detail))
+        data["linked"] = {"to": link[0], "reason": link[1]} if link else None
         if fmt is OutputFormat.JSON:
             sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
         elif fmt is OutputFormat.NDJSON:
@@ -113,14 +128,15 @@ def show_command(
                     for k, v in data.items()}
             print_rows([flat], [], fmt)
         return
-    _print(detail, tz, body)
+    _print(detail, tz, body, link)
 
 
 def _n(count: int, noun: str) -> str:
     return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
-def _print(d: ArticleDetail, tz: ZoneInfo, full_body: bool) -> None:
+def _print(d: ArticleDetail, tz: ZoneInfo, full_body: bool,
+           link: tuple[int, str] | None = None) -> None:
     r = d.row
     when = r.dated_at.astimezone(tz).strftime("%Y-%m-%d %H:%M %Z")
     console.print(Text(r.title, style="bold"))
@@ -141,6 +157,8 @@ def _print(d: ArticleDetail, tz: ZoneInfo, full_body: bool) -> None:
                       f"{_n(d.story.source_count, 'source')}"))
     if r.duplicate_of_id:
         facts.append(("copy of", f"#{r.duplicate_of_id}"))
+    if link:
+        facts.append(("linked", f"to #{link[0]}, {link[1]}"))
     for label, value in facts:
         line = Text(f"{label}: ", style="bold")
         line.append(value)
