@@ -2,11 +2,12 @@
 
 For every new article, in order: a near-duplicate (an article sharing LSH band buckets,
 confirmed by the matcher) gives it that article's story and marks it a copy; else an
-article about the same event (sharing entities within the matcher's time window, confirmed
-by the matcher) gives it its story; else it opens a new story as its primary. Candidates
-come from a few set-based queries per batch (LSH buckets; headline terms within the time
-window), never a scan of the corpus or of the window, and earlier
-articles of the same batch are candidates for later ones.
+article about the same event (sharing headline pairs, else story keys, within the matcher's
+time window, confirmed by the matcher) gives it its story; else it opens a new story as its
+primary. Candidates come from a few set-based queries per batch (LSH buckets; headline pairs
+and story keys within the time window), never a scan of the corpus or of the window, and
+earlier articles of the same batch are candidates for later ones. Why each article joined
+its story (the matcher's reason) is written to ``story_links``.
 
 One interface, :class:`StoryFiler` (``base.py``, with the logic both dialects share), one
 implementation per dialect (``sqlite.py``, ``postgres.py``), chosen once by

@@ -145,8 +145,8 @@ class StoryFiler(ABC):
 
     def _lookup(self, records: Sequence[ArticleRecord], own: set[int]) -> Found:
         """The stored candidates of ``records``: articles sharing an LSH bucket, and filed
-        articles that are not copies sharing headline pairs within the time window; the
-        articles ``own`` (the batch's, if already inserted) left out."""
+        articles that are not copies sharing headline pairs or story keys within the time
+        window; the articles ``own`` (the batch's, if already inserted) left out."""
         found = Found()
         if self.matcher is None or not records:
             return found
