@@ -115,7 +115,8 @@ def _scale_result(k: int) -> scale.Result:
 def test_scale_section_comes_from_the_results(monkeypatch: pytest.MonkeyPatch) -> None:
     first = scale.report(_scale_result(0), COMMANDS[0], INFO[0])
     monkeypatch.setattr(scale, "TARGETS", {"ingest": 1500.0, "search_p95": 150.0,
-                                           "digest": 4000.0, "dedup_ratio": 3.0})
+                                           "digest": 4000.0, "dedup_ratio": 3.0,
+                                           "dedup_ms": 7.0})
     second = scale.report(_scale_result(1), COMMANDS[1], INFO[1])
     assert constant_figures(first, second) == []
     assert "`benchmarks/scale.py --size 2,000`: 2,000 synthetic articles (5,000 a day" in first

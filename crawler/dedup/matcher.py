@@ -16,7 +16,13 @@ from crawler.dedup.features import (
     same_story,
     story_similarity,
 )
-from crawler.dedup.salient import conflict, describe_keys, key_overlap, language_code
+from crawler.dedup.salient import (
+    conflict,
+    describe_keys,
+    key_overlap,
+    language_code,
+    weight,
+)
 from crawler.entities import Gazetteer
 from storage.article import ArticleRecord
 from storage.records import Candidate
@@ -100,17 +106,18 @@ class SimilarityMatcher:
         or counts conflict."""
         lang = language_code(record.language)
         mine = set(record.story_keys)
+        own = weight(mine, lang)
         when = record.published_at or record.fetched_at
         best: tuple[float, Candidate] | None = None
         for cand in candidates:
-            shared = mine & cand.keys
-            if len(shared) < self.min_shared_keys:
+            if len(mine & cand.keys) < self.min_shared_keys:
                 continue
             theirs = cand.published_at or cand.first_seen_at
-            if abs(when - theirs) > self.window or conflict(mine, cand.keys):
+            if abs(when - theirs) > self.window:
                 continue
-            score = key_overlap(mine, cand.keys, lang)
-            if score >= self.overlap and (best is None or score > best[0]):
+            score = key_overlap(mine, cand.keys, lang, weights=(own, weight(cand.keys, lang)))
+            if (score >= self.overlap and (best is None or score > best[0])
+                    and not conflict(mine, cand.keys)):
                 best = (score, cand)
         if best is None:
             return None

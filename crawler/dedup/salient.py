@@ -75,6 +75,7 @@ def rarity(word: str, lang: str = "en") -> float:
     return max(0.0, RARE_ZIPF - wordfreq.zipf_frequency(word, lang))
 
 
+@lru_cache(maxsize=500_000)
 def key_weight(key: str, lang: str = "en") -> float:
     """What sharing ``key`` is worth: its rarity for a word, fixed weights otherwise."""
     if key.startswith(AMOUNT):
@@ -125,15 +126,20 @@ def story_keys(title: str, body: str, language: str | None = None) -> list[str]:
     return [*words, *_names(text, lang), *money, *things, *([day] if day else [])]
 
 
-def key_overlap(a: Iterable[str], b: Iterable[str], lang: str = "en") -> float:
+def weight(keys: Iterable[str], lang: str = "en") -> float:
+    """The summed weight of ``keys``."""
+    return sum(key_weight(k, lang) for k in keys)
+
+
+def key_overlap(a: Iterable[str], b: Iterable[str], lang: str = "en", *,
+                weights: tuple[float, float] | None = None) -> float:
     """The weight of the keys ``a`` and ``b`` share over the geometric mean of their own
-    weights: 1 for equal sets, 0 for none shared."""
+    weights (``weights``, if the caller has them): 1 for equal sets, 0 for none shared."""
     sa, sb = set(a), set(b)
-    shared = sum(key_weight(k, lang) for k in sa & sb)
+    shared = weight(sa & sb, lang)
     if not shared:
         return 0.0
-    wa = sum(key_weight(k, lang) for k in sa)
-    wb = sum(key_weight(k, lang) for k in sb)
+    wa, wb = weights or (weight(sa, lang), weight(sb, lang))
     return shared / math.sqrt(wa * wb)
 
 
@@ -141,6 +147,8 @@ def _by_kind(keys: Iterable[str]) -> dict[str, set[str]]:
     """Amount keys by currency, count keys by noun."""
     out: dict[str, set[str]] = {}
     for k in keys:
+        if ":" not in k or k.startswith(NAME):
+            continue
         if k.startswith(AMOUNT):
             out.setdefault(k[:k.rindex(":")], set()).add(k)
         elif k.startswith(COUNT):

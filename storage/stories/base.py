@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from itertools import count
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, insert, select, update
+from sqlalchemy import ColumnElement, and_, func, insert, literal, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.types import BigInteger, TypeEngine
 
@@ -23,6 +23,7 @@ from storage.article import ArticleRecord
 from storage.models import Article, ArticleStoryKey, ArticleTermPair, Story, StoryLink
 from storage.records import Candidate, StoryMatcher
 from storage.stories.common import (
+    MAX_KEY_ARTICLES,
     Filed,
     Found,
     NewArticle,
@@ -196,14 +197,18 @@ class StoryFiler(ABC):
         assert self.matcher is not None
         rows = [(i, k) for i, r in enumerate(records) for k in dict.fromkeys(r.story_keys)]
         return self._shared_counts(records, rows, ArticleStoryKey, ArticleStoryKey.key,
-                                   max(self.matcher.min_shared_keys, 1), own)
+                                   max(self.matcher.min_shared_keys, 1), own,
+                                   cap=MAX_KEY_ARTICLES)
 
     def _shared_counts(self, records: Sequence[ArticleRecord], rows: list[tuple[int, str]],
-                       table: Any, key: Any, need: int, own: set[int]
+                       table: Any, key: Any, need: int, own: set[int], cap: int | None = None
                        ) -> list[tuple[int, int, int]]:
         """(item index, article id, keys shared) of the stored articles of ``table`` (a
         lookup table of (key, at, article_id)) sharing at least ``need`` of the (item index,
-        key) ``rows`` within the item's window."""
+        key) ``rows`` within the item's window. With ``cap``, a key that more than ``cap``
+        stored articles carry within the window counts for none: it says little about which
+        event an article reports, and joining on it would read every one of them (each key
+        costs at most ``cap + 1`` index entries to count)."""
         assert self.matcher is not None
         if not rows:
             return []
@@ -211,13 +216,20 @@ class StoryFiler(ABC):
         pairs: list[tuple[int, int, int]] = []
         for chunk in _chunks(rows, self.pair_chunk):
             batch, cols, bounds = self._batch_terms(chunk, times, self.matcher.window)
-            counted = (
+            query = (
                 select(cols.i.label("i"), table.article_id, func.count().label("n"))
                 .join_from(batch, table, and_(
                     key == cols.pair, table.at.between(bounds.lo, bounds.hi)))
                 .group_by(cols.i, table.article_id)
                 .having(func.count() >= need)
-            ).subquery("counted")
+            )
+            if cap is not None:
+                carriers = (select(literal(1)).select_from(table)
+                            .where(key == cols.pair, table.at.between(bounds.lo, bounds.hi))
+                            .limit(cap + 1).subquery("carriers"))
+                query = query.where(
+                    select(func.count()).select_from(carriers).scalar_subquery() <= cap)
+            counted = query.subquery("counted")
             pairs.extend((int(i), int(a), int(n))
                          for i, a, n in self.session.execute(select(counted))
                          if a not in own)

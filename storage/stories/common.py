@@ -15,6 +15,8 @@ from storage.text import MAX_TITLE_TERMS
 from storage.types import UTCDateTime
 
 MAX_CANDIDATES = 50
+# A story key that more stored articles than this carry within one window is no lookup key.
+MAX_KEY_ARTICLES = 100
 _CHUNK = 5_000
 
 

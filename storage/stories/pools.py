@@ -7,7 +7,13 @@ from dataclasses import dataclass, field
 
 from storage.article import ArticleRecord
 from storage.records import Candidate, StoryMatcher
-from storage.stories.common import MAX_CANDIDATES, Found, NewArticle, _words_sharing
+from storage.stories.common import (
+    MAX_CANDIDATES,
+    MAX_KEY_ARTICLES,
+    Found,
+    NewArticle,
+    _words_sharing,
+)
 
 
 @dataclass(slots=True)
@@ -95,7 +101,10 @@ class Pools:
             keyed: Counter[int] = Counter()
             seen = {c.article_id: c for c in self.stored_keys.get(i, ())}
             for key in set(rec.story_keys):
-                for cand in self.batch_keys.get(key, ()):
+                carriers = self.batch_keys.get(key, ())
+                if len(carriers) > MAX_KEY_ARTICLES:
+                    continue  # as the SQL lookup leaves such keys out
+                for cand in carriers:
                     keyed[cand.article_id] += 1
                     seen[cand.article_id] = cand
             cands = [c for c in self.stored_keys.get(i, ()) if c.article_id not in keyed]
