@@ -24,6 +24,7 @@ from benchmarks import extraction_bench as eb  # noqa: E402
 from benchmarks import realpages_bench as rp  # noqa: E402
 from benchmarks import search_bench as sb  # noqa: E402
 from benchmarks import stories_eval as se  # noqa: E402
+from benchmarks import stories_store_eval as sse  # noqa: E402
 
 INFO = (_docs.RunInfo("abc1234", "2026-01-02", "3.11.7", 2),
         _docs.RunInfo("def5678+dirty", "2027-03-04", "3.12.1", 8))
@@ -159,6 +160,26 @@ def test_stories_section_comes_from_the_results() -> None:
     assert "| near-duplicate pairs, band candidates + J ≥ 0.55 |" in second
     assert "`classify` (2 topics)" in first and "`classify` (1 topic)" in second
     assert "227 articles (59 hand-written" in second
+
+
+def _store_results(k: int) -> list[sse.SetResult]:
+    r = _rng_floats(250 + k, 12, 0.5, 1.0)
+    return [
+        sse.SetResult(name="old", articles=226 + k, events=52 + k, story=(r[0], r[1]),
+                      truth=478 + k, false=3 + k, missed=16 + k, dup=(r[2], r[3]),
+                      topics=r[4], per_article_ms=2.5 + k),
+        sse.SetResult(name="dev", articles=150 + k, events=40 + k, story=(r[5], r[6]),
+                      truth=200 + k, false=k, missed=9 + k, near_miss=(14 + k, k, 2 * k),
+                      per_article_ms=3.5 + k),
+    ]
+
+
+def test_stories_store_section_comes_from_the_results() -> None:
+    first = sse.render_section(_store_results(0), COMMANDS[0], INFO[0])
+    second = sse.render_section(_store_results(1), COMMANDS[1], INFO[1])
+    assert constant_figures(first, second) == []
+    assert "| dev | 150 | 40 |" in first and "| 0 of 14 (0 article pairs) |" in first
+    assert "| old | 227 | 53 |" in second
 
 
 # -- extraction_bench --------------------------------------------------------------------
