@@ -43,7 +43,8 @@ def test_what_is_not_an_amount(text: str) -> None:
 
 def test_counts_of_things() -> None:
     assert list(counts("six next-generation corvettes and 3 warships, for two days at 5 per "
-                       "cent in the 2026 budget")) == ["count:6:corvettes", "count:3:warships"]
+                       "cent in the 2026 budget, signed on 4 November")) == [
+        "count:6:corvettes", "count:3:warships"]
 
 
 def test_described_as_a_reader_writes_them() -> None:
@@ -62,13 +63,23 @@ def test_story_keys_hold_lemmas_names_amounts_and_counts() -> None:
     assert "the" not in keys and "will" not in keys
 
 
-def test_other_amounts_or_counts_of_one_thing_conflict() -> None:
-    a = {"corvette", CRORE_36K, "count:6:corvette"}
-    assert conflict(a, {"corvette", "amount:INR:245000000000"}) == "₹36,000 crore / ₹24,500 crore"
-    assert conflict(a, {"corvette", "count:4:corvette"}) == "6 corvette / 4 corvette"
-    assert conflict(a, {"corvette", CRORE_36K, "amount:INR:5000000000"}) is None
-    # Another currency or another thing counted says nothing either way.
-    assert conflict(a, {"corvette", "amount:USD:4300000000", "count:2:helicopter"}) is None
+def test_other_amounts_or_counts_in_the_ledes_conflict() -> None:
+    a = {"corvette", "~" + CRORE_36K, "~count:6:corvette"}
+    assert conflict(a, {"corvette", "~amount:INR:245000000000"}) == (
+        "₹36,000 crore / ₹24,500 crore")
+    assert conflict(a, {"corvette", "~count:4:corvette"}) == "6 corvette / 4 corvette"
+    assert conflict(a, {"corvette", "~" + CRORE_36K, "~amount:INR:5000000000"}) is None
+    # Another currency or another thing counted says nothing either way; nor do the
+    # amounts of the rest of the text.
+    assert conflict(a, {"corvette", "~amount:USD:4300000000", "~count:2:helicopter"}) is None
+    assert conflict(a, {"corvette", "amount:INR:245000000000"}) is None
+
+
+def test_the_lede_s_amounts_and_counts_are_guard_keys() -> None:
+    keys = story_keys("Navy signs ₹36,000-crore contract", "The deal covers six corvettes. "
+                      + "Filler words here. " * 30 + "A ₹500 crore advance is due.", "en")
+    assert "~" + CRORE_36K in keys and "~count:6:corvette" in keys
+    assert "amount:INR:5000000000" in keys and "~amount:INR:5000000000" not in keys
 
 
 @pytest.mark.parametrize(("text", "day"), [

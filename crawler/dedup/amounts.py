@@ -58,6 +58,8 @@ _NOT_COUNTED = frozenset("""
 per percent cent year years month months week weeks day days hour hours minute minutes
 second seconds time times am pm ist gmt utc crore lakh million billion trillion thousand
 hundred and or to of the in on at for from with by than
+january february march april may june july august september october november december
+jan feb mar apr jun jul aug sep sept oct nov dec
 """.split())
 
 

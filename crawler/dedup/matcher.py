@@ -26,12 +26,13 @@ from crawler.dedup.salient import (
 from crawler.entities import Gazetteer
 from storage.article import ArticleRecord
 from storage.records import Candidate
+from storage.stories.common import GUARD_KEY
 
 _FEATURE_CACHE = 50_000
 # Story keys: the fewest a candidate must share, and the weighted overlap
 # (crawler.dedup.salient.key_overlap) that makes it a report of the same event.
 MIN_SHARED_KEYS = 4
-SAME_EVENT_OVERLAP = 0.3
+SAME_EVENT_OVERLAP = 0.18
 
 
 class SimilarityMatcher:
@@ -110,7 +111,7 @@ class SimilarityMatcher:
         when = record.published_at or record.fetched_at
         best: tuple[float, Candidate] | None = None
         for cand in candidates:
-            if len(mine & cand.keys) < self.min_shared_keys:
+            if sum(not k.startswith(GUARD_KEY) for k in mine & cand.keys) < self.min_shared_keys:
                 continue
             theirs = cand.published_at or cand.first_seen_at
             if abs(when - theirs) > self.window:

@@ -30,13 +30,24 @@ from functools import lru_cache
 import simplemma
 import wordfreq
 
-from crawler.dedup.amounts import AMOUNT, COUNT, DAY, amounts, counts, describe, event_day
+from crawler.dedup.amounts import (
+    AMOUNT,
+    COUNT,
+    DAY,
+    LEDE_WORDS,
+    amounts,
+    counts,
+    describe,
+    event_day,
+)
+from storage.stories.common import GUARD_KEY
 
 NAME = "name:"
 TOP_WORDS = 20
 MAX_NAMES = 8
 MAX_AMOUNTS = 8
 MAX_COUNTS = 6
+MAX_GUARD = 8
 # The lede and the first paragraphs say what the event is; the rest adds background that
 # other events share.
 BODY_WORDS = 400
@@ -77,7 +88,10 @@ def rarity(word: str, lang: str = "en") -> float:
 
 @lru_cache(maxsize=500_000)
 def key_weight(key: str, lang: str = "en") -> float:
-    """What sharing ``key`` is worth: its rarity for a word, fixed weights otherwise."""
+    """What sharing ``key`` is worth: its rarity for a word, fixed weights otherwise (none
+    for a guard key)."""
+    if key.startswith(GUARD_KEY):
+        return 0.0
     if key.startswith(AMOUNT):
         return AMOUNT_WEIGHT
     if key.startswith(COUNT):
@@ -103,8 +117,9 @@ def _names(text: str, lang: str) -> list[str]:
 
 
 def story_keys(title: str, body: str, language: str | None = None) -> list[str]:
-    """The story keys of an article, at most 43: its salient words, names, amounts, counts
-    and the day its lede names."""
+    """The story keys of an article, at most 51: its salient words, names, amounts, counts
+    and the day its lede names; and, for the guard only (``~`` first), the amounts and
+    counts its headline and lede state."""
     lang = language_code(language)
     head = " ".join(body.split()[:BODY_WORDS])
     tf: Counter[str] = Counter()
@@ -122,8 +137,11 @@ def story_keys(title: str, body: str, language: str | None = None) -> list[str]:
     text = f"{title}\n{head}"
     money = list(dict.fromkeys(amounts(text)))[:MAX_AMOUNTS]
     things = list(dict.fromkeys(counts(text, lambda w: _lemma(w, lang))))[:MAX_COUNTS]
+    lede = f"{title}\n{' '.join(body.split()[:LEDE_WORDS])}"
+    guard = [GUARD_KEY + k for k in dict.fromkeys([
+        *amounts(lede), *counts(lede, lambda w: _lemma(w, lang))])][:MAX_GUARD]
     day = event_day(body)
-    return [*words, *_names(text, lang), *money, *things, *([day] if day else [])]
+    return [*words, *_names(text, lang), *money, *things, *([day] if day else []), *guard]
 
 
 def weight(keys: Iterable[str], lang: str = "en") -> float:
@@ -144,34 +162,38 @@ def key_overlap(a: Iterable[str], b: Iterable[str], lang: str = "en", *,
 
 
 def _by_kind(keys: Iterable[str]) -> dict[str, set[str]]:
-    """Amount keys by currency, count keys by noun."""
+    """The guard's keys by kind: a lede's amounts by currency, its counts by noun, its day
+    by weekday or date."""
     out: dict[str, set[str]] = {}
-    for k in keys:
-        if ":" not in k or k.startswith(NAME):
+    for key in keys:
+        if key.startswith(DAY):
+            out.setdefault(DAY + ("wd" if key.startswith(DAY + "wd") else "date"), set()).add(key)
+        if not key.startswith(GUARD_KEY):
             continue
+        k = key[len(GUARD_KEY):]
         if k.startswith(AMOUNT):
             out.setdefault(k[:k.rindex(":")], set()).add(k)
         elif k.startswith(COUNT):
             out.setdefault(COUNT + k.split(":", 2)[2], set()).add(k)
-        elif k.startswith(DAY):
-            out.setdefault(DAY + ("wd" if k.startswith(DAY + "wd") else "date"), set()).add(k)
     return out
 
 
 def conflict(a: Iterable[str], b: Iterable[str]) -> str | None:
-    """Why two reports that share their programme are other events, or None: both state
-    amounts in one currency and share none of them, both count one thing and share no
-    count of it, or their ledes name other days ("₹1,200 crore" / "₹800 crore"; "six
-    corvettes" / "four corvettes"; "on Wednesday" / "on Thursday")."""
+    """Why two reports that share their programme are other events, or None: their
+    headlines and ledes state amounts in one currency and share none of them, count one
+    thing and share no count of it, or name other days ("₹1,200 crore" / "₹800 crore";
+    "six corvettes" / "four corvettes"; "on Wednesday" / "on Thursday"). Only the lede
+    counts: the rest of a report cites other figures of the same event."""
     ka, kb = _by_kind(a), _by_kind(b)
     for kind in sorted(ka.keys() & kb.keys()):
         if not ka[kind] & kb[kind]:
             mine, theirs = sorted(ka[kind])[0], sorted(kb[kind])[0]
-            return f"{describe(mine)} / {describe(theirs)}"
+            return f"{describe(mine.lstrip(GUARD_KEY))} / {describe(theirs.lstrip(GUARD_KEY))}"
     return None
 
 
 def describe_keys(keys: Iterable[str], lang: str = "en", limit: int = 8) -> str:
     """The heaviest of ``keys`` as a reader would write them, comma separated."""
-    ordered = sorted(set(keys), key=lambda k: (-key_weight(k, lang), k))[:limit]
+    ordered = sorted({k for k in keys if not k.startswith(GUARD_KEY)},
+                     key=lambda k: (-key_weight(k, lang), k))[:limit]
     return ", ".join(describe(k).removeprefix(NAME) for k in ordered)

@@ -23,6 +23,7 @@ from storage.article import ArticleRecord
 from storage.models import Article, ArticleStoryKey, ArticleTermPair, Story, StoryLink
 from storage.records import Candidate, StoryMatcher
 from storage.stories.common import (
+    GUARD_KEY,
     MAX_KEY_ARTICLES,
     Filed,
     Found,
@@ -195,7 +196,8 @@ class StoryFiler(ABC):
         matcher's time window of each article of the batch sharing at least
         ``min_shared_keys`` story keys with it, counted as :meth:`_pair_counts` counts."""
         assert self.matcher is not None
-        rows = [(i, k) for i, r in enumerate(records) for k in dict.fromkeys(r.story_keys)]
+        rows = [(i, k) for i, r in enumerate(records) for k in dict.fromkeys(r.story_keys)
+                if not k.startswith(GUARD_KEY)]
         return self._shared_counts(records, rows, ArticleStoryKey, ArticleStoryKey.key,
                                    max(self.matcher.min_shared_keys, 1), own,
                                    cap=MAX_KEY_ARTICLES)

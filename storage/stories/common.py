@@ -17,6 +17,9 @@ from storage.types import UTCDateTime
 MAX_CANDIDATES = 50
 # A story key that more stored articles than this carry within one window is no lookup key.
 MAX_KEY_ARTICLES = 100
+# Story keys that start with this are stored for the matcher's near-miss guard only (the
+# amounts and counts a lede states), never looked up.
+GUARD_KEY = "~"
 _CHUNK = 5_000
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from storage.article import ArticleRecord
 from storage.records import Candidate, StoryMatcher
 from storage.stories.common import (
+    GUARD_KEY,
     MAX_CANDIDATES,
     MAX_KEY_ARTICLES,
     Found,
@@ -101,6 +102,8 @@ class Pools:
             keyed: Counter[int] = Counter()
             seen = {c.article_id: c for c in self.stored_keys.get(i, ())}
             for key in set(rec.story_keys):
+                if key.startswith(GUARD_KEY):
+                    continue
                 carriers = self.batch_keys.get(key, ())
                 if len(carriers) > MAX_KEY_ARTICLES:
                     continue  # as the SQL lookup leaves such keys out

@@ -26,6 +26,7 @@ from storage.records import Candidate, StoryMatcher
 from storage.stories.base import StoryFiler
 from storage.stories.common import (
     _CANDIDATE_COLUMNS,
+    GUARD_KEY,
     Found,
     NewArticle,
     _candidate,
@@ -132,7 +133,8 @@ class PostgresStoryFiler(StoryFiler):
             since, bounds, [headline_pairs(it.record.title_terms) for it in items],
             ArticleTermPair, ArticleTermPair.pair, need_pairs)
         keyed = self._shared_since(
-            since, bounds, [list(dict.fromkeys(it.record.story_keys)) for it in items],
+            since, bounds, [[k for k in dict.fromkeys(it.record.story_keys)
+                             if not k.startswith(GUARD_KEY)] for it in items],
             ArticleStoryKey, ArticleStoryKey.key, max(self.matcher.min_shared_keys, 1))
         found.key_counts = [(i, a, n) for i, a, n in found.key_counts if a not in later]
         found.key_counts.extend(keyed)
