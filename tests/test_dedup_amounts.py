@@ -63,7 +63,7 @@ def test_story_keys_hold_lemmas_names_amounts_and_counts() -> None:
     assert "the" not in keys and "will" not in keys
 
 
-def test_other_amounts_or_counts_in_the_ledes_conflict() -> None:
+def test_other_amounts_in_the_ledes_or_counts_in_the_headlines_conflict() -> None:
     a = {"corvette", "~" + CRORE_36K, "~count:6:corvette"}
     assert conflict(a, {"corvette", "~amount:INR:245000000000"}) == (
         "₹36,000 crore / ₹24,500 crore")
@@ -76,9 +76,11 @@ def test_other_amounts_or_counts_in_the_ledes_conflict() -> None:
 
 
 def test_the_lede_s_amounts_and_counts_are_guard_keys() -> None:
-    keys = story_keys("Navy signs ₹36,000-crore contract", "The deal covers six corvettes. "
-                      + "Filler words here. " * 30 + "A ₹500 crore advance is due.", "en")
+    keys = story_keys("Navy signs ₹36,000-crore contract for six corvettes", "The deal "
+                      "covers 23 ships in all. " + "Filler words here. " * 30
+                      + "A ₹500 crore advance is due.", "en")
     assert "~" + CRORE_36K in keys and "~count:6:corvette" in keys
+    assert "count:23:ship" in keys and "~count:23:ship" not in keys
     assert "amount:INR:5000000000" in keys and "~amount:INR:5000000000" not in keys
 
 

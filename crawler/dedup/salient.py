@@ -51,7 +51,7 @@ MAX_GUARD = 8
 # The lede and the first paragraphs say what the event is; the rest adds background that
 # other events share.
 BODY_WORDS = 400
-COMMON_ZIPF = 5.0
+COMMON_ZIPF = 4.8
 RARE_ZIPF = 7.0
 NAME_WEIGHT = 6.0
 AMOUNT_WEIGHT = 8.0
@@ -118,8 +118,8 @@ def _names(text: str, lang: str) -> list[str]:
 
 def story_keys(title: str, body: str, language: str | None = None) -> list[str]:
     """The story keys of an article, at most 51: its salient words, names, amounts, counts
-    and the day its lede names; and, for the guard only (``~`` first), the amounts and
-    counts its headline and lede state."""
+    and the day its lede names; and, for the guard only (``~`` first), the amounts its
+    headline and lede state and the counts its headline states."""
     lang = language_code(language)
     head = " ".join(body.split()[:BODY_WORDS])
     tf: Counter[str] = Counter()
@@ -138,8 +138,10 @@ def story_keys(title: str, body: str, language: str | None = None) -> list[str]:
     money = list(dict.fromkeys(amounts(text)))[:MAX_AMOUNTS]
     things = list(dict.fromkeys(counts(text, lambda w: _lemma(w, lang))))[:MAX_COUNTS]
     lede = f"{title}\n{' '.join(body.split()[:LEDE_WORDS])}"
+    # Counts only from the headline: a lede also gives running totals ("23 chapters
+    # closed" beside "three more chapters").
     guard = [GUARD_KEY + k for k in dict.fromkeys([
-        *amounts(lede), *counts(lede, lambda w: _lemma(w, lang))])][:MAX_GUARD]
+        *amounts(lede), *counts(title, lambda w: _lemma(w, lang))])][:MAX_GUARD]
     day = event_day(body)
     return [*words, *_names(text, lang), *money, *things, *([day] if day else []), *guard]
 
@@ -180,10 +182,10 @@ def _by_kind(keys: Iterable[str]) -> dict[str, set[str]]:
 
 def conflict(a: Iterable[str], b: Iterable[str]) -> str | None:
     """Why two reports that share their programme are other events, or None: their
-    headlines and ledes state amounts in one currency and share none of them, count one
-    thing and share no count of it, or name other days ("₹1,200 crore" / "₹800 crore";
-    "six corvettes" / "four corvettes"; "on Wednesday" / "on Thursday"). Only the lede
-    counts: the rest of a report cites other figures of the same event."""
+    headlines and ledes state amounts in one currency and share none of them, their
+    headlines count one thing and share no count of it, or their ledes name other days
+    ("₹1,200 crore" / "₹800 crore"; "six corvettes" / "four corvettes"; "on Wednesday" /
+    "on Thursday"). The rest of a report cites other figures of the same event."""
     ka, kb = _by_kind(a), _by_kind(b)
     for kind in sorted(ka.keys() & kb.keys()):
         if not ka[kind] & kb[kind]:
