@@ -9,9 +9,7 @@ from typing import Annotated
 import typer
 from sqlalchemy.exc import SQLAlchemyError
 
-from newsmon.app import app
-from newsmon.commands.search import time_window
-from newsmon.digest import (
+from digest import (
     DigestFormat,
     MailError,
     TemplateError,
@@ -23,6 +21,8 @@ from newsmon.digest import (
     render,
     run_daily,
 )
+from newsmon.app import app
+from newsmon.commands.search import time_window
 from newsmon.options import ConfigOption, err_console, fail, open_store, settings_from
 from newsmon.timespec import TimeSpecError, parse_day
 

@@ -4,7 +4,7 @@
 (markdown, html, json, text), and ``run_daily(settings, store, day)`` is the service's job.
 """
 
-from newsmon.digest.build import (
+from digest.build import (
     Copy,
     Digest,
     DigestSection,
@@ -15,7 +15,7 @@ from newsmon.digest.build import (
     day_bounds,
     digest_zone,
 )
-from newsmon.digest.daily import (
+from digest.daily import (
     DigestResult,
     daily_day,
     email_configured,
@@ -23,8 +23,8 @@ from newsmon.digest.daily import (
     output_dir,
     run_daily,
 )
-from newsmon.digest.mail import MailError, build_message, send_digest, smtp_password
-from newsmon.digest.render import DigestFormat, TemplateError, render
+from digest.mail import MailError, build_message, send_digest, smtp_password
+from digest.render import DigestFormat, TemplateError, render
 
 __all__ = [
     "Copy", "Digest", "DigestFormat", "DigestResult", "DigestSection", "DigestStory",

@@ -1,4 +1,4 @@
-"""Render a :class:`~newsmon.digest.build.Digest` as Markdown, HTML, JSON or plain text.
+"""Render a :class:`~digest.build.Digest` as Markdown, HTML, JSON or plain text.
 
 Contract: :func:`render` returns the whole document as a string. Markdown, HTML and text come
 from Jinja2 templates (``digest.md.j2``, ``digest.html.j2``, ``digest.txt.j2``); a template of
@@ -18,7 +18,7 @@ from urllib.parse import quote, urlsplit
 
 import jinja2
 
-from newsmon.digest.build import Digest
+from digest.build import Digest
 
 TEMPLATES = Path(__file__).with_name("templates")
 
