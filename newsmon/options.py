@@ -1,18 +1,21 @@
-"""What the CLI commands share: the --config option, loading settings, opening the store."""
+"""What the CLI commands share: the --config option, loading settings, opening the store.
+
+Every command module imports this one, and ``newsmon --help`` imports every command module:
+the settings schema and the store are imported where they are used, not here."""
 
 from __future__ import annotations
 
 import logging
 import sys
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from rich.console import Console
-from sqlalchemy.exc import SQLAlchemyError
 
-from config import ConfigError, Settings, load_settings
-from storage import StorageError, Store
+if TYPE_CHECKING:
+    from config import Settings
+    from storage import Store
 
 console = Console()
 err_console = Console(stderr=True)
@@ -64,6 +67,7 @@ def exec_lean(module: str, config: Path | None, verbose: int, log_file: Path | N
 
 def settings_from(config: Path | None) -> Settings:
     """Load and validate the settings, the sources, the topics and the entity gazetteer."""
+    from config import ConfigError, load_settings
     from crawler.entities import Gazetteer
     from crawler.topics import Taxonomy
 
@@ -77,6 +81,10 @@ def settings_from(config: Path | None) -> Settings:
 
 
 def open_store(settings: Settings) -> Store:
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from storage import StorageError, Store
+
     try:
         return Store.from_url(settings.database_url)
     except (StorageError, ImportError) as exc:

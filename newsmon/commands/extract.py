@@ -10,7 +10,6 @@ from typing import Annotated
 
 import typer
 
-from crawler.extraction import extract_article
 from newsmon.app import app
 from newsmon.options import ConfigOption, fail, settings_from
 
@@ -67,5 +66,7 @@ def extract_command(
             except OSError as exc:
                 fail(f"cannot read {file_or_url}: {exc.strerror}", 2)
         page_url = url or Path(file_or_url).resolve().as_uri()
+    from crawler.extraction import extract_article
+
     article = extract_article(html, page_url, fetched_at=when, site_tz=tz, selectors=selectors)
     typer.echo(json.dumps(article.to_dict(), ensure_ascii=False, indent=2, default=str))
