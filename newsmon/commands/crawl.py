@@ -6,7 +6,6 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from newsmon.app import app
@@ -86,6 +85,8 @@ def crawl_command(
 def run_with_progress(
     settings: Settings, sources: Sequence[Source], store: Store
 ) -> list[SourceResult]:
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
     from crawler.runner import crawl  # Scrapy and the extractors: only when crawling
 
     progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),

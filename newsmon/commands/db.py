@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
 from newsmon.app import app
 from newsmon.options import ConfigOption, console, err_console, open_store, settings_from
@@ -37,6 +36,8 @@ def index_command(config: ConfigOption = None) -> None:
 
     Example: newsmon db index
     """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
     from storage import search_index
 
     settings = settings_from(config)

@@ -9,14 +9,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TaskID,
-    TextColumn,
-    TimeElapsedColumn,
-)
 
 from newsmon.commands.db import db_app
 from newsmon.options import ConfigOption, console, err_console, fail, settings_from
@@ -119,6 +111,14 @@ def _same(a: str, b: str) -> bool:
 
 
 def _copy(source: Store, target: Store, force: bool, batch_size: int, target_url: str) -> None:
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TaskID,
+        TextColumn,
+        TimeElapsedColumn,
+    )
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import SQLAlchemyError
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
@@ -48,6 +47,8 @@ def extract_command(
         tz, selectors = src.timezone, dict(src.selectors) or None
     when = _parse_iso(fetched_at, "--fetched-at") if fetched_at else datetime.now(UTC)
     if file_or_url.startswith(("http://", "https://")):
+        import urllib.request
+
         page_url = url or file_or_url
         request = urllib.request.Request(file_or_url, headers={"User-Agent": settings.user_agent})
         try:

@@ -6,7 +6,6 @@ from typing import Annotated
 from zoneinfo import ZoneInfo
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from newsmon.app import app
 from newsmon.commands.search import time_window
@@ -30,6 +29,8 @@ def reprocess_command(
 
     Example: newsmon reprocess --since 7d
     """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     from crawler.reprocess import reprocess_configured  # the classifier and MinHash
     from scheduler.lock import service_state
     from storage.scheduler_store import SchedulerStore
