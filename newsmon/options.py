@@ -50,7 +50,7 @@ def setup_logging(verbose: int) -> None:
 def exec_lean(module: str, config: Path | None, verbose: int, log_file: Path | None,
               extra: list[str] | None = None) -> NoReturn:
     """Replace this process (same pid, for systemd) with ``python -m module``, which imports
-    only what a long-running process needs, not every CLI command (Scrapy, extractors)."""
+    only what a long-running process needs, not the CLI and what its command has loaded."""
     import os
 
     argv = [sys.executable, "-m", module]
