@@ -58,6 +58,7 @@ def scrapy_settings(settings: Settings, **overrides: Any) -> dict[str, Any]:
             "crawler.middlewares.FetchTimeMiddleware": 950,
         },
         "ITEM_PIPELINES": {
+            "crawler.pipelines.extract.ExtractionPipeline": 50,
             "crawler.pipelines.validate.ValidationPipeline": 100,
             "crawler.pipelines.classify.ClassifyPipeline": 500,
             "crawler.pipelines.storage.StoragePipeline": 800,

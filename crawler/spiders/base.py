@@ -1,8 +1,10 @@
-"""SourceSpider: what every newsmon spider shares — article requests, article parsing, errors.
+"""SourceSpider: what every newsmon spider shares — article requests, fetched pages, errors.
 
 A spider crawls one configured source. Subclasses find article URLs (in a feed, a sitemap or
 a listing page) and call :meth:`SourceSpider.follow_articles`; this base class skips URLs
-already stored, fetches the rest, extracts them and yields :class:`ArticleItem` objects.
+already stored, fetches the rest and hands each page on as a
+:class:`~crawler.extraction.page.FetchedPage`; extraction is the first item pipeline
+(:class:`crawler.pipelines.extract.ExtractionPipeline`).
 """
 
 from __future__ import annotations
@@ -10,9 +12,8 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any, ClassVar
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from scrapy import Request, Spider, signals
 from scrapy.crawler import Crawler
@@ -21,26 +22,18 @@ from sqlalchemy.exc import SQLAlchemyError
 from twisted.python.failure import Failure
 
 from config.schema import Source
-from crawler.dates import TRUST, Evidence, choose_published
-from crawler.extraction import extract_article
-from crawler.extraction.pagetype import DECLARED
-from crawler.extraction.walls import detect_wall
+from crawler.extraction.page import FetchedPage
 from crawler.items import ArticleItem
 from crawler.middlewares import fetched_at, page_age
 from crawler.spiders.encoding import response_text
 from crawler.spiders.entries import EntryLedger
 from crawler.spiders.failures import database_reason, describe_failure
 from crawler.timeparse import parse as parse_time
-from crawler.urls import InvalidURL, canonical_url, url_key
+from crawler.urls import InvalidURL, url_key
 from crawler.xmlsafe import UnsafeXML
-from storage.revisions import is_front_page
 from storage.store import Store
 
 logger = logging.getLogger(__name__)
-
-# Evidence for the publication time, most trusted first (see crawler.dates).
-DATE_TRUST = TRUST
-
 
 @dataclass(slots=True)
 class Hint:
@@ -79,9 +72,6 @@ class SourceSpider(Spider):
         self._requested = 0
         self.first_error: str | None = None
         self.entries = EntryLedger()
-        # 'links' picks article links on listing pages; the rest apply to article pages.
-        self.article_selectors = {k: v for k, v in source.selectors.items() if k != "links"
-                                  } or None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> SourceSpider:
@@ -187,7 +177,7 @@ class SourceSpider(Spider):
     # -- articles ----------------------------------------------------------------------
 
     def follow_articles(self, hints: Iterable[Hint], origin: str) -> Iterator[Any]:
-        """Request (or, for feed-only sources, emit) the articles not yet stored; each entry
+        """Request (or, for feed-only sources, hand on) the articles not yet stored; each entry
         is noted in the ledger under ``origin``, the start URL whose response listed it."""
         fresh: list[tuple[str, Hint]] = []
         refetch: set[str] = set()
@@ -224,136 +214,21 @@ class SourceSpider(Spider):
                               cb_kwargs={"hint": hint, "refetch": key in refetch},
                               meta={"newsmon_origin": origin})
             else:
-                item = self.item_from_hint(hint)
-                if item is not None:
-                    self.entries.produced(key, item.url_key)
-                    yield item
-
-    def item_from_hint(self, hint: Hint) -> ArticleItem | None:
-        """A feed-only article: what the feed said is all there is."""
-        try:
-            canon = canonical_url(hint.url)
-        except InvalidURL:
-            return None
-        now = datetime.now(UTC)
-        return ArticleItem(
-            url_key=url_key(canon), canonical_url=canon, url=hint.url,
-            source=self.source.name, title=hint.title or "", body=hint.summary or "",
-            summary=hint.summary, fetched_at=now, authors=list(hint.authors),
-            published_at=hint.published_at, published_raw=hint.published_raw,
-            published_precision=hint.published_precision,
-            published_date=self.local_date(hint.published_at, hint.published_raw),
-            published_source=hint.published_source, modified_at=hint.modified_at,
-            tags=list(hint.tags), image_url=hint.image_url,
-        )
+                # A feed-only source: the entry is all there is.
+                yield FetchedPage(hint=hint, fetched_at=datetime.now(UTC))
 
     def parse_article(self, response: Response, hint: Hint, refetch: bool = False
-                      ) -> Iterator[ArticleItem]:
-        """The article at ``response``. ``refetch``: it is stored already and was fetched
-        again to look for changes; the store compares what came back with what it has."""
+                      ) -> Iterator[FetchedPage]:
+        """Hand the page at ``response`` on to extraction (the first item pipeline).
+        ``refetch``: it is stored already and was fetched again to look for changes; the
+        store compares what came back with what it has."""
         self.count("article_pages")
         if not isinstance(response, TextResponse):
             self.count("dropped_not_text")
             return
-        when = fetched_at(response)
-        html = response_text(response)
-        # A cached copy was generated Age seconds before it arrived: "2 hours ago" on it
-        # counts back from then (the article's fetched_at stays the arrival).
-        age = page_age(response)
-        art = extract_article(
-            html, response.url, fetched_at=when - age, site_tz=self.source.timezone,
-            selectors=self.article_selectors,
-        )
-        requested = url_key(hint.url)
-        # Where the request ended, when that is another page (another key).
-        redirected_to = response.url if url_key(response.url) != requested else None
-        canon = canonical_url(response.url)
-        if art.canonical_url:
-            try:
-                declared = canonical_url(art.canonical_url)
-                # Trust rel=canonical within the site only: a cross-site canonical (syndicated
-                # copy) or one pointing at the home page would merge unrelated articles.
-                if (url_key(declared).split("/", 1)[0] == url_key(canon).split("/", 1)[0]
-                        and not is_front_page(declared)):
-                    canon = declared
-            except InvalidURL:
-                pass
-        if is_front_page(canon):
-            # Not an article (the article now redirects home): never its identity or an
-            # alias, or every later article that redirects home would be taken for it.
-            canon = canonical_url(hint.url)
-        # A re-fetch is compared with the article stored under the key it was asked for.
-        key = requested if refetch and redirected_to else url_key(canon)
-        aliases = sorted(k for k in {url_key(response.url), requested, url_key(canon)} - {key}
-                         if not is_front_page(k))
-        published = self._choose_published(art, hint)
-        if age and published[0] is not None and published[1] and (
-                published[1] == art.published_raw):
-            published = (published[0], self._age_noted(published[1], published[0], when, age),
-                         published[2], published[3])
-        self.entries.produced(url_key(hint.url), key)
-        wall = detect_wall(html, title=art.title, body=art.body)
-        yield ArticleItem(
-            url_key=key, canonical_url=canon, url=response.url, source=self.source.name,
-            title=art.title or hint.title or "", body=art.body or "",
-            highlights=list(art.highlights), summary=art.summary or hint.summary,
-            authors=list(art.authors) or list(hint.authors), fetched_at=when,
-            published_at=published[0], published_raw=published[1],
-            published_precision=published[2], published_source=published[3],
-            published_date=self.local_date(
-                published[0], published[1],
-                art.published_date if published[0] == art.published_at else None),
-            modified_at=art.modified_at or hint.modified_at, language=art.language,
-            image_url=art.image_url or hint.image_url, section=art.section,
-            tags=list(art.tags) or list(hint.tags), alias_keys=aliases, refetch=refetch,
-            wall=wall,
-            redirected_to=redirected_to,
-            # A feed's or sitemap's date makes it an article unless its JSON-LD says not; a
-            # bot wall is a wall, not a page that is no article.
-            not_article=art.not_article if art.not_article is not None and wall is None and (
-                hint.published_at is None or art.not_article.startswith(DECLARED)) else None,
-        )
-
-    def _choose_published(
-        self, art: Any, hint: Hint
-    ) -> tuple[datetime | None, str | None, str | None, str | None]:
-        options = []
-        if art.published_at is not None:
-            options.append(Evidence(art.published_at, art.published_raw,
-                                    art.published_precision, art.published_source or "text"))
-        if hint.published_at is not None:
-            options.append(Evidence(hint.published_at, hint.published_raw,
-                                    hint.published_precision, hint.published_source or "feed"))
-        chosen = choose_published(options)
-        if chosen is None:
-            return None, None, None, None
-        return chosen.at, chosen.raw, chosen.precision, chosen.source
-
-    def local_date(self, at: datetime | None, raw: str | None,
-                   page_date: date | None = None) -> date | None:
-        """The calendar day a publication time means where it was written: the page's own
-        reading when it chose this time, else the offset its raw text names, else the
-        source's time zone."""
-        if at is None:
-            return None
-        if page_date is not None:
-            return page_date
-        if raw:
-            result = parse_time(raw, at + timedelta(days=1), self.source.timezone)
-            if result is not None and result.dt == at and result.local_date is not None:
-                return result.local_date
-        try:
-            return at.astimezone(ZoneInfo(self.source.timezone)).date()
-        except (ZoneInfoNotFoundError, ValueError):
-            return at.astimezone(UTC).date()
-
-    def _age_noted(self, raw: str, at: datetime, fetched: datetime, age: timedelta) -> str:
-        """``raw``, with the Age it was counted back from when that moved the time (a
-        relative time); an absolute date is the same either way and stays as it is."""
-        plain = parse_time(raw, fetched, self.source.timezone)
-        if plain is not None and plain.dt == at:
-            return raw
-        return f"{raw} (Age: {int(age.total_seconds())} s)"
+        yield FetchedPage(hint=hint, fetched_at=fetched_at(response), url=response.url,
+                          html=response_text(response), age=page_age(response),
+                          refetch=refetch)
 
     # -- errors and counters -----------------------------------------------------------
 
@@ -408,4 +283,4 @@ def time_hint(raw: str | None, now: datetime, tz: str, origin: str) -> dict[str,
             "published_source": origin}
 
 
-__all__ = ["DATE_TRUST", "Hint", "SourceSpider", "UnreadableStart", "origin_of", "time_hint"]
+__all__ = ["Hint", "SourceSpider", "UnreadableStart", "origin_of", "time_hint"]
