@@ -18,15 +18,18 @@ from typing import Any, ClassVar
 from scrapy import Request, Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.http import Response, TextResponse
+from scrapy.utils.defer import maybe_deferred_to_future
 from sqlalchemy.exc import SQLAlchemyError
+from twisted.internet.defer import DeferredLock
 from twisted.python.failure import Failure
 
 from config.schema import Source
+from crawler.dbthread import run_db
 from crawler.extraction.page import FetchedPage
 from crawler.items import ArticleItem
 from crawler.middlewares import fetched_at, page_age
 from crawler.spiders.encoding import response_text
-from crawler.spiders.entries import EntryLedger
+from crawler.spiders.entries import EntryLedger, Verdict
 from crawler.spiders.failures import database_reason, describe_failure
 from crawler.timeparse import parse as parse_time
 from crawler.urls import InvalidURL, url_key
@@ -34,6 +37,7 @@ from crawler.xmlsafe import UnsafeXML
 from storage.store import Store
 
 logger = logging.getLogger(__name__)
+
 
 @dataclass(slots=True)
 class Hint:
@@ -72,6 +76,7 @@ class SourceSpider(Spider):
         self._requested = 0
         self.first_error: str | None = None
         self.entries = EntryLedger()
+        self._following = DeferredLock()
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> SourceSpider:
@@ -90,14 +95,14 @@ class SourceSpider(Spider):
 
     async def start(self) -> AsyncIterator[Any]:
         for url in self.source.urls:
-            yield self.start_request(url)
+            yield await self.start_request(url)
 
-    def start_request(self, url: str) -> Request:
+    async def start_request(self, url: str) -> Request:
         """A request for a feed, sitemap or listing URL, conditional when we saw it before."""
         headers: dict[str, str] = {}
         if self.store is not None:
             try:
-                etag, last_modified = self.store.validators(url)
+                etag, last_modified = await run_db(self.store.validators, url)
             except SQLAlchemyError as exc:
                 # Fetch unconditionally; whether anything can be stored is decided later.
                 logger.warning("%s: cannot read the validators of %s (%s)", self.source.name,
@@ -113,13 +118,14 @@ class SourceSpider(Spider):
                                     "handle_httpstatus_list": [304]},
         )
 
-    def _parse_start(self, response: Response) -> Iterator[Any]:
+    async def _parse_start(self, response: Response) -> AsyncIterator[Any]:
         self.count("start_pages")
         if response.status == 304:
             self.count("not_modified")
             return
         try:
-            yield from self.parse_start(response)
+            async for out in self.parse_start(response):
+                yield out
         except Exception as exc:  # a broken feed must not take the spider's other URLs down
             # Nothing (or not all) of what this URL lists was followed: it counts as failed.
             self.count("start_failures")
@@ -134,7 +140,9 @@ class SourceSpider(Spider):
             return
         self.remember_validators(response)
 
-    def parse_start(self, response: Response) -> Iterator[Any]:
+    def parse_start(self, response: Response) -> AsyncIterator[Any]:
+        """The requests (child sitemaps) and what :meth:`follow_articles` yields for the
+        entries of a start response; an async generator in subclasses."""
         raise NotImplementedError
 
     def remember_validators(self, response: Response) -> None:
@@ -150,7 +158,7 @@ class SourceSpider(Spider):
                               etag.decode("latin-1") if etag else None,
                               last_modified.decode("latin-1") if last_modified else None)
 
-    def closed(self, reason: str) -> None:
+    async def closed(self, reason: str) -> None:
         if self.store is None or not self.entries.pending:
             return
         if reason != "finished" or self.stat("store_failures"):
@@ -159,26 +167,49 @@ class SourceSpider(Spider):
                         ", a batch not stored" if self.stat("store_failures") else "")
             return
         try:
-            for verdict in self.entries.verdicts(self.store.known_keys):
-                if verdict.save:
-                    self.store.save_validators(verdict.url, verdict.etag,
-                                               verdict.last_modified)
-                    continue
-                self.count("validators_held")
-                why = verdict.incomplete or (
-                    f"{len(verdict.left)} of its entries not stored: "
-                    + ", ".join(verdict.left[:3]) + (", ..." if len(verdict.left) > 3 else ""))
-                logger.info("%s: %s is read in full again next run (%s)", self.source.name,
-                            verdict.url, why)
+            verdicts = await run_db(self._save_validators, self.store)
         except SQLAlchemyError as exc:
             logger.warning("%s: HTTP validators not saved (%s)", self.source.name,
                            database_reason(exc))
+            return
+        for verdict in verdicts:
+            if verdict.save:
+                continue
+            self.count("validators_held")
+            why = verdict.incomplete or (
+                f"{len(verdict.left)} of its entries not stored: "
+                + ", ".join(verdict.left[:3]) + (", ..." if len(verdict.left) > 3 else ""))
+            logger.info("%s: %s is read in full again next run (%s)", self.source.name,
+                        verdict.url, why)
+
+    def _save_validators(self, store: Store) -> list[Verdict]:
+        """In the database thread, at close: each start URL's verdict, its validators saved
+        where it says so (in order, until the database fails)."""
+        verdicts = self.entries.verdicts(store.known_keys)
+        for verdict in verdicts:
+            if verdict.save:
+                store.save_validators(verdict.url, verdict.etag, verdict.last_modified)
+        return verdicts
 
     # -- articles ----------------------------------------------------------------------
 
-    def follow_articles(self, hints: Iterable[Hint], origin: str) -> Iterator[Any]:
+    async def follow_articles(self, hints: Iterable[Hint], origin: str
+                              ) -> AsyncIterator[Any]:
         """Request (or, for feed-only sources, hand on) the articles not yet stored; each entry
-        is noted in the ledger under ``origin``, the start URL whose response listed it."""
+        is noted in the ledger under ``origin``, the start URL whose response listed it.
+
+        One response's entries are decided at a time (a lock across the database lookup), so
+        an entry two responses list has one fate, whichever listed it first, as before the
+        lookup left the reactor."""
+        await maybe_deferred_to_future(self._following.acquire())
+        try:
+            out = await self._decide(hints, origin)
+        finally:
+            self._following.release()
+        for request_or_page in out:
+            yield request_or_page
+
+    async def _decide(self, hints: Iterable[Hint], origin: str) -> list[Any]:
         fresh: list[tuple[str, Hint]] = []
         refetch: set[str] = set()
         for hint in hints:
@@ -195,14 +226,12 @@ class SourceSpider(Spider):
             self._seen_keys.add(key)
             fresh.append((key, hint))
         if self.store is not None and fresh:
-            known = self.store.known_keys(k for k, _ in fresh)
-            if self.source.refetch_within is not None and known:
-                since = datetime.now(UTC) - self.source.refetch_within
-                refetch = self.store.keys_first_seen_since(known, since)
+            known, refetch = await run_db(self._known, self.store, [k for k, _ in fresh])
             skip = known - refetch
             self._settled.update(skip)
             self.count("skipped_known", sum(1 for k, _ in fresh if k in skip))
             fresh = [(k, h) for k, h in fresh if k not in skip]
+        out: list[Any] = []
         for key, hint in fresh:
             self.entries.listed(origin, key)
             if self.max_articles is not None and self._requested >= self.max_articles:
@@ -210,12 +239,23 @@ class SourceSpider(Spider):
                 continue
             self._requested += 1
             if self.source.fetch_articles:
-                yield Request(hint.url, callback=self.parse_article, errback=self.on_error,
-                              cb_kwargs={"hint": hint, "refetch": key in refetch},
-                              meta={"newsmon_origin": origin})
+                out.append(Request(hint.url, callback=self.parse_article, errback=self.on_error,
+                                   cb_kwargs={"hint": hint, "refetch": key in refetch},
+                                   meta={"newsmon_origin": origin}))
             else:
                 # A feed-only source: the entry is all there is.
-                yield FetchedPage(hint=hint, fetched_at=datetime.now(UTC))
+                out.append(FetchedPage(hint=hint, fetched_at=datetime.now(UTC)))
+        return out
+
+    def _known(self, store: Store, keys: list[str]) -> tuple[set[str], set[str]]:
+        """In the database thread: which of ``keys`` are stored, and which of those are due
+        for a re-fetch (first seen within the source's ``refetch_within``)."""
+        known = store.known_keys(keys)
+        refetch: set[str] = set()
+        if self.source.refetch_within is not None and known:
+            since = datetime.now(UTC) - self.source.refetch_within
+            refetch = store.keys_first_seen_since(known, since)
+        return known, refetch
 
     def parse_article(self, response: Response, hint: Hint, refetch: bool = False
                       ) -> Iterator[FetchedPage]:
