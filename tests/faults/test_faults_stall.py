@@ -57,13 +57,13 @@ class Stall:
     def _hold(self) -> None:
         url = make_url(self.db_url)
         if url.get_backend_name() == "sqlite":
-            conn = sqlite3.connect(str(url.database), isolation_level=None, timeout=10)
+            db = sqlite3.connect(str(url.database), isolation_level=None, timeout=10)
             try:
-                conn.execute("BEGIN IMMEDIATE")  # the file's write lock, as a writer takes it
+                db.execute("BEGIN IMMEDIATE")  # the file's write lock, as a writer takes it
                 self._wait()
-                conn.execute("ROLLBACK")
+                db.execute("ROLLBACK")
             finally:
-                conn.close()
+                db.close()
             return
         engine = create_engine(url)
         try:
