@@ -5,19 +5,19 @@ from __future__ import annotations
 import json
 import sys
 from dataclasses import asdict
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 from zoneinfo import ZoneInfo
 
 import typer
 from rich.text import Text
 
-from crawler.urls import InvalidURL, url_key
 from newsmon.app import app
 from newsmon.options import ConfigOption, console, fail, open_store, settings_from
 from newsmon.output import Column, FormatOption, OutputFormat, plain, print_rows
-from storage.queries import ArticleDetail, article_detail
-from storage.store import Store
-from storage.timeline import story_link
+
+if TYPE_CHECKING:
+    from storage.queries import ArticleDetail
+    from storage.store import Store
 
 BODY_PREVIEW_CHARS = 600
 SIBLING_COLUMNS = (
@@ -40,6 +40,8 @@ VERSION_COLUMNS = (
 def _reference(ref: str) -> int | str:
     """The article id, or the URL key to look up; a usage error (exit 2) before the
     database is opened."""
+    from crawler.urls import InvalidURL, url_key
+
     if ref.isdigit():
         return int(ref)
     try:
@@ -98,6 +100,9 @@ def show_command(
     """
     if (article is None) == (story is None):
         fail("give an article id or URL, or --story ID (not both)", 2)
+    from storage.queries import article_detail
+    from storage.timeline import story_link
+
     settings = settings_from(config)
     tz = ZoneInfo(settings.default_timezone)
     if story is not None:

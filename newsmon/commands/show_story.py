@@ -1,4 +1,4 @@
-"""newsmon show --story: a story's timeline (storage.timeline)."""
+"""newsmon show --story: a story's timeline (storage.timeline); no command of its own."""
 
 from __future__ import annotations
 
@@ -6,15 +6,17 @@ import json
 import sys
 from dataclasses import asdict
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from rich.text import Text
 
 from newsmon.options import console, fail
 from newsmon.output import Column, OutputFormat, plain, print_rows
-from storage.store import Store
-from storage.timeline import StoryTimeline, story_timeline
+
+if TYPE_CHECKING:  # the database is imported by the command that runs, not by --help
+    from storage.store import Store
+    from storage.timeline import StoryTimeline
 
 ENTRY_COLUMNS = (
     Column("id", justify="right"),
@@ -57,6 +59,8 @@ def _jsonable(t: StoryTimeline) -> dict[str, Any]:
 
 def show_story(store: Store, story_id: int, fmt: OutputFormat, tz: ZoneInfo) -> None:
     """Print story ``story_id``'s timeline in ``fmt``; exit 1 if there is no such story."""
+    from storage.timeline import story_timeline
+
     try:
         timeline = story_timeline(store, story_id)
     finally:
