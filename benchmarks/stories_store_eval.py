@@ -8,7 +8,7 @@ against pairs sharing a ``story_id``, topic sets exactly. Sets:
 
 - ``benchmarks/data/stories/`` (syndicated copies and a few pieces written apart);
 - ``benchmarks/data/stories_independent/`` (reports of one event written apart), split by
-  event into dev and held-out (``sha1(event)`` first byte % 3 == 0, its README), each stored
+  event into dev and held-out (its README's rule, :func:`held_out`), each stored
   on its own and all together; its near-miss pairs (events that are another event's near
   miss: other amounts, dates, places or parties) should share no story.
 
@@ -70,9 +70,12 @@ class SetResult:
     per_article_ms: float = 0.0
 
 
-def held_out(event: str) -> bool:
-    """The independent set's held-out events (its README)."""
-    return hashlib.sha1(event.encode()).digest()[0] % 3 == 0
+def held_out(row: dict[str, Any]) -> bool:
+    """Whether ``row``'s event is in the independent set's held-out part (its README: keyed
+    by the event's ``near_miss_of`` if it has one, else its label, so that a near-miss pair
+    is never split)."""
+    key = row.get("near_miss_of") or row["event"]
+    return hashlib.sha1(key.encode()).digest()[0] % 3 == 0
 
 
 def load(name: str, independent: Path = INDEPENDENT) -> list[dict[str, Any]]:
@@ -87,9 +90,9 @@ def load(name: str, independent: Path = INDEPENDENT) -> list[dict[str, Any]]:
     for r in rows:
         r["label"], r["published"] = r["event"], r["published_at"].replace("Z", "+00:00")
     if name == "dev":
-        return [r for r in rows if not held_out(r["event"])]
+        return [r for r in rows if not held_out(r)]
     if name == "held-out":
-        return [r for r in rows if held_out(r["event"])]
+        return [r for r in rows if held_out(r)]
     return rows
 
 
