@@ -213,7 +213,8 @@ def render_section(results: list[SetResult], command: str, info: RunInfo) -> str
         "buckets, headline pairs and story keys within the window; `storage.stories`), then "
         "scored from the stored `story_id`. `old`: `benchmarks/data/stories/`; `dev`, "
         "`held-out`, `all`: `benchmarks/data/stories_independent/`, split by event as its "
-        "README says (the held-out events were not looked at while the rules were written). "
+        "README says; the linking rules were tuned on `old` and `dev`, and `held-out` is "
+        "the figure to trust. "
         "A near-miss event pair is linked when any two of their reports share a story. "
         f"{info.sentence()}\n\n{render_table(results)}\n\n"
         f"Reproduce (from the repository root):\n\n```\n{command}\n```\n")
