@@ -109,3 +109,22 @@ def test_another_tranche_of_one_deal_with_other_amounts_is_another_event(
     stories, reasons = _stories(store)
     assert stories["a.example/tranche-1"] != stories["b.example/tranche-2"]
     assert reasons == {}
+
+
+def test_a_key_too_many_stored_articles_carry_is_no_lookup_key(
+        store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    import storage.stories.base as base
+    import storage.stories.pools as pools
+
+    # Every key the stored report has is then carried by more articles than allowed.
+    monkeypatch.setattr(base, "MAX_KEY_ARTICLES", 0)
+    monkeypatch.setattr(pools, "MAX_KEY_ARTICLES", 0)
+    first = rec("a.example/navy", "Navy signs ₹36,000-crore contract for six next-generation "
+                "corvettes", NAVY, "a")
+    second = rec("b.example/inside", "Six warships, one shipyard: inside the Navy's biggest "
+                 "surface order in a decade", INSIDE, "b", hours=3)
+    store.upsert_articles([first], SimilarityMatcher(GAZETTEER))
+    store.upsert_articles([second], SimilarityMatcher(GAZETTEER))
+    stories, reasons = _stories(store)
+    assert stories["a.example/navy"] != stories["b.example/inside"]
+    assert reasons == {}
