@@ -5,6 +5,7 @@ other amounts) is not linked."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -128,3 +129,34 @@ def test_a_key_too_many_stored_articles_carry_is_no_lookup_key(
     stories, reasons = _stories(store)
     assert stories["a.example/navy"] != stories["b.example/inside"]
     assert reasons == {}
+
+
+def test_reprocess_links_reports_stored_before_story_keys(db_url: str, tmp_path: Path) -> None:
+    """Stored without keys or links (as before revision 0016), then `newsmon reprocess`
+    links the report written apart, with its reason, twice over without piling up."""
+    import yaml
+    from typer.testing import CliRunner
+
+    from newsmon.app import app
+    from newsmon.cli import _load_commands
+
+    store = Store.from_url(db_url)
+    first = rec("a.example/navy", "Navy signs ₹36,000-crore contract for six next-generation "
+                "corvettes", NAVY, "a")
+    second = rec("b.example/inside", "Six warships, one shipyard: inside the Navy's biggest "
+                 "surface order in a decade", INSIDE, "b", hours=3)
+    for r in (first, second):
+        r.story_keys = []
+    store.upsert_articles([first, second], SimilarityMatcher(GAZETTEER))
+    assert _stories(store)[1] == {}
+    settings = tmp_path / "settings.yaml"
+    settings.write_text(yaml.safe_dump({"database_url": db_url, "sources": []}))
+    _load_commands()
+    for _ in range(2):
+        result = CliRunner().invoke(app, ["reprocess", "--config", str(settings)])
+        assert result.exit_code == 0, result.output
+    stories, reasons = _stories(store)
+    store.close()
+    assert stories["a.example/navy"] == stories["b.example/inside"]
+    assert list(reasons) == ["b.example/inside"]
+    assert reasons["b.example/inside"].startswith("shared: ")
