@@ -77,27 +77,14 @@ def extract_article(
     fetched_at: datetime,
     site_tz: str = "UTC",
     selectors: Mapping[str, str] | None = None,
+    body_options: BodyOptions | None = None,
 ) -> ExtractedArticle:
     """Extract an article from one page.
 
     ``fetched_at`` anchors relative dates ("2 hours ago"); a naive value is taken
     as UTC. ``site_tz`` is the IANA zone for dates printed without an offset.
+    ``body_options`` exposes the body pipeline's knobs (for the benchmark).
     """
-    return extract_with_options(
-        html, url, fetched_at=fetched_at, site_tz=site_tz, selectors=selectors
-    )
-
-
-def extract_with_options(
-    html: str | bytes,
-    url: str,
-    *,
-    fetched_at: datetime,
-    site_tz: str = "UTC",
-    selectors: Mapping[str, str] | None = None,
-    body_options: BodyOptions | None = None,
-) -> ExtractedArticle:
-    """:func:`extract_article` with the body pipeline's knobs exposed (for the benchmark)."""
     if fetched_at.tzinfo is None:
         fetched_at = fetched_at.replace(tzinfo=UTC)
     sel = {k: v for k, v in (selectors or {}).items() if v and v.strip()}
