@@ -30,7 +30,6 @@ MIN_WORDS, MAX_WORDS = 120, 350
 MAX_SPREAD = timedelta(hours=36)
 RUN = 8  # no two reports of one event may share a run of this many words
 
-_WORD = re.compile(r"[\w₹$€£%'’.-]+", re.UNICODE)
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"”’)]*\s+")
 
 
@@ -166,7 +165,7 @@ def test_near_miss_pairs(events: dict[str, list[dict[str, Any]]]) -> None:
 
 def test_no_shared_sentences_or_runs(events: dict[str, list[dict[str, Any]]]) -> None:
     problems = []
-    for label, reps in events.items():
+    for reps in events.values():
         for i, a in enumerate(reps):
             for b in reps[i + 1 :]:
                 ta, tb = a["title"] + "\n" + a["body"], b["title"] + "\n" + b["body"]
@@ -188,6 +187,16 @@ def test_headlines_differ(events: dict[str, list[dict[str, Any]]]) -> None:
                 )
 
 
-def test_held_out_split_is_not_empty(events: dict[str, list[dict[str, Any]]]) -> None:
-    held = [e for e in events if hashlib.sha1(e.encode()).digest()[0] % 3 == 0]
+def _held_out(event: str, near_miss_of: str | None) -> bool:
+    # The README's rule, restated here so that the test does not import benchmarks/.
+    key = near_miss_of or event
+    return hashlib.sha1(key.encode("utf-8")).digest()[0] % 3 == 0
+
+
+def test_held_out_split(events: dict[str, list[dict[str, Any]]]) -> None:
+    held = {e for e, reps in events.items() if _held_out(e, reps[0].get("near_miss_of"))}
     assert 0 < len(held) < len(events)
+    for label, reps in events.items():
+        other = reps[0].get("near_miss_of")
+        if other is not None:
+            assert (label in held) == (other in held), f"{label}: near-miss pair split apart"
