@@ -18,6 +18,7 @@ WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY config ./config
 COPY crawler ./crawler
+COPY digest ./digest
 COPY newsmon ./newsmon
 COPY scheduler ./scheduler
 COPY storage ./storage

@@ -69,7 +69,7 @@ from config import Settings  # noqa: E402
 from crawler.dedup import SimilarityMatcher  # noqa: E402
 from crawler.dedup.features import SIGNATURE_BYTES, Signature, band_hashes, title_tokens  # noqa: E402
 from crawler.entities import Gazetteer  # noqa: E402
-from newsmon.digest import build_digest  # noqa: E402
+from digest import build_digest  # noqa: E402
 from storage import ArticleRecord, Store, search_index  # noqa: E402
 from storage.engine import make_engine  # noqa: E402
 from storage.search import SearchFilters, search  # noqa: E402

@@ -45,7 +45,7 @@ from sqlalchemy.engine import make_url  # noqa: E402
 
 from benchmarks._docs import DOCS_PATH, RunInfo, replace_section, run_info  # noqa: E402
 from config import Settings  # noqa: E402
-from newsmon.digest import build_digest, render  # noqa: E402
+from digest import build_digest, render  # noqa: E402
 from storage import search_index  # noqa: E402
 from storage.models import Article, ArticleEntity, ArticleTopic, SourceRow, Story  # noqa: E402
 from storage.search import SearchFilters, search  # noqa: E402

@@ -54,6 +54,18 @@ def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode) -> dict
 _UniqueKeyLoader.add_constructor(
     yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
+# libyaml's parser, where PyYAML was built with it: the topics and entities files take most of
+# a quick command's start-up to parse in pure Python. Errors are always reported by the
+# pure-Python loader (read_yaml parses again), whose messages and marks the tests pin.
+_fast_loader: type[Any] = _UniqueKeyLoader
+if getattr(yaml, "__with_libyaml__", False):
+    class _CUniqueKeyLoader(yaml.CSafeLoader):
+        """:class:`_UniqueKeyLoader` on libyaml's parser."""
+
+    _CUniqueKeyLoader.add_constructor(
+        yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+    _fast_loader = _CUniqueKeyLoader
+
 
 def read_yaml(path: Path) -> Any:
     """Parse a YAML file safely; a key given twice, bad syntax, an unreadable or empty file
@@ -65,6 +77,10 @@ def read_yaml(path: Path) -> Any:
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(path, [f"cannot read the file: {exc}"]) from None
     try:
+        return _checked(path, yaml.load(text, Loader=_fast_loader))  # noqa: S506 - SafeLoader
+    except yaml.YAMLError:
+        pass  # parsed again below, for the pure-Python loader's message
+    try:
         data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
     except _DuplicateKey as exc:
         raise ConfigError(path, [str(exc)]) from None
@@ -75,6 +91,10 @@ def read_yaml(path: Path) -> Any:
             where = f"line {mark.line + 1}, column {mark.column + 1}: "
         problem = getattr(exc, "problem", None) or str(exc)
         raise ConfigError(path, [f"YAML syntax error at {where}{problem}"]) from None
+    return _checked(path, data)
+
+
+def _checked(path: Path, data: Any) -> Any:
     if data is None:
         raise ConfigError(path, ["the file is empty"])
     return data

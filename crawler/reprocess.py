@@ -8,6 +8,7 @@ import logging
 from collections.abc import Callable, Mapping
 from datetime import datetime
 
+from config.schema import Settings
 from crawler.dedup import SimilarityMatcher
 from crawler.entities import Gazetteer
 from crawler.pipelines.classify import enrich
@@ -25,8 +26,8 @@ def reprocess(
     progress: Callable[[int, int], None] | None = None,
 ) -> int:
     """Re-process every article first seen at or after ``since`` (all, without it), with
-    ``pinned`` topics by source name; ``progress(done, total)`` after each batch. Returns how
-    many articles were re-processed."""
+    ``pinned`` topics by source name; ``progress(done, total)`` before the first batch and
+    after each one. Returns how many articles were re-processed."""
     matcher = SimilarityMatcher(gazetteer)
     pins = dict(pinned or {})
 
@@ -35,6 +36,8 @@ def reprocess(
 
     total = count_to_reprocess(store, since)
     done = 0
+    if progress is not None:
+        progress(0, total)
     after: Position | None = None
     while True:
         batch = refile_batch(store, since, after, batch_size, again, matcher)
@@ -46,3 +49,16 @@ def reprocess(
         if progress is not None:
             progress(done, max(total, done))
     return done
+
+
+def reprocess_configured(
+    store: Store, settings: Settings, *, since: datetime | None = None,
+    batch_size: int = 500, progress: Callable[[int, int], None] | None = None,
+) -> int:
+    """:func:`reprocess` with the topics file, the entity gazetteer and the pinned source
+    topics that ``settings`` name (what ``newsmon reprocess`` runs). Raises
+    :class:`config.ConfigError` when the topics or entities file is invalid."""
+    pinned = {s.name: s.topic.value for s in settings.sources if s.topic}
+    return reprocess(store, Taxonomy.load(settings.topics_file),
+                     Gazetteer.load(settings.entities_file), since=since,
+                     batch_size=batch_size, pinned=pinned, progress=progress)

@@ -2,7 +2,8 @@
 
 Sources another live crawl is running are refused: they get a ``skipped`` result whose first
 error names the source and the holder, and are not crawled; the others are. While the crawl
-runs, a reactor timer refreshes the locks' heartbeat; they are released when it ends."""
+runs, a reactor timer refreshes the locks' heartbeat (in the database thread,
+crawler.dbthread); they are released when it ends."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from twisted.internet import task
 
 from config.schema import Source
+from crawler.dbthread import in_db_thread
 from storage.records import RunStats
 from storage.run_locks import HEARTBEAT, SourceBusy, SourceRunLocks
 from storage.store import Store
@@ -35,10 +37,10 @@ class Locked:
     _timer: Any = None
 
     def start_heartbeat(self) -> None:
-        """Refresh the heartbeat every HEARTBEAT on the reactor (call once it runs or is
-        about to run)."""
+        """Refresh the heartbeat every HEARTBEAT from a reactor timer, in the database thread
+        (call once the reactor runs or is about to run)."""
         if self.locks is not None and self.locks.held:
-            self._timer = task.LoopingCall(self.locks.beat)
+            self._timer = task.LoopingCall(in_db_thread, self.locks.beat)
             self._timer.start(HEARTBEAT.total_seconds(), now=False)
 
 

@@ -50,6 +50,8 @@ def scrapy_settings(settings: Settings, **overrides: Any) -> dict[str, Any]:
         "NEWSMON_RETRY_AFTER_MAX": 30.0,
         # Buffered articles are written at least this often, so a killed crawl loses little.
         "NEWSMON_BATCH_SECONDS": 2.0,
+        # Batches being written (in the database thread) before further items wait for one.
+        "NEWSMON_WRITE_QUEUE": 2,
         # How long the end of a run keeps trying to record itself while the database is away.
         "NEWSMON_RUN_RECORD_WAIT": 30.0,
         "DOWNLOADER_MIDDLEWARES": {
@@ -62,6 +64,7 @@ def scrapy_settings(settings: Settings, **overrides: Any) -> dict[str, Any]:
             "crawler.middlewares.FetchTimeMiddleware": 950,
         },
         "ITEM_PIPELINES": {
+            "crawler.pipelines.extract.ExtractionPipeline": 50,
             "crawler.pipelines.validate.ValidationPipeline": 100,
             "crawler.pipelines.classify.ClassifyPipeline": 500,
             "crawler.pipelines.storage.StoragePipeline": 800,

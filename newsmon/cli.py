@@ -1,4 +1,8 @@
-"""Console entry point: imports every command module so it registers, then runs the app."""
+"""Console entry point: imports every command module so it registers, then runs the app.
+
+The command modules are cheap to import (``newsmon --help`` imports them all): each imports
+its heavy dependencies (Scrapy, the database, the settings schema) in the command itself;
+tests/test_cli_startup.py holds them to it."""
 
 from __future__ import annotations
 

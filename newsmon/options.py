@@ -1,18 +1,21 @@
-"""What the CLI commands share: the --config option, loading settings, opening the store."""
+"""What the CLI commands share: the --config option, loading settings, opening the store.
+
+Every command module imports this one, and ``newsmon --help`` imports every command module:
+the settings schema and the store are imported where they are used, not here."""
 
 from __future__ import annotations
 
 import logging
 import sys
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from rich.console import Console
-from sqlalchemy.exc import SQLAlchemyError
 
-from config import ConfigError, Settings, load_settings
-from storage import MissingDatabase, StorageError, Store
+if TYPE_CHECKING:
+    from config import Settings
+    from storage import Store
 
 console = Console()
 err_console = Console(stderr=True)
@@ -47,7 +50,7 @@ def setup_logging(verbose: int) -> None:
 def exec_lean(module: str, config: Path | None, verbose: int, log_file: Path | None,
               extra: list[str] | None = None) -> NoReturn:
     """Replace this process (same pid, for systemd) with ``python -m module``, which imports
-    only what a long-running process needs, not every CLI command (Scrapy, extractors)."""
+    only what a long-running process needs, not the CLI and what its command has loaded."""
     import os
 
     argv = [sys.executable, "-m", module]
@@ -64,6 +67,7 @@ def exec_lean(module: str, config: Path | None, verbose: int, log_file: Path | N
 
 def settings_from(config: Path | None) -> Settings:
     """Load and validate the settings, the sources, the topics and the entity gazetteer."""
+    from config import ConfigError, load_settings
     from crawler.entities import Gazetteer
     from crawler.topics import Taxonomy
 
@@ -81,6 +85,10 @@ def open_store(settings: Settings, *, create: bool = False) -> Store:
     ``crawl``, ``demo``, ``db upgrade``) pass ``create=True``: for every other command a
     SQLite file that does not exist is an error (exit 2) that names the path, never a new
     empty database that answers "no articles match"."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from storage import MissingDatabase, StorageError, Store
+
     try:
         return Store.from_url(settings.database_url, create=create)
     except MissingDatabase as exc:

@@ -16,13 +16,11 @@ from typing import Any, Union, get_args, get_origin, get_type_hints
 
 import pytest
 from newsfactory import TitleStories
-from scrapy.http import HtmlResponse, Request
-from scrapy.utils.test import get_crawler
 from sqlalchemy import JSON, select, text
 
-from config.schema import Source
 from crawler.extraction import ExtractedArticle, extract_article
-from crawler.spiders.base import Hint, SourceSpider
+from crawler.extraction.page import EntryHint, FetchedPage, article_from_page
+from crawler.spiders.base import Hint
 from crawler.urls import canonical_url
 from storage import Store
 from storage.article import (
@@ -191,18 +189,18 @@ def test_extraction_finds_the_page_fields_as_the_model_types_them() -> None:
     assert {n: found[n] for n in PAGE_FIELDS} == {n: _bare(TYPES[n]) for n in PAGE_FIELDS}
 
 
-def _spider() -> SourceSpider:
-    source = Source(name="model", kind="rss", urls=["https://www.indiadefencedaily.example/f"])
-    return SourceSpider.from_crawler(get_crawler(SourceSpider), source=source)
-
-
 def test_the_crawl_item_carries_what_the_feed_said() -> None:
     hint = Hint(**{n: sample(n, TYPES[n]) for n in FEED_FIELDS
                    if n != "url"}, url="https://example.org/news/fed")
-    item = _spider().item_from_hint(hint)
+    item = article_from_page(FetchedPage(hint=hint, fetched_at=T0), source="model")
     assert isinstance(item, ArticleRecord)
     for name in FEED_FIELDS:
         assert getattr(item, name) == getattr(hint, name), name
+
+
+def test_what_extraction_reads_of_an_entry_is_what_a_feed_states() -> None:
+    """``EntryHint`` (what the extraction step may read of an entry) names the feed fields."""
+    assert {n for n, v in vars(EntryHint).items() if isinstance(v, property)} == set(FEED_FIELDS)
 
 
 def test_the_crawl_item_carries_what_the_page_said() -> None:
@@ -214,9 +212,9 @@ def test_the_crawl_item_carries_what_the_page_said() -> None:
     # Every field but one the page states, so that a field the spider drops shows; a page that
     # is no article is another page (tests/test_crawler_pagetype.py).
     assert [n for n in PAGE_FIELDS if not getattr(page, n)] == ["not_article"]
-    response = HtmlResponse(url, body=html.encode(), encoding="utf-8",
-                            request=Request(url, meta={"fetched_at": T0}))
-    (item,) = _spider().parse_article(response, Hint(url=url))
+    item = article_from_page(FetchedPage(hint=Hint(url=url), fetched_at=T0, url=url, html=html),
+                             source="model")
+    assert item is not None
     for name in PAGE_FIELDS:
         want = getattr(page, name)
         if name == "canonical_url":

@@ -218,6 +218,6 @@ def test_daily_without_mail_and_with_a_failed_send(room: Newsroom, db_url: str,
     ("2026-11-25T23:30+05:30", "2026-11-25"),
 ])
 def test_the_daily_day(local: str, day: str) -> None:
-    from newsmon.digest import daily_day
+    from digest import daily_day
 
     assert daily_day(datetime.fromisoformat(local), IST).isoformat() == day

@@ -17,7 +17,7 @@ import pytest
 from newsfactory import T0, Newsroom, open_newsroom
 
 from config import Settings
-from newsmon.digest import build_digest, render
+from digest import build_digest, render
 
 CHROMIUM = Path("/usr/bin/chromium")
 pytestmark = pytest.mark.skipif(

@@ -1,4 +1,4 @@
-"""newsmon.digest.build: the day's stories once each, by topic, ranked; totals; empty days."""
+"""digest.build: the day's stories once each, by topic, ranked; totals; empty days."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from newsfactory import T0, Newsroom, open_newsroom
 
 from config import Settings
-from newsmon.digest import Digest, build_digest, day_bounds, render
+from digest import Digest, build_digest, day_bounds, render
 from storage import RunStats
 
 DAY = date(2026, 11, 25)

@@ -24,8 +24,8 @@ from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 from newsfactory import T0, Newsroom, open_newsroom
 
 from config import ConfigError, Settings, load_settings
-from newsmon.digest import MailError, build_digest, render, run_daily, send_digest
-from newsmon.digest.daily import MAIL_LOG
+from digest import MailError, build_digest, render, run_daily, send_digest
+from digest.daily import MAIL_LOG
 
 DAY = date(2026, 11, 25)
 IST = ZoneInfo("Asia/Kolkata")

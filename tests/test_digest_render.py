@@ -1,4 +1,4 @@
-"""newsmon.digest.render: Markdown, HTML, text and JSON; escaping; user templates."""
+"""digest.render: Markdown, HTML, text and JSON; escaping; user templates."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ import pytest
 from newsfactory import T0, Newsroom, open_newsroom
 
 from config import Settings
-from newsmon.digest import Digest, TemplateError, build_digest, render
-from newsmon.digest.render import md_escape, safe_url
+from digest import Digest, TemplateError, build_digest, render
+from digest.render import md_escape, safe_url
 
 DAY = date(2026, 11, 25)
 IST = ZoneInfo("Asia/Kolkata")
@@ -174,7 +174,7 @@ def test_a_user_template_replaces_the_packaged_one(room: Newsroom, tmp_path: Pat
     (tmp_path / "digest.txt.j2").write_text("{{ digest.no_such_field }}\n")
     with pytest.raises(TemplateError) as exc:
         render(digest, "text", template_dir=tmp_path)
-    assert str(exc.value) == ("digest template digest.txt.j2: 'newsmon.digest.build.Digest "
+    assert str(exc.value) == ("digest template digest.txt.j2: 'digest.build.Digest "
                               "object' has no attribute 'no_such_field'")
 
 

@@ -18,6 +18,7 @@ from scrapy.crawler import Crawler
 from scrapy.statscollectors import StatsCollector
 from scrapy.utils.asyncio import sleep
 
+from crawler.dbthread import run_db
 from crawler.settings import store_for
 from crawler.spiders.failures import database_reason
 from storage.records import RunStats
@@ -110,19 +111,19 @@ class RunRecorder:
         crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
         return ext
 
-    def spider_opened(self, spider: Spider) -> None:
+    async def spider_opened(self, spider: Spider) -> None:
         self.store = store_for(self.crawler, spider)
         self.started_at = datetime.now(UTC)
         if self.run_id is None:
             try:
-                self.run_id = self.store.start_run(spider.name, self.started_at)
+                self.run_id = await run_db(self.store.start_run, spider.name, self.started_at)
             except Exception as exc:  # recorded at the end, once the database is back
                 self._error(f"database unavailable when the run started: "
                             f"{database_reason(exc)}")
                 logger.error("%s: could not open a run row (%s); will record it at the end",
                              spider.name, database_reason(exc))
                 return
-            self._close_orphans()
+            await run_db(self._close_orphans)
         self.stats.set_value("newsmon/run_id", self.run_id)
 
     def _error(self, message: str) -> None:
@@ -131,6 +132,7 @@ class RunRecorder:
             self.stats.set_value("newsmon/first_error", message)
 
     def _close_orphans(self) -> None:
+        """In the database thread: close the runs dead crawl processes on this host left."""
         assert self.store is not None
         host, me = socket.gethostname(), os.getpid()
 
@@ -158,7 +160,7 @@ class RunRecorder:
         delay, waited = 0.25, 0.0
         while True:
             try:
-                self._record(spider.name, status, run)
+                await run_db(self._record, spider.name, status, run)
                 return
             except Exception as exc:
                 if waited >= self.record_wait:
@@ -167,13 +169,17 @@ class RunRecorder:
                     return
                 logger.warning("%s: database unavailable (%s); recording the run again in "
                                "%.1f s", spider.name, database_reason(exc), delay)
+            finally:
+                if self.run_id is not None:  # opened just now, by _record
+                    self.stats.set_value("newsmon/run_id", self.run_id)
             await sleep(delay)
             waited += delay
             delay = min(delay * 2, 4.0, max(self.record_wait - waited, 0.05))
 
     def _record(self, name: str, status: str, run: RunStats) -> None:
+        """In the database thread (the reactor thread awaits it): close the run's row, opening
+        it first if it could not be opened at the start."""
         assert self.store is not None
         if self.run_id is None:
             self.run_id = self.store.start_run(name, self.started_at)
-            self.stats.set_value("newsmon/run_id", self.run_id)
         self.store.finish_run(self.run_id, status, run)

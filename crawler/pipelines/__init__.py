@@ -1,1 +1,1 @@
-"""Item pipelines: validation, then storage."""
+"""Item pipelines: extraction, validation, classification, then storage."""

@@ -4,22 +4,35 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from scrapy.crawler import Crawler
 from scrapy.statscollectors import StatsCollector
+from scrapy.utils.defer import maybe_deferred_to_future
+from twisted.internet.defer import Deferred
 
 from config.schema import Source
+from crawler.dbthread import run_db
 from crawler.dedup import SimilarityMatcher
 from crawler.entities import Gazetteer
 from crawler.settings import store_for
 from crawler.spiders.failures import database_reason
 from storage.article import ArticleRecord
-from storage.batch import database_unavailable, store_batch
+from storage.batch import BatchResult, database_unavailable, store_batch
 from storage.records import StoryMatcher
 from storage.store import Store
 
 logger = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class _Written:
+    """What writing one batch did, from the database thread back to the reactor's."""
+
+    count: int
+    result: BatchResult | None = None
+    failed: BaseException | None = None  # before the batch: the sources row could not
 
 
 class StoragePipeline:
@@ -27,19 +40,30 @@ class StoragePipeline:
     ``batch_seconds`` (a crawl killed on a slow site then loses little). An article the
     database refuses is dropped with its reason, its batch-mates stored
     (:func:`storage.batch.store_batch`); an unavailable database loses what was not written,
-    counted as not stored; a search-index step that fails after the commit loses nothing."""
+    counted as not stored; a search-index step that fails after the commit loses nothing.
+
+    Batches are written in the database thread (:mod:`crawler.dbthread`), in order, while the
+    crawl goes on. The item that closes a batch is passed on once its batch is written; while
+    ``write_queue`` batches are being written, every further item waits for one of them to
+    finish. A waiting item holds its response in Scrapy's scraper, which stops taking new
+    downloads once those responses pass ``SCRAPER_SLOT_MAX_ACTIVE_SIZE``: a slow database
+    slows the crawl down instead of filling memory."""
 
     def __init__(self, crawler: Crawler, stats: StatsCollector, batch_size: int = 50,
-                 matcher: StoryMatcher | None = None, batch_seconds: float = 2.0) -> None:
+                 matcher: StoryMatcher | None = None, batch_seconds: float = 2.0,
+                 write_queue: int = 2) -> None:
         self.crawler = crawler
         self.matcher = matcher
         self.stats = stats
         self.batch_size = batch_size
         self.batch_seconds = batch_seconds
+        self.write_queue = max(1, write_queue)
         self.store: Store | None = None
         self._batch: list[ArticleRecord] = []
         self._oldest = 0.0
         self._source: tuple[str, str] | None = None  # (name, kind) of the spider's source
+        self._writing = 0  # batches handed to the database thread and not yet written
+        self._waiters: list[Deferred[None]] = []
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> StoragePipeline:
@@ -47,7 +71,8 @@ class StoragePipeline:
         gazetteer = Gazetteer.load(crawler.settings.get("NEWSMON_ENTITIES_FILE"))
         return cls(crawler, crawler.stats, crawler.settings.getint("NEWSMON_BATCH_SIZE", 50),
                    SimilarityMatcher(gazetteer),
-                   crawler.settings.getfloat("NEWSMON_BATCH_SECONDS", 2.0))
+                   crawler.settings.getfloat("NEWSMON_BATCH_SECONDS", 2.0),
+                   crawler.settings.getint("NEWSMON_WRITE_QUEUE", 2))
 
     def open_spider(self) -> None:
         assert self.crawler.spider is not None
@@ -57,29 +82,56 @@ class StoragePipeline:
         if isinstance(source, Source):
             self._source = (source.name, str(source.kind))
 
-    def process_item(self, item: Any) -> Any:
+    async def process_item(self, item: Any) -> Any:
         if isinstance(item, ArticleRecord):
             if not self._batch:
                 self._oldest = time.monotonic()
             self._batch.append(item)
             if (len(self._batch) >= self.batch_size
                     or time.monotonic() - self._oldest >= self.batch_seconds):
-                self.flush()
+                await self.flush()
+            elif self._writing >= self.write_queue:
+                await self._a_write_finished()
         return item
 
-    def flush(self) -> None:
+    async def flush(self) -> None:
+        """Write the buffered items (in the database thread) and count what each did."""
         if not self._batch:
             return
         batch, self._batch = self._batch, []
         assert self.store is not None, "open_spider was not called"
+        self._writing += 1
+        try:
+            written = await run_db(self._write, self.store, batch)
+        finally:
+            self._writing -= 1
+            waiters, self._waiters = self._waiters, []
+            for waiter in waiters:
+                waiter.callback(None)
+        self._count(written)
+
+    async def _a_write_finished(self) -> None:
+        waiter: Deferred[None] = Deferred()
+        self._waiters.append(waiter)
+        await maybe_deferred_to_future(waiter)
+
+    def _write(self, store: Store, batch: list[ArticleRecord]) -> _Written:
+        """In the database thread: the sources row, then the batch."""
         try:
             if self._source is not None:  # the sources row says the configured kind
-                self.store.source_id(*self._source)
+                store.source_id(*self._source)
         except Exception as exc:
-            self._not_stored(len(batch), exc, "database unavailable"
+            return _Written(len(batch), failed=exc)
+        return _Written(len(batch), result=store_batch(store, batch, self.matcher))
+
+    def _count(self, written: _Written) -> None:
+        if written.failed is not None:
+            exc = written.failed
+            self._not_stored(written.count, exc, "database unavailable"
                              if database_unavailable(exc) else "database write failed")
             return
-        result = store_batch(self.store, batch, self.matcher)
+        result = written.result
+        assert result is not None
         for outcome in result.outcomes:
             if outcome is not None:
                 self.stats.inc_value(f"newsmon/{outcome.value}")
@@ -111,6 +163,8 @@ class StoragePipeline:
             self.stats.set_value("newsmon/first_error", message)
         logger.error("%s", message)
 
-    def close_spider(self) -> None:
-        self.flush()
+    async def close_spider(self) -> None:
+        await self.flush()
+        while self._writing:  # the batches still being written when the spider closed
+            await self._a_write_finished()
 

@@ -1,8 +1,10 @@
-"""SourceSpider: what every newsmon spider shares — article requests, article parsing, errors.
+"""SourceSpider: what every newsmon spider shares — article requests, fetched pages, errors.
 
 A spider crawls one configured source. Subclasses find article URLs (in a feed, a sitemap or
 a listing page) and call :meth:`SourceSpider.follow_articles`; this base class skips URLs
-already stored, fetches the rest, extracts them and yields :class:`ArticleRecord` objects.
+already stored, fetches the rest and hands each page on as a
+:class:`~crawler.extraction.page.FetchedPage`; extraction is the first item pipeline
+(:class:`crawler.pipelines.extract.ExtractionPipeline`).
 """
 
 from __future__ import annotations
@@ -10,30 +12,28 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any, ClassVar
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from scrapy import Request, Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.http import Response, TextResponse
+from scrapy.utils.defer import maybe_deferred_to_future
 from sqlalchemy.exc import SQLAlchemyError
+from twisted.internet.defer import DeferredLock
 from twisted.python.failure import Failure
 
 from config.schema import Source
-from crawler.dates import Evidence, choose_published
-from crawler.extraction import extract_article
-from crawler.extraction.pagetype import DECLARED
-from crawler.extraction.walls import detect_wall
+from crawler.dbthread import run_db
+from crawler.extraction.page import FetchedPage
 from crawler.middlewares import fetched_at, page_age
 from crawler.spiders.encoding import response_text
-from crawler.spiders.entries import EntryLedger
+from crawler.spiders.entries import EntryLedger, Verdict
 from crawler.spiders.failures import database_reason, describe_failure
 from crawler.timeparse import parse as parse_time
-from crawler.urls import InvalidURL, canonical_url, url_key
+from crawler.urls import InvalidURL, url_key
 from crawler.xmlsafe import UnsafeXML
 from storage.article import ArticleRecord
-from storage.revisions import is_front_page
 from storage.store import Store
 
 logger = logging.getLogger(__name__)
@@ -41,9 +41,7 @@ logger = logging.getLogger(__name__)
 
 @dataclass(slots=True)
 class Hint:
-    """What a feed, sitemap or listing page said about an article before it was fetched: the
-    fields of :data:`storage.article.FEED_FIELDS`, typed as the model types them
-    (``tests/test_article_model.py`` checks)."""
+    """What a feed, sitemap or listing page said about an article before it was fetched."""
 
     url: str
     title: str | None = None
@@ -78,9 +76,7 @@ class SourceSpider(Spider):
         self._requested = 0
         self.first_error: str | None = None
         self.entries = EntryLedger()
-        # 'links' picks article links on listing pages; the rest apply to article pages.
-        self.article_selectors = {k: v for k, v in source.selectors.items() if k != "links"
-                                  } or None
+        self._following = DeferredLock()
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> SourceSpider:
@@ -99,14 +95,14 @@ class SourceSpider(Spider):
 
     async def start(self) -> AsyncIterator[Any]:
         for url in self.source.urls:
-            yield self.start_request(url)
+            yield await self.start_request(url)
 
-    def start_request(self, url: str) -> Request:
+    async def start_request(self, url: str) -> Request:
         """A request for a feed, sitemap or listing URL, conditional when we saw it before."""
         headers: dict[str, str] = {}
         if self.store is not None:
             try:
-                etag, last_modified = self.store.validators(url)
+                etag, last_modified = await run_db(self.store.validators, url)
             except SQLAlchemyError as exc:
                 # Fetch unconditionally; whether anything can be stored is decided later.
                 logger.warning("%s: cannot read the validators of %s (%s)", self.source.name,
@@ -122,13 +118,14 @@ class SourceSpider(Spider):
                                     "handle_httpstatus_list": [304]},
         )
 
-    def _parse_start(self, response: Response) -> Iterator[Any]:
+    async def _parse_start(self, response: Response) -> AsyncIterator[Any]:
         self.count("start_pages")
         if response.status == 304:
             self.count("not_modified")
             return
         try:
-            yield from self.parse_start(response)
+            async for out in self.parse_start(response):
+                yield out
         except Exception as exc:  # a broken feed must not take the spider's other URLs down
             # Nothing (or not all) of what this URL lists was followed: it counts as failed.
             self.count("start_failures")
@@ -143,7 +140,9 @@ class SourceSpider(Spider):
             return
         self.remember_validators(response)
 
-    def parse_start(self, response: Response) -> Iterator[Any]:
+    def parse_start(self, response: Response) -> AsyncIterator[Any]:
+        """The requests (child sitemaps) and what :meth:`follow_articles` yields for the
+        entries of a start response; an async generator in subclasses."""
         raise NotImplementedError
 
     def remember_validators(self, response: Response) -> None:
@@ -159,7 +158,7 @@ class SourceSpider(Spider):
                               etag.decode("latin-1") if etag else None,
                               last_modified.decode("latin-1") if last_modified else None)
 
-    def closed(self, reason: str) -> None:
+    async def closed(self, reason: str) -> None:
         if self.store is None or not self.entries.pending:
             return
         if reason != "finished" or self.stat("store_failures"):
@@ -168,26 +167,49 @@ class SourceSpider(Spider):
                         ", a batch not stored" if self.stat("store_failures") else "")
             return
         try:
-            for verdict in self.entries.verdicts(self.store.known_keys):
-                if verdict.save:
-                    self.store.save_validators(verdict.url, verdict.etag,
-                                               verdict.last_modified)
-                    continue
-                self.count("validators_held")
-                why = verdict.incomplete or (
-                    f"{len(verdict.left)} of its entries not stored: "
-                    + ", ".join(verdict.left[:3]) + (", ..." if len(verdict.left) > 3 else ""))
-                logger.info("%s: %s is read in full again next run (%s)", self.source.name,
-                            verdict.url, why)
+            verdicts = await run_db(self._save_validators, self.store)
         except SQLAlchemyError as exc:
             logger.warning("%s: HTTP validators not saved (%s)", self.source.name,
                            database_reason(exc))
+            return
+        for verdict in verdicts:
+            if verdict.save:
+                continue
+            self.count("validators_held")
+            why = verdict.incomplete or (
+                f"{len(verdict.left)} of its entries not stored: "
+                + ", ".join(verdict.left[:3]) + (", ..." if len(verdict.left) > 3 else ""))
+            logger.info("%s: %s is read in full again next run (%s)", self.source.name,
+                        verdict.url, why)
+
+    def _save_validators(self, store: Store) -> list[Verdict]:
+        """In the database thread, at close: each start URL's verdict, its validators saved
+        where it says so (in order, until the database fails)."""
+        verdicts = self.entries.verdicts(store.known_keys)
+        for verdict in verdicts:
+            if verdict.save:
+                store.save_validators(verdict.url, verdict.etag, verdict.last_modified)
+        return verdicts
 
     # -- articles ----------------------------------------------------------------------
 
-    def follow_articles(self, hints: Iterable[Hint], origin: str) -> Iterator[Any]:
-        """Request (or, for feed-only sources, emit) the articles not yet stored; each entry
-        is noted in the ledger under ``origin``, the start URL whose response listed it."""
+    async def follow_articles(self, hints: Iterable[Hint], origin: str
+                              ) -> AsyncIterator[Any]:
+        """Request (or, for feed-only sources, hand on) the articles not yet stored; each entry
+        is noted in the ledger under ``origin``, the start URL whose response listed it.
+
+        One response's entries are decided at a time (a lock across the database lookup), so
+        an entry two responses list has one fate, whichever listed it first, as before the
+        lookup left the reactor."""
+        await maybe_deferred_to_future(self._following.acquire())
+        try:
+            out = await self._decide(hints, origin)
+        finally:
+            self._following.release()
+        for request_or_page in out:
+            yield request_or_page
+
+    async def _decide(self, hints: Iterable[Hint], origin: str) -> list[Any]:
         fresh: list[tuple[str, Hint]] = []
         refetch: set[str] = set()
         for hint in hints:
@@ -204,14 +226,12 @@ class SourceSpider(Spider):
             self._seen_keys.add(key)
             fresh.append((key, hint))
         if self.store is not None and fresh:
-            known = self.store.known_keys(k for k, _ in fresh)
-            if self.source.refetch_within is not None and known:
-                since = datetime.now(UTC) - self.source.refetch_within
-                refetch = self.store.keys_first_seen_since(known, since)
+            known, refetch = await run_db(self._known, self.store, [k for k, _ in fresh])
             skip = known - refetch
             self._settled.update(skip)
             self.count("skipped_known", sum(1 for k, _ in fresh if k in skip))
             fresh = [(k, h) for k, h in fresh if k not in skip]
+        out: list[Any] = []
         for key, hint in fresh:
             self.entries.listed(origin, key)
             if self.max_articles is not None and self._requested >= self.max_articles:
@@ -219,140 +239,36 @@ class SourceSpider(Spider):
                 continue
             self._requested += 1
             if self.source.fetch_articles:
-                yield Request(hint.url, callback=self.parse_article, errback=self.on_error,
-                              cb_kwargs={"hint": hint, "refetch": key in refetch},
-                              meta={"newsmon_origin": origin})
+                out.append(Request(hint.url, callback=self.parse_article, errback=self.on_error,
+                                   cb_kwargs={"hint": hint, "refetch": key in refetch},
+                                   meta={"newsmon_origin": origin}))
             else:
-                item = self.item_from_hint(hint)
-                if item is not None:
-                    self.entries.produced(key, item.url_key)
-                    yield item
+                # A feed-only source: the entry is all there is.
+                out.append(FetchedPage(hint=hint, fetched_at=datetime.now(UTC)))
+        return out
 
-    def item_from_hint(self, hint: Hint) -> ArticleRecord | None:
-        """A feed-only article: what the feed said is all there is."""
-        try:
-            canon = canonical_url(hint.url)
-        except InvalidURL:
-            return None
-        now = datetime.now(UTC)
-        return ArticleRecord(
-            url_key=url_key(canon), canonical_url=canon, url=hint.url,
-            source=self.source.name, title=hint.title or "", body=hint.summary or "",
-            summary=hint.summary, fetched_at=now, authors=list(hint.authors),
-            published_at=hint.published_at, published_raw=hint.published_raw,
-            published_precision=hint.published_precision,
-            published_date=self.local_date(hint.published_at, hint.published_raw),
-            published_source=hint.published_source, modified_at=hint.modified_at,
-            tags=list(hint.tags), image_url=hint.image_url,
-        )
+    def _known(self, store: Store, keys: list[str]) -> tuple[set[str], set[str]]:
+        """In the database thread: which of ``keys`` are stored, and which of those are due
+        for a re-fetch (first seen within the source's ``refetch_within``)."""
+        known = store.known_keys(keys)
+        refetch: set[str] = set()
+        if self.source.refetch_within is not None and known:
+            since = datetime.now(UTC) - self.source.refetch_within
+            refetch = store.keys_first_seen_since(known, since)
+        return known, refetch
 
     def parse_article(self, response: Response, hint: Hint, refetch: bool = False
-                      ) -> Iterator[ArticleRecord]:
-        """The article at ``response``. ``refetch``: it is stored already and was fetched
-        again to look for changes; the store compares what came back with what it has."""
+                      ) -> Iterator[FetchedPage]:
+        """Hand the page at ``response`` on to extraction (the first item pipeline).
+        ``refetch``: it is stored already and was fetched again to look for changes; the
+        store compares what came back with what it has."""
         self.count("article_pages")
         if not isinstance(response, TextResponse):
             self.count("dropped_not_text")
             return
-        when = fetched_at(response)
-        html = response_text(response)
-        # A cached copy was generated Age seconds before it arrived: "2 hours ago" on it
-        # counts back from then (the article's fetched_at stays the arrival).
-        age = page_age(response)
-        art = extract_article(
-            html, response.url, fetched_at=when - age, site_tz=self.source.timezone,
-            selectors=self.article_selectors,
-        )
-        requested = url_key(hint.url)
-        # Where the request ended, when that is another page (another key).
-        redirected_to = response.url if url_key(response.url) != requested else None
-        canon = canonical_url(response.url)
-        if art.canonical_url:
-            try:
-                declared = canonical_url(art.canonical_url)
-                # Trust rel=canonical within the site only: a cross-site canonical (syndicated
-                # copy) or one pointing at the home page would merge unrelated articles.
-                if (url_key(declared).split("/", 1)[0] == url_key(canon).split("/", 1)[0]
-                        and not is_front_page(declared)):
-                    canon = declared
-            except InvalidURL:
-                pass
-        if is_front_page(canon):
-            # Not an article (the article now redirects home): never its identity or an
-            # alias, or every later article that redirects home would be taken for it.
-            canon = canonical_url(hint.url)
-        # A re-fetch is compared with the article stored under the key it was asked for.
-        key = requested if refetch and redirected_to else url_key(canon)
-        aliases = sorted(k for k in {url_key(response.url), requested, url_key(canon)} - {key}
-                         if not is_front_page(k))
-        published = self._choose_published(art, hint)
-        if age and published[0] is not None and published[1] and (
-                published[1] == art.published_raw):
-            published = (published[0], self._age_noted(published[1], published[0], when, age),
-                         published[2], published[3])
-        self.entries.produced(url_key(hint.url), key)
-        wall = detect_wall(html, title=art.title, body=art.body)
-        yield ArticleRecord(
-            url_key=key, canonical_url=canon, url=response.url, source=self.source.name,
-            title=art.title or hint.title or "", body=art.body or "",
-            highlights=list(art.highlights), summary=art.summary or hint.summary,
-            authors=list(art.authors) or list(hint.authors), fetched_at=when,
-            published_at=published[0], published_raw=published[1],
-            published_precision=published[2], published_source=published[3],
-            published_date=self.local_date(
-                published[0], published[1],
-                art.published_date if published[0] == art.published_at else None),
-            modified_at=art.modified_at or hint.modified_at, language=art.language,
-            image_url=art.image_url or hint.image_url, section=art.section,
-            tags=list(art.tags) or list(hint.tags), alias_keys=aliases, refetch=refetch,
-            wall=wall,
-            redirected_to=redirected_to,
-            # A feed's or sitemap's date makes it an article unless its JSON-LD says not; a
-            # bot wall is a wall, not a page that is no article.
-            not_article=art.not_article if art.not_article is not None and wall is None and (
-                hint.published_at is None or art.not_article.startswith(DECLARED)) else None,
-        )
-
-    def _choose_published(
-        self, art: Any, hint: Hint
-    ) -> tuple[datetime | None, str | None, str | None, str | None]:
-        options = []
-        if art.published_at is not None:
-            options.append(Evidence(art.published_at, art.published_raw,
-                                    art.published_precision, art.published_source or "text"))
-        if hint.published_at is not None:
-            options.append(Evidence(hint.published_at, hint.published_raw,
-                                    hint.published_precision, hint.published_source or "feed"))
-        chosen = choose_published(options)
-        if chosen is None:
-            return None, None, None, None
-        return chosen.at, chosen.raw, chosen.precision, chosen.source
-
-    def local_date(self, at: datetime | None, raw: str | None,
-                   page_date: date | None = None) -> date | None:
-        """The calendar day a publication time means where it was written: the page's own
-        reading when it chose this time, else the offset its raw text names, else the
-        source's time zone."""
-        if at is None:
-            return None
-        if page_date is not None:
-            return page_date
-        if raw:
-            result = parse_time(raw, at + timedelta(days=1), self.source.timezone)
-            if result is not None and result.dt == at and result.local_date is not None:
-                return result.local_date
-        try:
-            return at.astimezone(ZoneInfo(self.source.timezone)).date()
-        except (ZoneInfoNotFoundError, ValueError):
-            return at.astimezone(UTC).date()
-
-    def _age_noted(self, raw: str, at: datetime, fetched: datetime, age: timedelta) -> str:
-        """``raw``, with the Age it was counted back from when that moved the time (a
-        relative time); an absolute date is the same either way and stays as it is."""
-        plain = parse_time(raw, fetched, self.source.timezone)
-        if plain is not None and plain.dt == at:
-            return raw
-        return f"{raw} (Age: {int(age.total_seconds())} s)"
+        yield FetchedPage(hint=hint, fetched_at=fetched_at(response), url=response.url,
+                          html=response_text(response), age=page_age(response),
+                          refetch=refetch)
 
     # -- errors and counters -----------------------------------------------------------
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import calendar
 import html
 import re
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 from urllib.parse import urljoin
@@ -42,7 +42,7 @@ class NotAFeed(UnreadableStart):
 class FeedSpider(SourceSpider):
     kinds: ClassVar[tuple[str, ...]] = ("rss", "atom")
 
-    def parse_start(self, response: Response) -> Iterator[Any]:
+    async def parse_start(self, response: Response) -> AsyncIterator[Any]:
         check_no_entities(response.body, response.url)
         parsed = feedparser.parse(response.body, response_headers={
             k.decode("latin-1").lower(): b", ".join(v).decode("latin-1")
@@ -63,7 +63,9 @@ class FeedSpider(SourceSpider):
             return
         now = generated_at(response)
         hints = [self._hint(entry, response.url, now) for entry in parsed.entries]
-        yield from self.follow_articles((h for h in hints if h is not None), origin_of(response))
+        async for out in self.follow_articles([h for h in hints if h is not None],
+                                              origin_of(response)):
+            yield out
 
     def _hint(self, entry: Any, feed_url: str, now: datetime) -> Hint | None:
         link = entry.get("link")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any, ClassVar
 
@@ -28,7 +28,7 @@ class ListingSpider(SourceSpider):
                                                    DEFAULT_MAX_LINKS)
         return spider
 
-    def parse_start(self, response: Response) -> Iterator[Any]:
+    async def parse_start(self, response: Response) -> AsyncIterator[Any]:
         if not isinstance(response, TextResponse):
             raise ValueError(f"{response.url}: a listing page must be HTML")
         now = generated_at(response)
@@ -48,7 +48,8 @@ class ListingSpider(SourceSpider):
             self.entries.incomplete(origin_of(response), message)
             return
         hints = [Hint(url=link.url, title=link.title, **link.time) for link in found.links]
-        yield from self.follow_articles(hints, origin_of(response))
+        async for out in self.follow_articles(hints, origin_of(response)):
+            yield out
 
     def _card_time(self, card: Any, now: datetime) -> dict[str, Any]:
         """A time label in one card (an lxml element): a machine-readable one, else a short

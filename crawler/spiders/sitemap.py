@@ -6,7 +6,7 @@ Scrapy's own sitemap reader keeps only direct children of ``<url>``, so the news
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
@@ -51,19 +51,21 @@ class SitemapSpider(SourceSpider):
     kinds: ClassVar[tuple[str, ...]] = ("sitemap", "news_sitemap")
     max_depth = 3
 
-    def parse_start(self, response: Response) -> Iterator[Any]:
-        yield from self._parse_sitemap(response, depth=0)
+    async def parse_start(self, response: Response) -> AsyncIterator[Any]:
+        async for out in self._parse_sitemap(response, depth=0):
+            yield out
 
-    def _parse_child(self, response: Response, depth: int) -> Iterator[Any]:
+    async def _parse_child(self, response: Response, depth: int) -> AsyncIterator[Any]:
         try:
-            yield from self._parse_sitemap(response, depth)
+            async for out in self._parse_sitemap(response, depth):
+                yield out
         except Exception as exc:
             message = (str(exc) if isinstance(exc, NotASitemap | UnsafeXML)
                        else f"{response.url}: cannot read the sitemap: {exc}")
             self.record_error(message)
             self.entries.incomplete(origin_of(response), message)
 
-    def _parse_sitemap(self, response: Response, depth: int) -> Iterator[Any]:
+    async def _parse_sitemap(self, response: Response, depth: int) -> AsyncIterator[Any]:
         body = response.body
         if body[:2] == b"\x1f\x8b":
             max_size = self.crawler.settings.getint("DOWNLOAD_MAXSIZE") if self.crawler else 0
@@ -121,5 +123,6 @@ class SitemapSpider(SourceSpider):
             ))
         # Newest first (publication date, else lastmod), so a cap keeps the recent ones.
         hints.sort(key=lambda h: (h.published_at or h.modified_at or _EPOCH), reverse=True)
-        yield from self.follow_articles(hints, origin_of(response))
+        async for out in self.follow_articles(hints, origin_of(response)):
+            yield out
 

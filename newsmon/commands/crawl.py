@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from config import Settings, Source
-from crawler.runner import SourceResult, crawl
 from newsmon.app import app
 from newsmon.options import (
     ConfigOption,
@@ -22,7 +19,11 @@ from newsmon.options import (
     settings_from,
     setup_logging,
 )
-from storage import Store
+
+if TYPE_CHECKING:
+    from config import Settings, Source
+    from crawler.runner import SourceResult
+    from storage import Store
 
 STATUS_STYLE = {"ok": "green", "partial": "yellow", "failed": "red", "timeout": "red",
                 "interrupted": "magenta", "skipped": "yellow"}
@@ -84,6 +85,10 @@ def crawl_command(
 def run_with_progress(
     settings: Settings, sources: Sequence[Source], store: Store
 ) -> list[SourceResult]:
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from crawler.runner import crawl  # Scrapy and the extractors: only when crawling
+
     progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
                         TextColumn("{task.fields[pages]} pages, {task.fields[items]} articles"),
                         TimeElapsedColumn(), console=console, transient=True,

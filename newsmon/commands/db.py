@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
 from newsmon.app import app
 from newsmon.options import ConfigOption, console, err_console, open_store, settings_from
-from storage import search_index
-from storage.migrate import current_revisions, head_revisions
 
 db_app = typer.Typer(help="Database schema commands.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
@@ -20,6 +17,8 @@ def upgrade_command(config: ConfigOption = None) -> None:
 
     Example: NEWSMON_DATABASE_URL=postgresql://newsmon@db/newsmon newsmon db upgrade
     """
+    from storage.migrate import current_revisions, head_revisions
+
     settings = settings_from(config)
     store = open_store(settings, create=True)  # opening applies the migrations
     current = ", ".join(current_revisions(store.engine)) or "none"
@@ -37,6 +36,10 @@ def index_command(config: ConfigOption = None) -> None:
 
     Example: newsmon db index
     """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    from storage import search_index
+
     settings = settings_from(config)
     store = open_store(settings)
     try:

@@ -6,30 +6,24 @@ from __future__ import annotations
 import time
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TaskID,
-    TextColumn,
-    TimeElapsedColumn,
-)
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from newsmon.commands.db import db_app
 from newsmon.options import ConfigOption, console, err_console, fail, settings_from
 from newsmon.output import Column, OutputFormat, print_rows
-from scheduler.lock import service_state
-from storage import StorageError, Store
-from storage.migrate_from import MigrationError, TargetNotEmpty, copy_database
-from storage.scheduler_store import SchedulerStore
+
+if TYPE_CHECKING:
+    from storage import Store
 
 
 def _open(url: str, role: str) -> Store:
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+
+    from storage import StorageError, Store
+
     try:
         parsed = make_url(url)
     except ArgumentError:
@@ -51,6 +45,9 @@ def _open(url: str, role: str) -> Store:
 
 
 def _refuse_live_service(store: Store, role: str, stale_after: timedelta) -> None:
+    from scheduler.lock import service_state
+    from storage.scheduler_store import SchedulerStore
+
     state = service_state(SchedulerStore(store.engine), stale_after)
     if state.alive and state.holder is not None:
         fail(f"a newsmon service (pid {state.holder.pid} on host {state.holder.host}) is "
@@ -103,6 +100,9 @@ def migrate_from_command(
 
 
 def _same(a: str, b: str) -> bool:
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
     try:
         return make_url(a).render_as_string(hide_password=False) == make_url(
             b).render_as_string(hide_password=False)
@@ -111,6 +111,19 @@ def _same(a: str, b: str) -> bool:
 
 
 def _copy(source: Store, target: Store, force: bool, batch_size: int, target_url: str) -> None:
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TaskID,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from storage.migrate_from import MigrationError, TargetNotEmpty, copy_database
+
     started = time.monotonic()
     with Progress(TextColumn("{task.description:<18}"), BarColumn(), MofNCompleteColumn(),
                   TimeElapsedColumn(), console=err_console, transient=True) as bar:

@@ -4,21 +4,25 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-import yaml
 from rich.table import Table
 
-from crawler.sample_site import SampleSite, render_sources
 from newsmon.app import app
 from newsmon.commands.crawl import run_with_progress, summary_table
 from newsmon.options import console, open_store, settings_from, setup_logging
-from storage import Store
+
+if TYPE_CHECKING:
+    from storage import Store
 
 
 def demo_settings_file(folder: Path, base_url: str, database_url: str) -> Path:
     """Write a settings file and the sample site's source list into ``folder``."""
+    import yaml
+
+    from crawler.sample_site import render_sources
+
     (folder / "sources.yaml").write_text(render_sources(base_url), encoding="utf-8")
     settings = {
         "database_url": database_url,
@@ -61,6 +65,8 @@ def demo_command(
 
     Example: newsmon demo --database sqlite:///data/demo.db
     """
+    from crawler.sample_site import SampleSite
+
     setup_logging(verbose)
     with tempfile.TemporaryDirectory(prefix="newsmon-demo-") as tmp, SampleSite() as site:
         folder = Path(tmp)

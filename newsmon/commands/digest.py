@@ -7,22 +7,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from sqlalchemy.exc import SQLAlchemyError
 
+from digest import DigestFormat
 from newsmon.app import app
 from newsmon.commands.search import time_window
-from newsmon.digest import (
-    DigestFormat,
-    MailError,
-    TemplateError,
-    build_digest,
-    daily_day,
-    digest_zone,
-    email_configured,
-    email_digest,
-    render,
-    run_daily,
-)
 from newsmon.options import ConfigOption, err_console, fail, open_store, settings_from
 from newsmon.timespec import TimeSpecError, parse_day
 
@@ -62,6 +50,18 @@ def digest_command(
 
     Example: newsmon digest --date yesterday --format html --out digest.html --email
     """
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from digest import (
+        MailError,
+        TemplateError,
+        build_digest,
+        digest_zone,
+        email_configured,
+        email_digest,
+        render,
+    )
+
     if daily:
         _daily(day, config, extra=any(x is not None for x in (since, until, topic, out))
                or email or fmt is not DigestFormat.MARKDOWN)
@@ -119,6 +119,10 @@ def digest_command(
 
 
 def _daily(day: str | None, config: Path | None, *, extra: bool) -> None:
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from digest import TemplateError, daily_day, digest_zone, run_daily
+
     if extra:
         fail("--daily takes only --date: it writes Markdown and HTML files and emails them as "
              "the settings say", 2)

@@ -16,8 +16,6 @@ from newsmon.app import app
 from newsmon.commands.search import SinceOption, UntilOption, time_window
 from newsmon.options import ConfigOption, err_console, fail, open_store, settings_from
 from newsmon.output import csv_safe, plain
-from storage.article import EXPORT_FIELDS
-from storage.queries import iter_export
 
 
 class ExportFormat(StrEnum):
@@ -32,6 +30,8 @@ def _csv_value(value: Any) -> Any:
 
 
 def _write(rows: Any, fmt: ExportFormat, out: TextIO) -> int:
+    from storage.article import EXPORT_FIELDS
+
     n = 0
     if fmt is ExportFormat.CSV:
         writer = csv.DictWriter(out, fieldnames=EXPORT_FIELDS, lineterminator="\n")
@@ -64,6 +64,8 @@ def export_command(
 
     Example: newsmon export --since 7d --format csv --out week.csv
     """
+    from storage.queries import iter_export
+
     settings = settings_from(config)
     tz = ZoneInfo(settings.default_timezone)
     start, end = time_window(since, until, tz)

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import json
-import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from crawler.extraction import extract_article
 from newsmon.app import app
 from newsmon.options import ConfigOption, fail, settings_from
 
@@ -53,6 +51,8 @@ def extract_command(
             headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in src.cookies.items())
     when = _parse_iso(fetched_at, "--fetched-at") if fetched_at else datetime.now(UTC)
     if file_or_url.startswith(("http://", "https://")):
+        import urllib.request
+
         page_url = url or file_or_url
         request = urllib.request.Request(file_or_url, headers=headers)
         try:
@@ -71,5 +71,7 @@ def extract_command(
             except OSError as exc:
                 fail(f"cannot read {file_or_url}: {exc.strerror}", 2)
         page_url = url or Path(file_or_url).resolve().as_uri()
+    from crawler.extraction import extract_article
+
     article = extract_article(html, page_url, fetched_at=when, site_tz=tz, selectors=selectors)
     typer.echo(json.dumps(article.to_dict(), ensure_ascii=False, indent=2, default=str))

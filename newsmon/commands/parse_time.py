@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from crawler.timeparse import TimeResult, parse
 from newsmon.app import app
 from newsmon.options import ConfigOption, settings_from
+
+if TYPE_CHECKING:
+    from crawler.timeparse import TimeResult
 
 
 def _fetch_time(value: str | None) -> datetime:
@@ -28,6 +31,8 @@ def _fetch_time(value: str | None) -> datetime:
 
 
 def _zone(value: str) -> str:
+    from crawler.timeparse import parse
+
     try:
         parse("", datetime.now(UTC), value)  # checks the zone before anything else
     except ValueError:
@@ -76,9 +81,15 @@ def parse_time_command(
 
     Example: newsmon parse-time "2 hours ago" --now 2026-11-25T12:00Z --tz Asia/Kolkata
     """
+    from crawler.timeparse import parse
+
     when = _fetch_time(now)
     zone = _zone(tz) if tz is not None else settings_from(config).default_timezone
     lines: Iterable[str] = texts if texts else typer.get_text_stream("stdin")
+    # Not typer.echo, which flushes every line: a batch of thousands of lines would cost
+    # more in writes than in parsing. stdout is line-buffered on a terminal anyway.
+    write = sys.stdout.write
     for line in lines:
         text = line.rstrip("\r\n")
-        typer.echo(_line(parse(text, when, zone), text, as_json))
+        write(_line(parse(text, when, zone), text, as_json) + "\n")
+    sys.stdout.flush()

@@ -6,17 +6,10 @@ from typing import Annotated
 from zoneinfo import ZoneInfo
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from crawler.entities import Gazetteer
-from crawler.reprocess import reprocess
-from crawler.topics import Taxonomy
 from newsmon.app import app
 from newsmon.commands.search import time_window
 from newsmon.options import ConfigOption, console, fail, open_store, settings_from
-from scheduler.lock import service_state
-from storage.reprocess import count_to_reprocess
-from storage.scheduler_store import SchedulerStore
 
 
 @app.command("reprocess")
@@ -36,6 +29,12 @@ def reprocess_command(
 
     Example: newsmon reprocess --since 7d
     """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from crawler.reprocess import reprocess_configured  # the classifier and MinHash
+    from scheduler.lock import service_state
+    from storage.scheduler_store import SchedulerStore
+
     settings = settings_from(config)
     start, _ = time_window(since, None, ZoneInfo(settings.default_timezone))
     store = open_store(settings)
@@ -46,18 +45,14 @@ def reprocess_command(
             fail(f"a newsmon service (pid {state.holder.pid} on host {state.holder.host}, "
                  f"heartbeat {age} s ago) is running on this database; stop it first, or "
                  "pass --force to reprocess while it crawls", 2)
-        taxonomy = Taxonomy.load(settings.topics_file)
-        gazetteer = Gazetteer.load(settings.entities_file)
-        pinned = {s.name: s.topic.value for s in settings.sources if s.topic}
         progress = Progress(TextColumn("reprocessing"), BarColumn(), MofNCompleteColumn(),
                             TimeElapsedColumn(), console=console,
                             disable=not console.is_terminal)
         with progress:
-            task = progress.add_task("articles", total=count_to_reprocess(store, start))
-            done = reprocess(store, taxonomy, gazetteer, since=start, batch_size=batch_size,
-                             pinned=pinned,
-                             progress=lambda n, total: progress.update(
-                                 task, completed=n, total=total))
+            task = progress.add_task("articles", total=None)
+            done = reprocess_configured(
+                store, settings, since=start, batch_size=batch_size,
+                progress=lambda n, total: progress.update(task, completed=n, total=total))
     finally:
         store.close()
     console.print(f"reprocessed {done} articles")

@@ -7,11 +7,10 @@ import logging
 import logging.handlers
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from config import Settings
 from newsmon.app import app
 from newsmon.options import (
     ConfigOption,
@@ -21,9 +20,9 @@ from newsmon.options import (
     open_store,
     settings_from,
 )
-from scheduler.lock import LockHeld, LockLost
-from scheduler.service import Service
-from storage.scheduler_store import SchedulerStore
+
+if TYPE_CHECKING:
+    from config import Settings
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
@@ -93,9 +92,8 @@ def run_command(
     settings = settings_from(config)  # a bad configuration fails here, like elsewhere
     if not settings.enabled_sources():
         fail("no enabled sources to schedule: add sources to the sources file or enable one", 2)
-    # The CLI has imported every command (Scrapy, Twisted, the extractors: ~170 MB). The
-    # service needs none of that for months, so it replaces this process (same pid, for
-    # systemd) with one that imports only the scheduler (~70 MB).
+    # The service runs for months: it replaces this process (same pid, for systemd) with one
+    # that imports only the scheduler, not the CLI and whatever its commands have loaded.
     exec_lean("newsmon.commands.run", config, verbose, log_file)
 
 
@@ -105,6 +103,10 @@ def serve(
     log_file: LogFileOption = None,
 ) -> None:
     """The service itself (``python -m newsmon.commands.run``, what ``newsmon run`` execs)."""
+    from scheduler.lock import LockHeld, LockLost
+    from scheduler.service import Service
+    from storage.scheduler_store import SchedulerStore
+
     settings = settings_from(config)
     setup_service_logging(settings, verbose, log_file)
     if not settings.enabled_sources():

@@ -11,7 +11,6 @@ import typer
 from newsmon.app import app
 from newsmon.options import ConfigOption, open_store, settings_from
 from newsmon.output import Column, FormatOption, OutputFormat, print_rows, status_style
-from storage.scheduler_store import SchedulerStore
 
 COLUMNS = (
     Column("id", justify="right"),
@@ -44,6 +43,8 @@ def runs_command(
 
     Example: newsmon runs --source defensenews --limit 5 --format json
     """
+    from storage.scheduler_store import SchedulerStore
+
     settings = settings_from(config)
     store = open_store(settings)
     try:

@@ -8,14 +8,11 @@ from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 import typer
-from sqlalchemy.exc import SQLAlchemyError
 
 from newsmon.app import app
 from newsmon.options import ConfigOption, fail, open_store, settings_from
 from newsmon.output import Column, FormatOption, OutputFormat, print_rows
 from newsmon.timespec import TimeSpecError, parse_when
-from storage.query_language import QuerySyntaxError, parse_query
-from storage.search import SearchFilters, search
 
 QUERY_HELP = ('Words (tariff), "exact phrases", prefixes (missil*), AND (or a space), OR, '
               "NOT or -word, and (groups); quote the whole query for your shell, as in "
@@ -90,6 +87,11 @@ def search_command(
 
     Example: newsmon search '"free trade agreement" india -steel' --topic trade --since 7d
     """
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from storage.query_language import QuerySyntaxError, parse_query
+    from storage.search import SearchFilters, search
+
     query = " ".join(words) if words else None
     try:
         node = parse_query(query) if query is not None else None

@@ -5,18 +5,19 @@ from __future__ import annotations
 import json
 import sys
 from dataclasses import asdict
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 from zoneinfo import ZoneInfo
 
 import typer
 from rich.text import Text
 
-from crawler.urls import InvalidURL, url_key
 from newsmon.app import app
 from newsmon.options import ConfigOption, console, fail, open_store, settings_from
 from newsmon.output import Column, FormatOption, OutputFormat, plain, print_rows
-from storage.queries import ArticleDetail, article_detail
-from storage.store import Store
+
+if TYPE_CHECKING:
+    from storage.queries import ArticleDetail
+    from storage.store import Store
 
 BODY_PREVIEW_CHARS = 600
 SIBLING_COLUMNS = (
@@ -39,6 +40,8 @@ VERSION_COLUMNS = (
 def _reference(ref: str) -> int | str:
     """The article id, or the URL key to look up; a usage error (exit 2) before the
     database is opened."""
+    from crawler.urls import InvalidURL, url_key
+
     if ref.isdigit():
         return int(ref)
     try:
@@ -90,6 +93,8 @@ def show_command(
 
     Example: newsmon show https://www.thehindu.com/news/national/some-story/article123.ece
     """
+    from storage.queries import article_detail
+
     settings = settings_from(config)
     tz = ZoneInfo(settings.default_timezone)
     ref = _reference(article)

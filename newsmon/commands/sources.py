@@ -8,9 +8,6 @@ from zoneinfo import ZoneInfo
 from newsmon.app import app
 from newsmon.options import ConfigOption, open_store, settings_from
 from newsmon.output import Column, FormatOption, OutputFormat, print_rows, status_style
-from scheduler.lock import service_state
-from scheduler.report import source_rows
-from storage.scheduler_store import SchedulerStore
 
 
 def _state(value: Any, row: Any) -> str:
@@ -39,6 +36,10 @@ def sources_command(fmt: FormatOption = OutputFormat.TABLE, config: ConfigOption
 
     Example: newsmon sources --format csv > sources.csv
     """
+    from scheduler.lock import service_state
+    from scheduler.report import source_rows
+    from storage.scheduler_store import SchedulerStore
+
     settings = settings_from(config)
     store = open_store(settings)
     try:

@@ -12,7 +12,6 @@ from newsmon.app import app
 from newsmon.commands.search import SinceOption, UntilOption, time_window
 from newsmon.options import ConfigOption, open_store, settings_from
 from newsmon.output import Column, FormatOption, OutputFormat, print_rows
-from storage.queries import stats
 
 
 class StatsBy(StrEnum):
@@ -51,6 +50,8 @@ def stats_command(
 
     Example: newsmon stats --by day --since 7d
     """
+    from storage.queries import stats
+
     settings = settings_from(config)
     tz = ZoneInfo(settings.default_timezone)
     start, end = time_window(since, until, tz)

@@ -12,10 +12,6 @@ import typer
 from newsmon.app import app
 from newsmon.options import ConfigOption, console, open_store, settings_from
 from newsmon.output import Column, FormatOption, OutputFormat, plain, print_rows, status_style
-from scheduler.lock import service_state
-from scheduler.report import source_rows
-from storage import search_index
-from storage.scheduler_store import SchedulerStore
 
 #: Exit status when no live service holds this database's lock.
 EXIT_NOT_RUNNING = 3
@@ -39,6 +35,11 @@ def status_command(fmt: FormatOption = OutputFormat.TABLE, config: ConfigOption 
 
     Example: newsmon status || systemctl start newsmon
     """
+    from scheduler.lock import service_state
+    from scheduler.report import source_rows
+    from storage import search_index
+    from storage.scheduler_store import SchedulerStore
+
     settings = settings_from(config)
     store = open_store(settings)
     try:

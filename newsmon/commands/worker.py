@@ -7,9 +7,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from sqlalchemy.exc import SQLAlchemyError
 
-from config.schema import DistributedSettings
 from newsmon.app import app
 from newsmon.options import ConfigOption, VerboseOption, exec_lean, fail, settings_from
 
@@ -65,6 +63,9 @@ def serve(
 ) -> None:
     """The worker itself (``python -m newsmon.commands.worker``, what ``newsmon worker``
     execs)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from config.schema import DistributedSettings
     from newsmon.commands.run import setup_service_logging
     from scheduler.distributed import DistributedError
     from scheduler.worker import serve as serve_worker

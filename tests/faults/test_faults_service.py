@@ -26,11 +26,11 @@ from typer.testing import CliRunner
 
 from config import load_settings
 from crawler.sample_site import SampleSite, render_sources
+from digest import daily as daily_mod
+from digest.daily import run_daily
 from faults.harness import PG_ADMIN_URL, throwaway_pg
 from newsmon.app import app
 from newsmon.cli import _load_commands as load_commands
-from newsmon.digest import daily as daily_mod
-from newsmon.digest.daily import run_daily
 from storage import Store
 from storage.scheduler_store import RunView, SchedulerStore
 

@@ -1,5 +1,5 @@
-"""Which of an article's publication times to keep: the most trusted, refined by a more
-precise one that agrees with it.
+"""Which of an article's publication times to keep (the page's against the feed's): the most
+trusted, refined by a more precise one that agrees with it; and the calendar day it means.
 
 Evidence, most trusted first: a per-source selector (the operator's own statement); the
 publisher's structured data (JSON-LD, meta tags, ``<time datetime>``, the feed, the news
@@ -13,7 +13,10 @@ contradiction never wins.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from crawler.timeparse import parse as parse_time
 
 # "updated": a page's modification time standing in for a publication time it lacks.
 TRUST = {"selector": 0, "jsonld": 1, "meta": 1, "url": 1, "time": 2, "feed": 3, "sitemap": 3,
@@ -59,3 +62,31 @@ def choose_published(options: list[Evidence]) -> Evidence | None:
     if refinements:
         return min(refinements, key=lambda e: (e.trust, e.rank))
     return best
+
+
+def local_date(at: datetime | None, raw: str | None, site_tz: str,
+               page_date: date | None = None) -> date | None:
+    """The calendar day a publication time means where it was written: the page's own
+    reading when it chose this time, else the offset its raw text names, else the
+    source's time zone ``site_tz``."""
+    if at is None:
+        return None
+    if page_date is not None:
+        return page_date
+    if raw:
+        result = parse_time(raw, at + timedelta(days=1), site_tz)
+        if result is not None and result.dt == at and result.local_date is not None:
+            return result.local_date
+    try:
+        return at.astimezone(ZoneInfo(site_tz)).date()
+    except (ZoneInfoNotFoundError, ValueError):
+        return at.astimezone(UTC).date()
+
+
+def age_noted(raw: str, at: datetime, fetched: datetime, age: timedelta, site_tz: str) -> str:
+    """``raw``, with the Age it was counted back from when that moved the time (a
+    relative time); an absolute date is the same either way and stays as it is."""
+    plain = parse_time(raw, fetched, site_tz)
+    if plain is not None and plain.dt == at:
+        return raw
+    return f"{raw} (Age: {int(age.total_seconds())} s)"

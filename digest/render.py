@@ -1,4 +1,4 @@
-"""Render a :class:`~newsmon.digest.build.Digest` as Markdown, HTML, JSON or plain text.
+"""Render a :class:`~digest.build.Digest` as Markdown, HTML, JSON or plain text.
 
 Contract: :func:`render` returns the whole document as a string. Markdown, HTML and text come
 from Jinja2 templates (``digest.md.j2``, ``digest.html.j2``, ``digest.txt.j2``); a template of
@@ -14,11 +14,13 @@ import json
 import re
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import quote, urlsplit
 
-import jinja2
+if TYPE_CHECKING:
+    import jinja2
 
-from newsmon.digest.build import Digest
+    from digest.build import Digest
 
 TEMPLATES = Path(__file__).with_name("templates")
 
@@ -74,6 +76,8 @@ def counted(count: int, noun: str) -> str:
 
 
 def _environment(fmt: DigestFormat, template_dir: str | Path | None) -> jinja2.Environment:
+    import jinja2
+
     loaders: list[jinja2.BaseLoader] = []
     if template_dir:
         loaders.append(jinja2.FileSystemLoader(str(template_dir)))
@@ -95,6 +99,8 @@ def _environment(fmt: DigestFormat, template_dir: str | Path | None) -> jinja2.E
 def render(digest: Digest, fmt: DigestFormat | str, *,
            template_dir: str | Path | None = None) -> str:
     """The digest as one document in ``fmt``; see the module docstring."""
+    import jinja2  # here, not above: the CLI's --help imports this module for DigestFormat
+
     fmt = DigestFormat(fmt)
     if fmt is DigestFormat.JSON:
         return json.dumps(digest.to_dict(), ensure_ascii=False, indent=2) + "\n"

@@ -1,7 +1,7 @@
 """The service's daily digest job: write the day's digest files and email them when configured.
 
 Contract of :func:`run_daily`: builds the digest of ``day`` (local, see
-:func:`~newsmon.digest.build.digest_zone`), writes ``YYYY-MM-DD.md`` and ``YYYY-MM-DD.html``
+:func:`~digest.build.digest_zone`), writes ``YYYY-MM-DD.md`` and ``YYYY-MM-DD.html``
 under the output folder (``digest.output_dir``, default ``<data_dir>/digests``) atomically,
 and, when ``digest.smtp.host`` and ``digest.recipients`` are set, emails it (text + HTML) with
 retries. A failed send never raises: it is logged, appended to ``mail.log`` (one JSON object
@@ -22,9 +22,9 @@ from datetime import UTC, date, datetime, timedelta, tzinfo
 from pathlib import Path
 
 from config.schema import Settings
-from newsmon.digest.build import Digest, build_digest
-from newsmon.digest.mail import MailError, send_digest, smtp_password
-from newsmon.digest.render import DigestFormat, render
+from digest.build import Digest, build_digest
+from digest.mail import MailError, send_digest, smtp_password
+from digest.render import DigestFormat, render
 from storage.store import Store
 
 logger = logging.getLogger(__name__)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from crawler.dates import Evidence, choose_published
+from crawler.extraction.published import Evidence, choose_published
 
 IST_MIDNIGHT = datetime(2026, 11, 23, 18, 30, tzinfo=UTC)  # 24 Nov 2026 00:00 IST
 
