@@ -32,6 +32,7 @@ from crawler.extraction.document import parse_html, select, select_texts
 from crawler.extraction.highlights import Highlights, find_highlights, from_selector
 from crawler.extraction.model import ExtractedArticle
 from crawler.extraction.pagetype import not_an_article
+from crawler.extraction.titles import title as headline
 
 logger = logging.getLogger(__name__)
 
@@ -97,7 +98,7 @@ def extract_article(
     article = ExtractedArticle(url=url)
     article.canonical_url = meta.canonical_url(page, url)
     titles = select_texts(tree, sel["title"]) if "title" in sel else []
-    article.title = titles[0] if titles else meta.title(page, tree)
+    article.title = titles[0] if titles else headline(page, tree)
     article.summary = meta.summary(page)
     article.language = meta.language(page)
     image = _selected_image(tree, sel["image"], url) if "image" in sel else None
