@@ -148,10 +148,10 @@ def pipeline(page: Page) -> str:
 
 def _pipeline_variant(**overrides: bool) -> Extractor:
     def run(page: Page) -> str:
+        from crawler.extraction import extract_article
         from crawler.extraction.body import BodyOptions
-        from crawler.extraction.extractor import extract_with_options
 
-        return extract_with_options(
+        return extract_article(
             page.html, page.url, fetched_at=FETCHED_AT, body_options=BodyOptions(**overrides)
         ).body
 

@@ -39,7 +39,6 @@ import statistics
 import sys
 import time
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -61,10 +60,10 @@ from search_bench import (  # noqa: E402
     Corpus,
     make_corpus,
     percentile,
+    scratch_database,
     sentences,
 )
-from sqlalchemy import create_engine, func, select, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
+from sqlalchemy import func, select, text  # noqa: E402
 
 from benchmarks._docs import DOCS_PATH, RunInfo, replace_section, run_info  # noqa: E402
 from config import Settings  # noqa: E402
@@ -351,20 +350,6 @@ def probes(gen: Generator, n: int) -> list[ArticleRecord]:
 # -- databases -------------------------------------------------------------------------------
 
 
-def scratch_database(keep: bool) -> Iterator[str]:
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    name = f"newsmon_scale_{uuid.uuid4().hex[:8]}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-    finally:
-        if not keep:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
 def run(size: int, batch: int, reps: int, n_probes: int, keep: bool, writers: int = 1,
         indexers: int = 1) -> Result:
     gazetteer = Gazetteer.load()
@@ -412,7 +397,7 @@ class _db:
     """``with _db(keep) as url``: a scratch PostgreSQL database."""
 
     def __init__(self, keep: bool) -> None:
-        self._gen = scratch_database(keep)
+        self._gen = scratch_database(keep, "newsmon_scale")
 
     def __enter__(self) -> str:
         return next(self._gen)

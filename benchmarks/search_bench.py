@@ -352,9 +352,10 @@ def run(db: str, url: str, n: int, reps: int) -> Result:
         store.close()
 
 
-def _pg_database(keep: bool) -> Generator[str, None, None]:
+def scratch_database(keep: bool, prefix: str = "newsmon_bench") -> Generator[str, None, None]:
+    """A new PostgreSQL database for one run (its URL), dropped afterwards unless ``keep``."""
     admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    name = f"newsmon_bench_{uuid.uuid4().hex[:8]}"
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     try:
@@ -447,7 +448,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.db in ("sqlite", "both"):
         results.append(run("sqlite", f"sqlite:///{args.sqlite_path}", args.articles, args.reps))
     if args.db in ("postgresql", "both"):
-        gen = _pg_database(args.keep)
+        gen = scratch_database(args.keep)
         url = next(gen)
         try:
             results.append(run("postgresql", url, args.articles, args.reps))

@@ -52,7 +52,6 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from config.loader import warn_placeholder_contact
 from config.schema import Settings, Source
-from crawler.extensions.runs import pid_alive
 from scheduler.child import CrawlResult, CrawlSupervisor, run_process
 from scheduler.jobs import (
     DIGEST_JOB_ID,
@@ -68,6 +67,7 @@ from scheduler.jobs import (
 )
 from scheduler.lock import LockLost, SchedulerLock
 from storage import search_index
+from storage.run_locks import pid_alive
 from storage.scheduler_store import FAILURE, SUCCESS, SchedulerStore, utcnow
 
 #: PostgreSQL: how often the service indexes queued articles for search, and how many at most

@@ -10,7 +10,6 @@ from typing import Any
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from storage import search_index
 from storage.article import ArticleRecord
 from storage.engine import WRITES, make_engine
 from storage.migrate import upgrade
@@ -130,6 +129,8 @@ class Store:
         if self.defer_search_index or not article_ids:
             return None
         try:
+            from storage import search_index  # FTS/tsvector code: loaded when used
+
             search_index.index_ids(self.engine, article_ids)
         except Exception as exc:
             reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()
@@ -160,6 +161,8 @@ class Store:
 
     def index_search(self, *, limit: int | None = None) -> int:
         """Index what waits in the search queue (PostgreSQL); return how many articles."""
+        from storage import search_index
+
         return search_index.index_pending(self.engine, limit=limit)
 
     def _write_enrichment(

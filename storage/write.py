@@ -17,7 +17,6 @@ from typing import Any
 from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
-from storage import search_index
 from storage.article import COPIED_COLUMNS, ArticleRecord
 from storage.models import (
     Article,
@@ -109,6 +108,8 @@ class ArticleWriter(ABC):
                                                     matcher)
                 if outcomes[i] is not Outcome.UNCHANGED:
                     to_index.append(aid)
+        from storage import search_index  # loaded by the first write, not by readers
+
         search_index.queue(session.connection(), to_index)
         return [o for o in outcomes if o is not None], to_index
 

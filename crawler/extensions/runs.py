@@ -22,6 +22,7 @@ from crawler.dbthread import run_db
 from crawler.settings import store_for
 from crawler.spiders.failures import database_reason
 from storage.records import RunStats
+from storage.run_locks import pid_alive
 from storage.scheduler_store import SchedulerStore
 from storage.store import Store
 
@@ -66,17 +67,6 @@ def collect(stats: StatsCollector, spider: Spider | None = None) -> RunStats:
         errors=get("newsmon/errors"),
         first_error=first_error,
     )
-
-
-def pid_alive(pid: int) -> bool:
-    """Whether a process ``pid`` exists on this host (signal 0 checks without sending)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 ORPHAN_MESSAGE = ("the crawl process ended without recording the end of its run (killed or "

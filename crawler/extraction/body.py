@@ -18,7 +18,7 @@ import trafilatura
 from lxml.html import HtmlElement
 
 from crawler.cleaning import clean_paragraphs, strip_page_furniture
-from crawler.extraction.document import clean_text
+from crawler.extraction.document import clean_text, text_pieces
 
 logger = logging.getLogger(__name__)
 
@@ -197,33 +197,17 @@ _BLOCK_TAGS = frozenset(
 _SKIP_TAGS = frozenset({"script", "style", "noscript", "template", "button", "svg", "form"})
 
 
+# Marks a block's edge among an element's text pieces (never in page text: controls are
+# stripped before parsing).
+_BLOCK_EDGE = "\x00"
+
+
 def render_blocks(elements: Iterable[HtmlElement]) -> list[str]:
     """Paragraphs of the given elements: every block-level element starts a new one."""
     paragraphs: list[str] = []
-    current: list[str] = []
-
-    def flush() -> None:
-        text = clean_text("".join(current))
-        if text:
-            paragraphs.append(text)
-        current.clear()
-
-    def walk(node: HtmlElement) -> None:
-        if node.text:
-            current.append(node.text)
-        for child in node:
-            if isinstance(child.tag, str) and child.tag not in _SKIP_TAGS:
-                block = child.tag in _BLOCK_TAGS
-                if block:
-                    flush()
-                walk(child)
-                if block:
-                    flush()
-            if child.tail:
-                current.append(child.tail)
-
     for el in elements:
-        flush()
-        walk(el)
-        flush()
+        parts: list[str] = []
+        text_pieces(el, parts, skip=_SKIP_TAGS, breaks=_BLOCK_TAGS, mark=_BLOCK_EDGE)
+        paragraphs.extend(t for t in (clean_text(p) for p in "".join(parts).split(_BLOCK_EDGE))
+                          if t)
     return paragraphs

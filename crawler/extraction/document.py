@@ -98,25 +98,28 @@ _SPACED_TAGS = frozenset(
 )
 
 
+def text_pieces(el: HtmlElement, parts: list[str], *, skip: frozenset[str],
+                breaks: frozenset[str], mark: str) -> None:
+    """Append the text of ``el`` to ``parts`` in document order, leaving out the elements
+    whose tag is in ``skip`` and putting ``mark`` before and after those in ``breaks``."""
+    if el.text:
+        parts.append(el.text)
+    for child in el:
+        if isinstance(child.tag, str) and child.tag not in skip:
+            spaced = child.tag in breaks
+            if spaced:
+                parts.append(mark)
+            text_pieces(child, parts, skip=skip, breaks=breaks, mark=mark)
+            if spaced:
+                parts.append(mark)
+        if child.tail:
+            parts.append(child.tail)
+
+
 def element_text(el: HtmlElement) -> str:
     """Visible text of an element, whitespace collapsed, scripts and styles skipped."""
     parts: list[str] = []
-
-    def walk(node: HtmlElement) -> None:
-        if node.text:
-            parts.append(node.text)
-        for child in node:
-            if isinstance(child.tag, str) and child.tag not in _SKIP_TAGS:
-                spaced = child.tag in _SPACED_TAGS
-                if spaced:
-                    parts.append(" ")
-                walk(child)
-                if spaced:
-                    parts.append(" ")
-            if child.tail:
-                parts.append(child.tail)
-
-    walk(el)
+    text_pieces(el, parts, skip=_SKIP_TAGS, breaks=_SPACED_TAGS, mark=" ")
     return clean_text("".join(parts))
 
 

@@ -32,6 +32,7 @@ from crawler.extraction.document import parse_html, select, select_texts
 from crawler.extraction.highlights import Highlights, find_highlights, from_selector
 from crawler.extraction.model import ExtractedArticle
 from crawler.extraction.pagetype import not_an_article
+from crawler.extraction.titles import title as headline
 
 logger = logging.getLogger(__name__)
 
@@ -77,27 +78,14 @@ def extract_article(
     fetched_at: datetime,
     site_tz: str = "UTC",
     selectors: Mapping[str, str] | None = None,
+    body_options: BodyOptions | None = None,
 ) -> ExtractedArticle:
     """Extract an article from one page.
 
     ``fetched_at`` anchors relative dates ("2 hours ago"); a naive value is taken
     as UTC. ``site_tz`` is the IANA zone for dates printed without an offset.
+    ``body_options`` exposes the body pipeline's knobs (for the benchmark).
     """
-    return extract_with_options(
-        html, url, fetched_at=fetched_at, site_tz=site_tz, selectors=selectors
-    )
-
-
-def extract_with_options(
-    html: str | bytes,
-    url: str,
-    *,
-    fetched_at: datetime,
-    site_tz: str = "UTC",
-    selectors: Mapping[str, str] | None = None,
-    body_options: BodyOptions | None = None,
-) -> ExtractedArticle:
-    """:func:`extract_article` with the body pipeline's knobs exposed (for the benchmark)."""
     if fetched_at.tzinfo is None:
         fetched_at = fetched_at.replace(tzinfo=UTC)
     sel = {k: v for k, v in (selectors or {}).items() if v and v.strip()}
@@ -110,7 +98,7 @@ def extract_with_options(
     article = ExtractedArticle(url=url)
     article.canonical_url = meta.canonical_url(page, url)
     titles = select_texts(tree, sel["title"]) if "title" in sel else []
-    article.title = titles[0] if titles else meta.title(page, tree)
+    article.title = titles[0] if titles else headline(page, tree)
     article.summary = meta.summary(page)
     article.language = meta.language(page)
     image = _selected_image(tree, sel["image"], url) if "image" in sel else None
