@@ -60,8 +60,9 @@ def _normalise(url: str) -> URL:
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA foreign_keys=ON")
-    # Writers wait this long for the file lock. Crawls write from the Twisted reactor's
-    # thread, so a long wait would stall the whole crawl; batches are short transactions.
+    # One statement waits this long for the file lock; a writer's BEGIN IMMEDIATE retries
+    # (_sqlite_begin). Crawls write from their database thread (crawler/dbthread.py), so a
+    # wait holds back that crawl's writes, never its downloads.
     cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")

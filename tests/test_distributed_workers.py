@@ -210,7 +210,7 @@ def test_a_worker_killed_mid_task_has_its_task_finished_by_the_other(
     assert last.status == "interrupted" and last.finished is not None, last
 
 
-def test_two_workers_finish_a_slow_multi_source_crawl_faster_than_one(
+def test_two_workers_crawl_sources_at_once_and_one_worker_one_at_a_time(
     tmp_path: Path, site: SampleSite, pg_database: str, queue_name: str,
     procs: Callable[..., Proc],
 ) -> None:
@@ -230,14 +230,13 @@ def test_two_workers_finish_a_slow_multi_source_crawl_faster_than_one(
         for n, queue in queues.items():
             wait_for(lambda q=queue, n=n: len(q.workers()) >= n, 30, f"{n} workers")
 
-        def crawl_with(n: int) -> float:
+        def crawl_with(n: int) -> int:
+            """How many pairs of this crawl's runs overlapped in time."""
             _reset_pg(pg_database)
             Store.from_url(pg_database).close()
-            started = time.monotonic()
             jobs = [queues[n].submit(name, 60)[0] for name in FEEDS]
             wait_for(lambda: all(j.get_status() in ("finished", "failed") for j in jobs), 90,
                      f"{len(jobs)} tasks on {n} workers")
-            took = time.monotonic() - started
             assert all(j.get_status() == "finished" for j in jobs)
             store = Store.from_url(pg_database, migrate=False)
             try:
@@ -246,7 +245,9 @@ def test_two_workers_finish_a_slow_multi_source_crawl_faster_than_one(
                 store.close()
             assert sorted(r.source for r in runs) == sorted(FEEDS)
             assert all(r.status == "ok" for r in runs), runs
-            return took
+            spans = [(r.started, r.finished) for r in runs if r.finished is not None]
+            return sum(1 for i, a in enumerate(spans) for b in spans[i + 1:]
+                       if a[0] < b[1] and b[0] < a[1])
 
         one = crawl_with(1)
         two = crawl_with(2)
@@ -255,5 +256,7 @@ def test_two_workers_finish_a_slow_multi_source_crawl_faster_than_one(
 
         for n in (1, 2):
             clean_queue(f"{queue_name}-{n}")
-    print(f"one worker {one:.1f} s, two workers {two:.1f} s")
-    assert two < one * 0.8, (one, two)
+    # Each source's feed answers in 1.5 s: one worker crawls them one after another, two
+    # crawl two at once (what they gain in time is for benchmarks, not for this test).
+    assert one == 0, one
+    assert two >= 1, two
