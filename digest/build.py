@@ -9,6 +9,11 @@ Contract of :func:`build_digest`:
   under ``topic`` when one is asked for). Its copies — near-duplicates and other articles of
   the same story in the period — collapse into "also reported by" with one link per source.
 - Stories rank by how many sources covered them in the period, then by their newest article.
+- Each story is "new" (first reported in the period) or "developing" (reported before, with
+  new reports or material revisions in the period: "+2 sources", "figure corrected: …"); the
+  previous digest is taken to cover everything before the period
+  (:mod:`storage.developments`). A story whose only news is a material revision of an
+  article reported earlier is listed too. ``top`` holds the period's most-reported stories.
 - An empty period gives a digest with no sections, never an error.
 """
 
@@ -21,9 +26,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from config.schema import Settings, Topic
+from storage.developments import Development, revised_in, story_developments
 from storage.queries import (
     ArticleRow,
     RunRow,
+    articles_by_id,
     is_failure,
     story_primaries,
     window_articles,
@@ -34,6 +41,10 @@ from storage.store import Store
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"'”’)]?\s+(?=[A-Z0-9\"'“‘(])")
 LEAD_MAX_CHARS = 320
 MAX_HIGHLIGHTS = 3
+# The digest's head lists this many of the most-reported stories (two sources or more).
+TOP_STORIES = 5
+# A story lists at most this many revision lines.
+MAX_CHANGES = 3
 
 
 @dataclass(slots=True)
@@ -61,6 +72,12 @@ class DigestStory:
     source_count: int
     article_count: int
     also: list[Copy] = field(default_factory=list)
+    # "new": first reported in the period; "developing": reported before it.
+    status: str = "new"
+    # What is new since the previous digest: "+2 sources", "figure corrected: 36 → 38".
+    changes: list[str] = field(default_factory=list)
+    # An article of the story changed materially in the period.
+    updated: bool = False
 
 
 @dataclass(slots=True)
@@ -101,6 +118,7 @@ class Digest:
     totals: Totals
     sections: list[DigestSection]
     failures: list[RunFailure]
+    top: list[DigestStory] = field(default_factory=list)
 
     @property
     def is_empty(self) -> bool:
@@ -111,9 +129,8 @@ class Digest:
         for key in ("since", "until", "generated_at"):
             data[key] = getattr(self, key).isoformat()
         data["day"] = self.day.isoformat() if self.day else None
-        for section in data["sections"]:
-            for story in section["stories"]:
-                story["dated_at"] = story["dated_at"].isoformat()
+        for story in [s for sec in data["sections"] for s in sec["stories"]] + data["top"]:
+            story["dated_at"] = story["dated_at"].isoformat()
         return data
 
 
@@ -194,15 +211,21 @@ def build_digest(
         raise ValueError("the period is empty: 'since' must be before 'until'")
 
     articles = window_articles(store, since, until)
+    in_period = {a.id for a in articles}
+    revised = [a for a in articles_by_id(
+        store, [i for i in revised_in(store, since, until) if i not in in_period])
+        if a.story_id is not None]
     runs = window_runs(store, since, until)
     last_local_day = (until - timedelta(microseconds=1)).astimezone(tz).date()
     with_date = day is None and since.astimezone(tz).date() != last_local_day
 
     groups: dict[tuple[str, int], list[ArticleRow]] = {}
-    for a in articles:
+    for a in [*articles, *revised]:
         key = ("story", a.story_id) if a.story_id is not None else ("article", a.id)
         groups.setdefault(key, []).append(a)
-    primary_ids = story_primaries(store, [k[1] for k in groups if k[0] == "story"])
+    story_ids = [k[1] for k in groups if k[0] == "story"]
+    primary_ids = story_primaries(store, story_ids)
+    developments = story_developments(store, story_ids, since, until)
 
     # topic -> [(newest article time, story)], ranked below.
     found: dict[str, list[tuple[datetime, DigestStory]]] = {}
@@ -223,6 +246,9 @@ def build_digest(
         for a in sorted(members, key=lambda a: (a.first_seen_at, a.id)):
             if a.source != rep.source:
                 by_source.setdefault(a.source, a)
+        status, changes, updated = _development(
+            developments.get(rep.story_id) if rep.story_id is not None else None,
+            [a for a in members if a.id in in_period], since)
         found.setdefault(chosen, []).append((max(a.dated_at for a in members), DigestStory(
             story_id=rep.story_id, title=rep.title, url=rep.url, source=rep.source,
             dated_at=rep.dated_at, local_time=_local_time(rep.dated_at, tz, with_date),
@@ -232,6 +258,7 @@ def build_digest(
             also=[Copy(source=c.source, title=c.title, url=c.url,
                        local_time=_local_time(c.dated_at, tz, with_date))
                   for c in by_source.values()],
+            status=status, changes=changes, updated=updated,
         )))
 
     sections = []
@@ -241,6 +268,9 @@ def build_digest(
         sections.append(DigestSection(topic=t, name=_topic_name(t),
                                       stories=[story for _, story in ranked]))
 
+    everything = [story for section in sections for story in section.stories]
+    top = sorted((s for s in everything if s.source_count >= 2),
+                 key=lambda s: (-s.source_count, -s.dated_at.timestamp(), s.title))[:TOP_STORIES]
     listed = [a for a in articles if a.id in covered]
     failures = [RunFailure(source=r.source, status=r.status,
                            local_time=_local_time(r.started_at, tz, with_date),
@@ -253,7 +283,29 @@ def build_digest(
     title = "Digest" + (f": {_topic_name(topic)}" if topic else "") + f" — {period}"
     return Digest(title=title, period=period, timezone=str(tz), day=day, since=since,
                   until=until, topic=topic, generated_at=now, totals=totals, sections=sections,
-                  failures=failures)
+                  failures=failures, top=top)
+
+
+def _development(dev: Development | None, reports: list[ArticleRow], since: datetime
+                 ) -> tuple[str, list[str], bool]:
+    """A story's status ("new" or "developing"), what changed, and whether it was revised,
+    from its history and its reports in the period."""
+    if dev is None:
+        return "new", [], False
+    changes: list[str] = []
+    status = "new" if dev.first_reported_at >= since else "developing"
+    if status == "developing" and reports:
+        gained = {a.source for a in reports} - dev.earlier_sources
+        if gained:
+            changes.append(f"+{len(gained)} source" + ("s" if len(gained) > 1 else ""))
+        else:
+            changes.append(f"+{len(reports)} report" + ("s" if len(reports) > 1 else ""))
+    seen: set[str] = set()
+    for r in dev.revisions:
+        if r.change not in seen and len(seen) < MAX_CHANGES:
+            seen.add(r.change)
+            changes.append(r.change)
+    return status, changes, bool(dev.revisions)
 
 
 def _story_scores(members: list[ArticleRow]) -> dict[str, float]:

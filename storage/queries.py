@@ -171,6 +171,16 @@ def window_articles(store: Store, since: datetime, until: datetime) -> list[Arti
     return _rows(store, stmt)
 
 
+def articles_by_id(store: Store, ids: list[int]) -> list[ArticleRow]:
+    """The articles ``ids`` (those that exist), oldest first, with topics."""
+    rows: list[ArticleRow] = []
+    for i in range(0, len(ids), _CHUNK):
+        rows.extend(_rows(store, select(*_article_columns())
+                          .join(SourceRow, SourceRow.id == Article.source_id)
+                          .where(Article.id.in_(ids[i:i + _CHUNK]))))
+    return sorted(rows, key=lambda r: (r.dated_at, r.id))
+
+
 def window_runs(store: Store, since: datetime, until: datetime) -> list[RunRow]:
     """Crawl runs started in ``[since, until)``, oldest first."""
     with store.engine.connect() as conn:

@@ -68,7 +68,7 @@ def test_html_escapes_everything_scraped(room: Newsroom) -> None:
     assert HOSTILE_IMG in text
     assert 'He said "<iframe src=//evil>" & left' in text
     assert set(parser.tags) <= {"html", "head", "meta", "title", "style", "body", "div", "h1",
-                                "h2", "h3", "p", "span", "a", "ul", "li", "strong"}
+                                "h2", "h3", "p", "span", "a", "ul", "ol", "li", "strong"}
     assert all(h.startswith("https://") for h in parser.hrefs)
     assert "javascript:" not in " ".join(parser.hrefs)
     assert "Also reported by 1 source:" in text
@@ -100,11 +100,14 @@ def test_markdown_and_text_layout(room: Newsroom) -> None:
 
 3 articles · 2 stories · 3 sources
 
+**Most reported:** [India signs Rafale Marine deal](https://hindu.example.com/news/1) \
+(2 sources, new)
+
 ## Defence
 
 ### [India signs Rafale Marine deal](https://hindu.example.com/news/1)
 
-hindu · 09:12 IST · 2 sources
+**New** · hindu · 09:12 IST · 2 sources
 
 - 26 jets
 - From 2029
@@ -115,7 +118,7 @@ Also reported by 1 source: [ht](https://ht.example.com/news/2)
 
 ### [Steel tariffs rise](https://reuters.example.com/news/3)
 
-reuters · 09:12 IST
+**New** · reuters · 09:12 IST
 
 Duties rose. Mills protested.
 
@@ -126,10 +129,15 @@ Digest — Wednesday 25 November 2026
 
 3 articles, 2 stories, 3 sources.
 
+MOST REPORTED
+-------------
+
+* India signs Rafale Marine deal (2 sources, new)
+
 DEFENCE
 -------
 
-* India signs Rafale Marine deal
+* [NEW] India signs Rafale Marine deal
   hindu, 09:12 IST, 2 sources
   - 26 jets
   - From 2029
@@ -140,7 +148,7 @@ DEFENCE
 TRADE
 -----
 
-* Steel tariffs rise
+* [NEW] Steel tariffs rise
   reuters, 09:12 IST
   Duties rose. Mills protested.
   https://reuters.example.com/news/3
