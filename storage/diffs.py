@@ -61,6 +61,27 @@ def word_diff(old: str | None, new: str | None) -> list[Chunk]:
             for op, i1, i2, j1, j2 in matcher.get_opcodes()]
 
 
+def condensed(chunks: list[Chunk], context: int = 8) -> list[Chunk | None]:
+    """``chunks`` with long equal runs cut to ``context`` words either side of a change;
+    None marks where words were left out. An unchanged text gives ``[]``."""
+    if all(c.op == "equal" for c in chunks):
+        return []
+    out: list[Chunk | None] = []
+    last = len(chunks) - 1
+    for i, c in enumerate(chunks):
+        if c.op != "equal" or len(c.old) <= 2 * context:
+            out.append(c)
+            continue
+        head = c.old[:context] if i > 0 else ()
+        tail = c.old[-context:] if i < last else ()
+        if head:
+            out.append(Chunk("equal", head, c.new[:context]))
+        out.append(None)
+        if tail:
+            out.append(Chunk("equal", tail, c.new[-context:]))
+    return out
+
+
 def figures(words: tuple[str, ...] | list[str]) -> list[str]:
     """The numbers among ``words`` as written ("36,000", "₹2.1", "12%"), in order."""
     out: list[str] = []
@@ -122,4 +143,4 @@ def describe_change(old_title: str, old_body: str | None, new_title: str,
     return "; ".join(parts) or None
 
 
-__all__ = ["Chunk", "describe_change", "figures", "tokens", "word_diff"]
+__all__ = ["Chunk", "condensed", "describe_change", "figures", "tokens", "word_diff"]

@@ -85,8 +85,18 @@ def show_command(
         "--story", help="Show this story's timeline instead: the first report, each "
         "source's pickup and lag, copies apart from reports written independently, "
         "revisions, and why each article was linked.", show_default=False)] = None,
+    compare: Annotated[list[int] | None, typer.Argument(
+        help="With --diff: the version ids to compare (see --versions).",
+        show_default=False)] = None,
     body: Annotated[bool, typer.Option("--body", help="Print the whole body, not its "
                                        "opening.")] = False,
+    versions: Annotated[bool, typer.Option(
+        "--versions", help="List the article's versions only.")] = False,
+    diff: Annotated[bool, typer.Option(
+        "--diff", help="Print what changed, word by word, between two versions: the ids "
+        "given after the article (newsmon show 42 --diff 7 9), else the last accepted "
+        "version against the one before it. Removed words read [-so-], added {+so+}.")
+    ] = False,
     fmt: FormatOption = OutputFormat.TABLE,
     config: ConfigOption = None,
 ) -> None:
@@ -96,10 +106,14 @@ def show_command(
     reason (JSON output carries each version's full text).
 
     Example: newsmon show https://www.thehindu.com/news/national/some-story/article123.ece
-    (or newsmon show --story 42)
+    (or newsmon show --story 42, or newsmon show 42 --diff)
     """
     if (article is None) == (story is None):
         fail("give an article id or URL, or --story ID (not both)", 2)
+    if compare and not diff:
+        fail(f"unexpected extra argument {compare[0]}: version ids go with --diff", 2)
+    if (diff or versions) and fmt is not OutputFormat.TABLE:
+        fail("--diff and --versions print text; JSON output carries every version's text", 2)
     from storage.queries import article_detail
     from storage.timeline import story_link
 
@@ -133,7 +147,25 @@ def show_command(
                     for k, v in data.items()}
             print_rows([flat], [], fmt)
         return
+    if diff:
+        from newsmon.commands.show_diff import show_diff
+
+        return show_diff(detail.row.id, detail.row.title, detail.versions, compare or [], tz)
+    if versions:
+        console.print(Text(detail.row.title, style="bold"))
+        if not detail.versions:
+            console.print("No versions recorded.")
+        else:
+            _print_versions(detail, tz)
+        return
     _print(detail, tz, body, link)
+
+
+def _print_versions(d: ArticleDetail, tz: ZoneInfo) -> None:
+    print_rows([{"id": v.id, "fetched_at": v.fetched_at, "status": v.status,
+                 "words": v.words, "title": v.title, "reason": v.reason or ""}
+                for v in d.versions], VERSION_COLUMNS, OutputFormat.TABLE, tz=tz,
+               console=console, title="Versions")
 
 
 def _n(count: int, noun: str) -> str:
@@ -187,7 +219,4 @@ def _print(d: ArticleDetail, tz: ZoneInfo, full_body: bool,
                    title=f"Also in story #{r.story_id}")
     if d.versions:
         console.print()
-        print_rows([{"id": v.id, "fetched_at": v.fetched_at, "status": v.status,
-                     "words": v.words, "title": v.title, "reason": v.reason or ""}
-                    for v in d.versions], VERSION_COLUMNS, OutputFormat.TABLE, tz=tz,
-                   console=console, title="Versions")
+        _print_versions(d, tz)
