@@ -188,8 +188,12 @@ class Source(_Strict):
     selectors: dict[str, str] = Field(default_factory=dict)
     topic: Topic | None = None
     enabled: bool = True
-    # Re-fetch stored articles younger than this to pick up corrections; None: never re-fetch.
-    refetch_within: Duration | None = None
+    # Re-fetch stored articles first seen within this to pick up corrections (a conditional
+    # GET: an unchanged page costs a 304), at most every ``refetch_every``; an article whose
+    # sitemap lastmod or feed entry's updated time is later than its last fetch is re-fetched
+    # at any age. None: re-fetch only on such a newer modified time.
+    refetch_within: Duration | None = timedelta(days=2)
+    refetch_every: PositiveDuration = timedelta(hours=4)
     max_articles: int | None = Field(default=None, ge=1)
     # False: store feed entries as they are, without fetching the article page (aggregators such
     # as Google News link to redirect pages that cannot be extracted).

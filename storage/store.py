@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage.article import ArticleRecord
@@ -96,19 +96,39 @@ class Store:
                 ).scalars())
         return found
 
-    def keys_first_seen_since(self, keys: Iterable[str], since: datetime) -> set[str]:
-        """Return those of ``keys`` whose article was first seen at or after ``since``."""
+    def refetch_due(self, keys: Iterable[str], modified: dict[str, datetime], *,
+                    first_seen_since: datetime | None, checked_before: datetime
+                    ) -> dict[str, datetime]:
+        """Those of the stored ``keys`` due for a re-fetch, each with when it was last
+        fetched: last fetched before
+        ``checked_before``, and either first seen at or after ``first_seen_since`` (young
+        enough to be corrected; None: no age makes it due) or listed with a modified time
+        (``modified``: a sitemap's lastmod, a feed entry's updated time) later than that
+        fetch."""
         wanted = list(dict.fromkeys(keys))
-        found: set[str] = set()
+        due: dict[str, datetime] = {}
         with self.engine.connect() as conn:
             for i in range(0, len(wanted), 500):
-                found.update(conn.execute(
-                    select(ArticleURL.url_key)
-                    .join(Article, Article.id == ArticleURL.article_id)
-                    .where(ArticleURL.url_key.in_(wanted[i : i + 500]),
-                           Article.first_seen_at >= since)
-                ).scalars())
-        return found
+                for key, first_seen, fetched in conn.execute(
+                        select(ArticleURL.url_key, Article.first_seen_at, Article.fetched_at)
+                        .join(Article, Article.id == ArticleURL.article_id)
+                        .where(ArticleURL.url_key.in_(wanted[i : i + 500]),
+                               Article.fetched_at < checked_before)):
+                    young = first_seen_since is not None and first_seen >= first_seen_since
+                    changed = key in modified and modified[key] > fetched
+                    if young or changed:
+                        due[key] = fetched
+        return due
+
+    def mark_fetched(self, fetched: dict[str, datetime]) -> None:
+        """Note that the articles under these URL keys were fetched at these times and had
+        not changed (a re-fetch answered 304): ``fetched_at`` moves on, nothing else."""
+        with self.engine.begin() as conn:
+            for key, at in fetched.items():
+                ids = select(ArticleURL.article_id).where(ArticleURL.url_key == key)
+                conn.execute(update(Article).where(Article.id.in_(ids),
+                                                   Article.fetched_at < at)
+                             .values(fetched_at=at))
 
     def upsert_articles(
         self, records: Sequence[ArticleRecord], matcher: StoryMatcher | None = None

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, insert, select
@@ -153,10 +154,12 @@ class ArticleWriter(ABC):
         assert article is not None
         if article.content_hash == chash:
             self.add_aliases(session, article.id, rec_keys)
+            _checked(article, rec.fetched_at)
             return Outcome.UNCHANGED, article.id
         reason = judge(Stored(title=article.title, body=article.body), rec)
         if reason is not None:
             self._reject(session, article.id, rec, chash, reason)
+            _checked(article, rec.fetched_at)
             return Outcome.REJECTED, article.id
         self.add_aliases(session, article.id, rec_keys)
         modified = rec.modified_at or rec.fetched_at
@@ -239,3 +242,10 @@ class ArticleWriter(ABC):
             self.insert(ArticleURL.__table__).values(rows)
             .on_conflict_do_nothing(index_elements=["url_key"])
         )
+
+
+def _checked(article: Article, at: datetime) -> None:
+    """``fetched_at`` is when the article was last fetched, whether or not it changed (a
+    re-fetch is due again ``refetch_every`` after it)."""
+    if at > article.fetched_at:
+        article.fetched_at = at

@@ -154,11 +154,28 @@ def test_validators_upsert(store: Store) -> None:
     assert store.validators("http://x/feed") == ('"def"', "Tue, 24 Nov 2026 10:00:00 GMT")
 
 
-def test_keys_first_seen_since(store: Store) -> None:
-    store.upsert_articles([record(key="example.com/old", fetched_at=T0 - timedelta(days=2)),
-                           record(key="example.com/new", fetched_at=T0)])
-    keys = {"example.com/old", "example.com/new"}
-    assert store.keys_first_seen_since(keys, T0 - timedelta(hours=6)) == {"example.com/new"}
+def test_refetch_due_young_or_modified_and_not_fetched_lately(store: Store) -> None:
+    store.upsert_articles([record(key="example.com/old", fetched_at=T0 - timedelta(days=5)),
+                           record(key="example.com/young", fetched_at=T0 - timedelta(hours=6)),
+                           record(key="example.com/recent", fetched_at=T0 - timedelta(hours=1))])
+    keys = {"example.com/old", "example.com/young", "example.com/recent", "example.com/none"}
+    checked_before = T0 - timedelta(hours=4)
+    # Young enough (first seen within two days) and not fetched in the last four hours.
+    assert store.refetch_due(keys, {}, first_seen_since=T0 - timedelta(days=2),
+                             checked_before=checked_before) == {
+        "example.com/young": T0 - timedelta(hours=6)}
+    # An old article listed with a modified time after its last fetch is due at any age; one
+    # whose modified time is older than its fetch is not; one fetched lately never is.
+    modified = {"example.com/old": T0 - timedelta(days=1),
+                "example.com/young": T0 - timedelta(days=1),
+                "example.com/recent": T0}
+    assert store.refetch_due(keys, modified, first_seen_since=None,
+                             checked_before=checked_before) == {
+        "example.com/old": T0 - timedelta(days=5)}
+    # A 304 moves the last fetch on: it is not due again for refetch_every.
+    store.mark_fetched({"example.com/young": T0})
+    assert store.refetch_due(keys, {}, first_seen_since=T0 - timedelta(days=2),
+                             checked_before=checked_before) == {}
 
 
 def test_deleting_an_article_deletes_its_lookup_rows(store: Store) -> None:

@@ -13,6 +13,7 @@ import logging
 from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from email.utils import format_datetime
 from typing import Any, ClassVar
 
 from scrapy import Request, Spider, signals
@@ -73,6 +74,8 @@ class SourceSpider(Spider):
         self.max_articles = source.max_articles
         self._seen_keys: set[str] = set()
         self._settled: set[str] = set()  # seen keys deliberately skipped (already stored)
+        # Re-fetches answered 304 Not Modified: key -> when (noted as fetched at close).
+        self._not_modified: dict[str, datetime] = {}
         self._requested = 0
         self.first_error: str | None = None
         self.entries = EntryLedger()
@@ -159,6 +162,12 @@ class SourceSpider(Spider):
                               last_modified.decode("latin-1") if last_modified else None)
 
     async def closed(self, reason: str) -> None:
+        if self.store is not None and self._not_modified:
+            try:
+                await run_db(self.store.mark_fetched, dict(self._not_modified))
+            except SQLAlchemyError as exc:
+                logger.warning("%s: the re-fetches answered 304 not noted (%s)",
+                               self.source.name, database_reason(exc))
         if self.store is None or not self.entries.pending:
             return
         if reason != "finished" or self.stat("store_failures"):
@@ -211,7 +220,7 @@ class SourceSpider(Spider):
 
     async def _decide(self, hints: Iterable[Hint], origin: str) -> list[Any]:
         fresh: list[tuple[str, Hint]] = []
-        refetch: set[str] = set()
+        refetch: dict[str, datetime] = {}
         for hint in hints:
             try:
                 key = url_key(hint.url)
@@ -226,8 +235,8 @@ class SourceSpider(Spider):
             self._seen_keys.add(key)
             fresh.append((key, hint))
         if self.store is not None and fresh:
-            known, refetch = await run_db(self._known, self.store, [k for k, _ in fresh])
-            skip = known - refetch
+            known, refetch = await run_db(self._known, self.store, fresh)
+            skip = known - refetch.keys()
             self._settled.update(skip)
             self.count("skipped_known", sum(1 for k, _ in fresh if k in skip))
             fresh = [(k, h) for k, h in fresh if k not in skip]
@@ -239,23 +248,40 @@ class SourceSpider(Spider):
                 continue
             self._requested += 1
             if self.source.fetch_articles:
-                out.append(Request(hint.url, callback=self.parse_article, errback=self.on_error,
-                                   cb_kwargs={"hint": hint, "refetch": key in refetch},
-                                   meta={"newsmon_origin": origin}))
+                again = refetch.get(key)
+                if again is not None:
+                    self.count("refetches")
+                out.append(Request(
+                    hint.url, callback=self.parse_article, errback=self.on_error,
+                    cb_kwargs={"hint": hint, "refetch": again is not None},
+                    # A re-fetch asks for the page only if it changed since the last fetch.
+                    headers={"If-Modified-Since": format_datetime(again, usegmt=True)}
+                    if again is not None else None,
+                    meta={"newsmon_origin": origin,
+                          "handle_httpstatus_list": [304] if again is not None else []}))
             else:
                 # A feed-only source: the entry is all there is.
                 out.append(FetchedPage(hint=hint, fetched_at=datetime.now(UTC)))
         return out
 
-    def _known(self, store: Store, keys: list[str]) -> tuple[set[str], set[str]]:
-        """In the database thread: which of ``keys`` are stored, and which of those are due
-        for a re-fetch (first seen within the source's ``refetch_within``)."""
-        known = store.known_keys(keys)
-        refetch: set[str] = set()
-        if self.source.refetch_within is not None and known:
-            since = datetime.now(UTC) - self.source.refetch_within
-            refetch = store.keys_first_seen_since(known, since)
-        return known, refetch
+    def _known(self, store: Store, entries: list[tuple[str, Hint]]
+               ) -> tuple[set[str], dict[str, datetime]]:
+        """In the database thread: which of the entries' keys are stored, and which of those
+        are due for a re-fetch (first seen within the source's ``refetch_within``, or listed
+        with a modified time later than their last fetch; not fetched within
+        ``refetch_every``), each with the time of its last fetch."""
+        known = store.known_keys(k for k, _ in entries)
+        if not known:
+            return known, {}
+        now = datetime.now(UTC)
+        modified = {k: h.modified_at for k, h in entries if k in known and h.modified_at}
+        young = (now - self.source.refetch_within if self.source.refetch_within is not None
+                 else None)
+        if young is None and not modified:
+            return known, {}
+        due = store.refetch_due(known, modified, first_seen_since=young,
+                                checked_before=now - self.source.refetch_every)
+        return known, due
 
     def parse_article(self, response: Response, hint: Hint, refetch: bool = False
                       ) -> Iterator[FetchedPage]:
@@ -263,6 +289,11 @@ class SourceSpider(Spider):
         ``refetch``: it is stored already and was fetched again to look for changes; the
         store compares what came back with what it has."""
         self.count("article_pages")
+        if response.status == 304:
+            # A re-fetch of an unchanged page: the stored article stands.
+            self.count("refetch_unchanged")
+            self._not_modified[url_key(hint.url)] = fetched_at(response)
+            return
         if not isinstance(response, TextResponse):
             self.count("dropped_not_text")
             return

@@ -115,7 +115,7 @@ async def test_worse_refetches_never_replace_the_article_and_a_revision_does(
         feed = server.route("/feed.xml", respond(200, rss([rss_item(url, TITLE)]),
                                                  "application/rss+xml; charset=utf-8"))
         settings = load(write_config(tmp_path / "cfg", db_url, [
-            rss_source(SOURCE, feed, refetch_within="7d")]))
+            rss_source(SOURCE, feed, refetch_within="7d", refetch_every="0.001s")]))
         store = Store.from_url(db_url)
         try:
             first = await crawl_case(settings, store)
@@ -166,7 +166,7 @@ async def test_articles_that_redirect_home_are_not_stored_and_do_not_block_later
         feed = server.route("/feed.xml", sequence(*[respond(200, f, rss_type) for f in (
             first, first, second, second)]))
         settings = load(write_config(tmp_path / "cfg", db_url, [
-            rss_source(SOURCE, feed, refetch_within="7d")]))
+            rss_source(SOURCE, feed, refetch_within="7d", refetch_every="0.001s")]))
         store = Store.from_url(db_url)
         try:
             await crawl_case(settings, store)  # the first article, as it was
