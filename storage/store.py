@@ -188,6 +188,16 @@ class Store:
         with self.session() as session:
             return list(session.execute(stmt).unique().scalars())
 
+    def page_retries_due(self, source: str, now: datetime, limit: int) -> list[Article]:
+        """``source``'s articles stored from their entry whose page is due to be tried
+        again (``page_retry_at`` at or before ``now``), the longest-waiting first."""
+        stmt = (select(Article).join(SourceRow).where(
+            SourceRow.name == source, Article.body_source == "feed",
+            Article.page_retry_at.is_not(None), Article.page_retry_at <= now)
+            .order_by(Article.page_retry_at, Article.id).limit(limit))
+        with self.session() as session:
+            return list(session.execute(stmt).unique().scalars())
+
     def article_by_url(self, url_key: str) -> Article | None:
         with self.session() as session:
             return session.execute(
