@@ -51,7 +51,7 @@ class Article(Base):
     summary: Mapped[str | None] = mapped_column(Text)
     body: Mapped[str] = mapped_column(Text)
     # "page" or "feed" (revision 0017): the page was refused, a wall, or had less text.
-    body_source: Mapped[str] = mapped_column(String(8), default="page", server_default="page")
+    body_source: Mapped[str] = mapped_column(String(16), default="page", server_default="page")
     page_error: Mapped[str | None] = mapped_column(Text)
     page_attempts: Mapped[int] = mapped_column(default=0, server_default="0")
     page_retry_at: Mapped[datetime | None] = mapped_column(index=True)

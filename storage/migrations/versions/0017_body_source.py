@@ -27,7 +27,7 @@ _COLUMNS = ("page_retry_at", "page_attempts", "page_error", "body_source")
 # Plain ADD/DROP COLUMN, not a batch (table copy): on SQLite the search index's views and
 # triggers refer to ``articles`` and a copy-and-rename breaks them.
 def upgrade() -> None:
-    op.add_column("articles", sa.Column("body_source", sa.String(8), nullable=False,
+    op.add_column("articles", sa.Column("body_source", sa.String(16), nullable=False,
                                         server_default="page"))
     op.add_column("articles", sa.Column("page_error", sa.Text(), nullable=True))
     op.add_column("articles", sa.Column("page_attempts", sa.Integer(), nullable=False,
