@@ -82,6 +82,9 @@ class ArticleRecord:
     # Why the page could not be used (its HTTP status, robots.txt, a wall), when it could not.
     page_error: str | None = field(default=None, metadata=_copied())
     authors: list[str] = field(default_factory=list, metadata=_copied(feed=True, page=True))
+    # Who published it when the source is an aggregator (Google News' <source url="...">).
+    publisher: str | None = field(default=None, metadata=_copied(feed=True))
+    publisher_url: str | None = field(default=None, metadata=_copied(feed=True))
     published_at: datetime | None = field(default=None, metadata=_copied(feed=True, page=True))
     # The calendar day where the page was written.
     published_date: date | None = field(default=None, metadata=_copied(page=True))

@@ -55,6 +55,10 @@ class EntryHint(Protocol):
     @property
     def authors(self) -> list[str]: ...
     @property
+    def publisher(self) -> str | None: ...
+    @property
+    def publisher_url(self) -> str | None: ...
+    @property
     def tags(self) -> list[str]: ...
     @property
     def image_url(self) -> str | None: ...
@@ -151,6 +155,7 @@ def _from_entry(hint: EntryHint, when: datetime, source: str, site_tz: str
         url_key=url_key(canon), canonical_url=canon, url=hint.url,
         source=source, title=hint.title or "", body=entry_body(hint), body_source="feed",
         summary=hint.summary, fetched_at=when, authors=list(hint.authors),
+        publisher=hint.publisher, publisher_url=hint.publisher_url,
         published_at=hint.published_at, published_raw=hint.published_raw,
         published_precision=hint.published_precision,
         published_date=local_date(hint.published_at, hint.published_raw, site_tz),
@@ -202,6 +207,7 @@ def _from_html(page: FetchedPage, url: str, html: str, source: str, site_tz: str
         title=art.title or hint.title or "", body=body, body_source=body_source,
         highlights=list(art.highlights), summary=art.summary or hint.summary,
         authors=list(art.authors) or list(hint.authors), fetched_at=when,
+        publisher=hint.publisher, publisher_url=hint.publisher_url,
         published_at=published[0], published_raw=published[1],
         published_precision=published[2], published_source=published[3],
         published_date=local_date(

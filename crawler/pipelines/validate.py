@@ -66,7 +66,7 @@ class ValidationPipeline:
             raise self._drop("no title", item)
         source = getattr(self.crawler.spider, "source", None)
         # An entry's text (a feed-only source, a refused page) is what there is.
-        from_entry = not getattr(source, "fetch_articles", True) or item.page_error is not None
+        from_entry = not getattr(source, "fetch_articles", True) or item.body_source == "feed"
         if not from_entry and len(item.body.strip()) < self.min_body_chars:
             raise self._drop("no article body", item)
         return item

@@ -55,6 +55,8 @@ class Hint:
     summary: str | None = None
     body: str | None = None  # the entry's full text (content:encoded, Atom content)
     authors: list[str] = field(default_factory=list)
+    publisher: str | None = None
+    publisher_url: str | None = None
     tags: list[str] = field(default_factory=list)
     image_url: str | None = None
 
@@ -68,6 +70,8 @@ class SourceSpider(Spider):
     """Base for the spiders of one source kind each."""
 
     kinds: ClassVar[tuple[str, ...]] = ()
+    # False: the kind's entries are all there is (its links cannot be fetched).
+    fetches_pages: ClassVar[bool] = True
 
     def __init__(self, source: Source, store: Store | None = None, **kwargs: Any) -> None:
         super().__init__(name=source.name, **kwargs)
@@ -106,7 +110,7 @@ class SourceSpider(Spider):
         """Requests for the pages of articles stored from their entry that are due to be
         tried again (:mod:`crawler.fallback`); their keys are settled for this run, so a
         feed that lists them again does not fetch them twice."""
-        if self.store is None or not self.source.fetch_articles or self.crawler is None:
+        if self.store is None or not self.fetches_articles or self.crawler is None:
             return []
         limit = self.crawler.settings.getint("NEWSMON_PAGE_RETRIES_PER_RUN", 50)
         try:
@@ -122,7 +126,7 @@ class SourceSpider(Spider):
             self._settled.add(article.url_key)
             self.count("page_retries")
             out.append(Request(article.url, callback=self.parse_article, errback=self.on_error,
-                               dont_filter=True,
+                               dont_filter=True, meta=self.robots_meta(),
                                cb_kwargs={"hint": hint_of(article), "refetch": True,
                                           "failed_before": article.page_attempts}))
         return out
@@ -145,7 +149,7 @@ class SourceSpider(Spider):
         return Request(
             url, callback=self._parse_start, errback=self.on_error, headers=headers,
             dont_filter=True, meta={"newsmon_start": True, "newsmon_origin": url,
-                                    "handle_httpstatus_list": [304]},
+                                    "handle_httpstatus_list": [304], **self.robots_meta()},
         )
 
     async def _parse_start(self, response: Response) -> AsyncIterator[Any]:
@@ -268,10 +272,10 @@ class SourceSpider(Spider):
                 self.count("over_limit")
                 continue
             self._requested += 1
-            if self.source.fetch_articles:
+            if self.fetches_articles:
                 out.append(Request(hint.url, callback=self.parse_article, errback=self.on_error,
                                    cb_kwargs={"hint": hint, "refetch": key in refetch},
-                                   meta={"newsmon_origin": origin}))
+                                   meta={"newsmon_origin": origin, **self.robots_meta()}))
             else:
                 # A feed-only source: the entry is all there is.
                 out.append(FetchedPage(hint=hint, fetched_at=datetime.now(UTC)))
@@ -300,6 +304,15 @@ class SourceSpider(Spider):
         yield FetchedPage(hint=hint, fetched_at=fetched_at(response), url=response.url,
                           html=response_text(response), age=page_age(response),
                           refetch=refetch, failed_before=failed_before)
+
+    @property
+    def fetches_articles(self) -> bool:
+        """Whether article pages are fetched (else the entries are stored as they are)."""
+        return self.fetches_pages and self.source.fetch_articles
+
+    def robots_meta(self) -> dict[str, Any]:
+        """Request meta for a source with ``obey_robots: false``: robots.txt not asked."""
+        return {"dont_obey_robotstxt": True} if self.source.obey_robots is False else {}
 
     # -- errors and counters -----------------------------------------------------------
 
@@ -356,6 +369,7 @@ def hint_of(article: Article) -> Hint:
                 published_precision=article.published_precision,
                 published_source=article.published_source, modified_at=article.modified_at,
                 summary=article.summary, body=article.body, authors=list(article.authors),
+                publisher=article.publisher, publisher_url=article.publisher_url,
                 tags=list(article.tags), image_url=article.image_url)
 
 

@@ -1,4 +1,4 @@
-"""articles.body_source, page_error, page_attempts, page_retry_at: articles kept from their entry
+"""articles.body_source, page_error, page_attempts, page_retry_at, publisher, publisher_url
 
 Revision ID: 0017
 Revises: 0016
@@ -8,7 +8,9 @@ An article whose page was refused (401, 403, 429, 5xx after retries, robots.txt)
 wall is stored from its feed or sitemap entry: ``body_source`` says "feed" (else "page"),
 ``page_error`` why the page could not be used, ``page_attempts`` how many tries failed since
 it last worked and ``page_retry_at`` when the crawler tries it again (NULL: not again).
-Existing rows are page bodies (``body_source`` "page").
+Existing rows are page bodies (``body_source`` "page"). ``publisher`` and ``publisher_url``:
+the publisher an aggregator names for the article (a ``google_news`` source's
+``<source url="...">``).
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ down_revision = "0016"
 branch_labels = None
 depends_on = None
 
-_COLUMNS = ("page_retry_at", "page_attempts", "page_error", "body_source")
+_COLUMNS = ("page_retry_at", "page_attempts", "page_error", "body_source", "publisher",
+            "publisher_url")
 
 
 # Plain ADD/DROP COLUMN, not a batch (table copy): on SQLite the search index's views and
@@ -34,6 +37,8 @@ def upgrade() -> None:
                                         server_default="0"))
     op.add_column("articles", sa.Column("page_retry_at", sa.DateTime(), nullable=True))
     op.create_index(op.f("ix_articles_page_retry_at"), "articles", ["page_retry_at"])
+    op.add_column("articles", sa.Column("publisher", sa.Text(), nullable=True))
+    op.add_column("articles", sa.Column("publisher_url", sa.Text(), nullable=True))
 
 
 def downgrade() -> None:
