@@ -28,6 +28,9 @@ NextTry = Callable[[int, datetime], "datetime | None"]
 # The feed's full text is the page's article (not another text) when it holds at least this
 # share of the page body's word 3-grams.
 FEED_AGREES = 0.5
+# ... and has more of it: this many times the page body's words (a feed's own boilerplate,
+# "The post … appeared first on …", is not more of the article).
+FEED_MORE = 1.1
 
 
 class EntryHint(Protocol):
@@ -129,13 +132,13 @@ def entry_body(hint: EntryHint) -> str:
 
 
 def feed_has_more(feed: str | None, page: str) -> bool:
-    """Whether the entry's full text ``feed`` is the page's article with more of it: more
-    words, and most of the page body's word 3-grams in it (a page body too short to tell
-    agrees)."""
+    """Whether the entry's full text ``feed`` is the page's article with more of it: a tenth
+    more words or more, and most of the page body's word 3-grams in it (a page body too
+    short to tell agrees)."""
     if not feed:
         return False
     theirs, ours = words(feed), words(page)
-    if len(theirs) <= len(ours):
+    if len(theirs) <= FEED_MORE * len(ours):
         return False
     grams = {tuple(ours[i:i + 3]) for i in range(len(ours) - 2)}
     if len(grams) < 5:
