@@ -143,6 +143,9 @@ class SourceKind(StrEnum):
     SITEMAP = "sitemap"
     NEWS_SITEMAP = "news_sitemap"
     LISTING = "listing"
+    # A Google News RSS search: feed-only, each item filed under its publisher (opt-in; its
+    # robots.txt disallows /rss/search, so the source must say obey_robots: false).
+    GOOGLE_NEWS = "google_news"
 
 
 class Topic(StrEnum):
@@ -204,6 +207,17 @@ class Source(_Strict):
     headers: Headers = Field(default_factory=dict)
     # Set in this source's cookie jar before its first request (e.g. a consent cookie).
     cookies: Cookies = Field(default_factory=dict)
+    # False: fetch this source's URLs whatever robots.txt says (None: crawl.obey_robots).
+    obey_robots: bool | None = None
+
+    @model_validator(mode="after")
+    def _google_news_needs_robots_off(self) -> Source:
+        if self.kind is SourceKind.GOOGLE_NEWS and self.obey_robots is not False:
+            raise ValueError(
+                "kind google_news needs 'obey_robots: false' on the source: news.google.com's "
+                "robots.txt disallows /rss/search for every crawler, so set it only if you "
+                "accept fetching against it")
+        return self
 
     @field_validator("selectors")
     @classmethod

@@ -52,6 +52,13 @@ def scrapy_settings(settings: Settings, **overrides: Any) -> dict[str, Any]:
         "NEWSMON_BATCH_SECONDS": 2.0,
         # Batches being written (in the database thread) before further items wait for one.
         "NEWSMON_WRITE_QUEUE": 2,
+        # A refused page (crawler.fallback) is tried again after this many seconds, twice as
+        # long after each failed try up to the longest, this many tries in all.
+        "NEWSMON_PAGE_RETRY_FIRST": 3600.0,
+        "NEWSMON_PAGE_RETRY_LONGEST": 172800.0,
+        "NEWSMON_PAGE_RETRY_TRIES": 5,
+        # Refused pages tried again per run and source (the longest-waiting first).
+        "NEWSMON_PAGE_RETRIES_PER_RUN": 50,
         # How long the end of a run keeps trying to record itself while the database is away.
         "NEWSMON_RUN_RECORD_WAIT": 30.0,
         "DOWNLOADER_MIDDLEWARES": {

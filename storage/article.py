@@ -55,6 +55,7 @@ def _kept(table: str | None, why: str, *, unexported: str | None = None, feed: b
 
 _PROVENANCE = "how published_at was read, kept to check it; the export has the time and its day"
 _INTERNAL = "an index for story filing, of no use outside the database"
+_RETRY = "when the refused page is tried again, internal to the crawler"
 _VERDICT = "a verdict on this fetch for the pipelines and the store, not kept"
 
 
@@ -74,8 +75,16 @@ class ArticleRecord:
     title: str = field(metadata=_copied(feed=True, page=True))
     highlights: list[str] = field(default_factory=list, metadata=_copied(page=True))
     summary: str | None = field(default=None, metadata=_copied(feed=True, page=True))
-    body: str = field(metadata=_copied(page=True))
+    body: str = field(metadata=_copied(feed=True, page=True))
+    # Where the body came from: "page" (the article page) or "feed" (the entry's full text
+    # or summary: the page was refused, a wall, or had less of the text).
+    body_source: str = field(default="page", metadata=_copied())
+    # Why the page could not be used (its HTTP status, robots.txt, a wall), when it could not.
+    page_error: str | None = field(default=None, metadata=_copied())
     authors: list[str] = field(default_factory=list, metadata=_copied(feed=True, page=True))
+    # Who published it when the source is an aggregator (Google News' <source url="...">).
+    publisher: str | None = field(default=None, metadata=_copied(feed=True))
+    publisher_url: str | None = field(default=None, metadata=_copied(feed=True))
     published_at: datetime | None = field(default=None, metadata=_copied(feed=True, page=True))
     # The calendar day where the page was written.
     published_date: date | None = field(default=None, metadata=_copied(page=True))
@@ -95,6 +104,10 @@ class ArticleRecord:
         unexported="a link to an image, not part of the text", feed=True, page=True))
     section: str | None = field(default=None, metadata=_copied(page=True))
     tags: list[str] = field(default_factory=list, metadata=_copied(feed=True, page=True))
+    # A refused page is tried again (crawler.fallback): failed tries since it last worked,
+    # and when the next is due (None: not again).
+    page_attempts: int = field(default=0, metadata=_copied(unexported=_RETRY))
+    page_retry_at: datetime | None = field(default=None, metadata=_copied(unexported=_RETRY))
     # Enrichment (crawler.pipelines.classify): every topic's score, the topics at or above
     # the threshold (or pinned), the best of them (None: off-topic), entity id -> mentions,
     # and the MinHash signature with its LSH band hashes (empty for too-short bodies).

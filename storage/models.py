@@ -50,6 +50,14 @@ class Article(Base):
     highlights: Mapped[list[str]] = mapped_column(default=list)
     summary: Mapped[str | None] = mapped_column(Text)
     body: Mapped[str] = mapped_column(Text)
+    # "page" or "feed" (revision 0017): the page was refused, a wall, or had less text.
+    body_source: Mapped[str] = mapped_column(String(16), default="page", server_default="page")
+    page_error: Mapped[str | None] = mapped_column(Text)
+    # The publisher an aggregator (Google News) names for the article (revision 0017).
+    publisher: Mapped[str | None] = mapped_column(Text)
+    publisher_url: Mapped[str | None] = mapped_column(Text)
+    page_attempts: Mapped[int] = mapped_column(default=0, server_default="0")
+    page_retry_at: Mapped[datetime | None] = mapped_column(index=True)
     authors: Mapped[list[str]] = mapped_column(default=list)
     published_at: Mapped[datetime | None] = mapped_column(index=True)
     published_raw: Mapped[str | None] = mapped_column(Text)

@@ -113,7 +113,9 @@ class Store:
                         select(ArticleURL.url_key, Article.first_seen_at, Article.fetched_at)
                         .join(Article, Article.id == ArticleURL.article_id)
                         .where(ArticleURL.url_key.in_(wanted[i : i + 500]),
-                               Article.fetched_at < checked_before)):
+                               Article.fetched_at < checked_before,
+                               # Stored from its entry: its page has retries of its own.
+                               Article.body_source == "page")):
                     young = first_seen_since is not None and first_seen >= first_seen_since
                     changed = key in modified and modified[key] > fetched
                     if young or changed:
@@ -205,6 +207,16 @@ class Store:
             stmt = stmt.join(SourceRow).where(SourceRow.name == source)
         if limit is not None:
             stmt = stmt.limit(limit)
+        with self.session() as session:
+            return list(session.execute(stmt).unique().scalars())
+
+    def page_retries_due(self, source: str, now: datetime, limit: int) -> list[Article]:
+        """``source``'s articles stored from their entry whose page is due to be tried
+        again (``page_retry_at`` at or before ``now``), the longest-waiting first."""
+        stmt = (select(Article).join(SourceRow).where(
+            SourceRow.name == source, Article.body_source == "feed",
+            Article.page_retry_at.is_not(None), Article.page_retry_at <= now)
+            .order_by(Article.page_retry_at, Article.id).limit(limit))
         with self.session() as session:
             return list(session.execute(stmt).unique().scalars())
 

@@ -35,6 +35,7 @@ CAPS: dict[str, int] = {
     "tag": 100,
     "tag_count": 50,
     "section": 200,
+    "publisher": 200,
     "published_raw": 200,
     "language": 16,
     "image_url": 4_096,
@@ -110,6 +111,11 @@ def sanitise_record(rec: ArticleRecord) -> str | None:
     rec.authors = _items(rec.authors, "author")
     rec.tags = _items(rec.tags, "tag")
     rec.section = _field(rec.section, "section", one_line=True)
+    rec.publisher = _field(rec.publisher, "publisher", one_line=True)
+    if rec.publisher_url is not None:
+        rec.publisher_url = clean_text(rec.publisher_url, one_line=True)
+        if len(rec.publisher_url) > CAPS["image_url"]:
+            rec.publisher_url = None  # a cut URL is no URL
     rec.published_raw = _field(rec.published_raw, "published_raw", one_line=True)
     if rec.language is not None:
         rec.language = clean_text(rec.language, one_line=True)

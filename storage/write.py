@@ -37,6 +37,8 @@ logger = logging.getLogger(__name__)
 
 # The record fields written to ``articles`` as they are (read from the article model).
 _ARTICLE_FIELDS = COPIED_COLUMNS
+# What a fetch says of the page rather than of the text (crawler.fallback).
+_FETCH_FIELDS = ("body_source", "page_error", "page_attempts", "page_retry_at")
 
 
 def record_keys(rec: ArticleRecord) -> list[str]:
@@ -153,6 +155,9 @@ class ArticleWriter(ABC):
         article = session.get(Article, existing_id, with_for_update={"of": Article})
         assert article is not None
         if article.content_hash == chash:
+            # The same text; a page tried again and refused again says so, and when next.
+            for name in _FETCH_FIELDS:
+                setattr(article, name, getattr(rec, name))
             self.add_aliases(session, article.id, rec_keys)
             _checked(article, rec.fetched_at)
             return Outcome.UNCHANGED, article.id

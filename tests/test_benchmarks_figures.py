@@ -22,6 +22,7 @@ from benchmarks import _docs, scale  # noqa: E402
 from benchmarks import concurrent_load as cl  # noqa: E402
 from benchmarks import extraction_bench as eb  # noqa: E402
 from benchmarks import realpages_bench as rp  # noqa: E402
+from benchmarks import realweb_bench as rwb  # noqa: E402
 from benchmarks import search_bench as sb  # noqa: E402
 from benchmarks import stories_eval as se  # noqa: E402
 from benchmarks import stories_store_eval as sse  # noqa: E402
@@ -180,6 +181,28 @@ def test_stories_store_section_comes_from_the_results() -> None:
     assert constant_figures(first, second) == []
     assert "| dev | 150 | 40 |" in first and "| 0 of 14 (0 article pairs) |" in first
     assert "| old | 227 | 53 |" in second
+
+
+# -- realweb_bench ------------------------------------------------------------------------
+
+
+def _realweb_result(k: int) -> rwb.Result:
+    rng = random.Random(700 + k)
+
+    def sc() -> eb.Scores:
+        return eb.Scores(rng.uniform(0.5, 1), rng.uniform(0.5, 1), rng.uniform(0.5, 1))
+
+    fates = {"ok": 130 + k, "403": 9 + k, "wall": 8 + 2 * k}
+    return rwb.Result(pages=181 + k, stored=179 + 2 * k, refused=36 + k, fallbacks=35 + 2 * k,
+                      from_page=140 + 3 * k, same_as_extract=138 + 4 * k, crawl_all=sc(),
+                      crawl_page=sc(), extract_page=sc(), seconds=rng.uniform(10, 60),
+                      fates=fates)
+
+
+def test_realweb_section_comes_from_the_results() -> None:
+    first, second = (rwb.render_section(_realweb_result(k), Path(f"/data/rw{k}"), COMMANDS[k],
+                                        INFO[k]) for k in (0, 1))
+    assert constant_figures(first, second) == []
 
 
 # -- extraction_bench --------------------------------------------------------------------

@@ -51,7 +51,7 @@ def test_errors_name_file_source_and_field(tmp_path: Path) -> None:
     message = str(err.value)
     assert message.startswith(f"invalid configuration in {tmp_path / 'sources.yaml'}:")
     assert "source 'bad-one' (entry 2), field 'kind': Input should be 'rss', 'atom', " \
-           "'sitemap', 'news_sitemap' or 'listing'" in message
+           "'sitemap', 'news_sitemap', 'listing' or 'google_news'" in message
     assert "source 'bad-one' (entry 2), field 'schedule': cron '0 25 * * *' is not valid" \
         in message
 
@@ -200,3 +200,24 @@ def test_shipped_sources_say_where_their_feed_was_found_and_when() -> None:
     assert len(enabled) >= 20
     assert {s.topic for s in enabled} >= {Topic.DEFENCE, Topic.TRADE}
     assert not [u for s in enabled for u in s.urls if "news.google.com" in u]
+
+
+def test_google_news_without_obey_robots_false_names_the_source(tmp_path: Path) -> None:
+    write(tmp_path / "sources.yaml", "sources:\n  - {name: gn-defence, kind: google_news, "
+          'urls: ["https://news.google.com/rss/search?q=defence"]}\n')
+    settings = write(tmp_path / "settings.yaml", "sources_file: sources.yaml\n")
+    with pytest.raises(ConfigError) as err:
+        load_settings(settings, env={})
+    message = str(err.value)
+    assert message.startswith(f"invalid configuration in {tmp_path / 'sources.yaml'}:")
+    assert "source 'gn-defence' (entry 1)" in message
+    assert "kind google_news needs 'obey_robots: false'" in message
+
+
+def test_google_news_with_obey_robots_false_loads(tmp_path: Path) -> None:
+    write(tmp_path / "sources.yaml", "sources:\n  - {name: gn-defence, kind: google_news, "
+          'urls: ["https://news.google.com/rss/search?q=defence"], obey_robots: false}\n')
+    settings = load_settings(write(tmp_path / "settings.yaml", "sources_file: sources.yaml\n"),
+                             env={})
+    source = settings.source("gn-defence")
+    assert source.kind.value == "google_news" and source.obey_robots is False

@@ -79,3 +79,59 @@ def test_a_relative_time_on_a_cached_copy_counts_back_from_when_it_was_made() ->
     assert item.published_at == FETCHED - timedelta(minutes=30) - timedelta(hours=2)
     assert item.published_raw == "2 hours ago (Age: 1800 s)"
     assert item.fetched_at == FETCHED
+
+
+# -- the feed's full text, and a page that could not be had -------------------------------
+
+_ARTICLE = ("The defence ministry signed a contract for six coastal patrol vessels on "
+            "Thursday, to be built at a public-sector yard over four years. The vessels will "
+            "replace older ships of the coast guard's western fleet, officials said, and the "
+            "first is due in the second half of next year.")
+
+
+def test_the_feed_text_wins_only_with_more_of_the_same_article() -> None:
+    from crawler.extraction.page import feed_has_more
+
+    teaser = _ARTICLE.split(". ")[0] + "."
+    assert feed_has_more(_ARTICLE, teaser)
+    assert not feed_has_more(teaser, _ARTICLE)
+    # More words, but another text.
+    other = " ".join(["A cricket tournament in the hills drew large crowds this week."] * 6)
+    assert not feed_has_more(other, _ARTICLE)
+    # The page's text plus a feed's boilerplate line is not more of the article.
+    assert not feed_has_more(_ARTICLE + " The post appeared on Wire.", _ARTICLE)
+    assert not feed_has_more(None, teaser)
+
+
+def test_a_failed_page_gives_the_entry_with_its_failure_and_next_try() -> None:
+    hint = Hint(url="https://wire.example/news/patrol-vessels-101.html", title="Patrol vessels",
+                summary="Six vessels.", body=_ARTICLE)
+    when = datetime(2026, 12, 3, 9, 0, tzinfo=UTC)
+    rec = article_from_page(
+        FetchedPage(hint=hint, fetched_at=when, failure="x: HTTP 403 Forbidden",
+                    failed_before=1), source="wire",
+        next_try=lambda failed, now: now + timedelta(hours=failed))
+    assert rec is not None
+    assert (rec.body, rec.body_source, rec.page_error) == (_ARTICLE, "feed",
+                                                           "x: HTTP 403 Forbidden")
+    assert rec.page_attempts == 2 and rec.page_retry_at == when + timedelta(hours=2)
+
+
+def test_atom_content_and_content_encoded_become_paragraphs() -> None:
+    import feedparser
+
+    from crawler.spiders.feed import _full_text
+
+    atom = feedparser.parse(
+        b'<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"><title>t</title>'
+        b'<entry><title>x</title><link href="https://wire.example/a"/><id>a</id>'
+        b'<updated>2026-12-01T00:00:00Z</updated><content type="html">&lt;p&gt;First '
+        b'paragraph.&lt;/p&gt;&lt;script&gt;var x;&lt;/script&gt;&lt;p&gt;Second &amp;amp; '
+        b'last.&lt;/p&gt;</content></entry></feed>')
+    assert _full_text(atom.entries[0]) == "First paragraph.\n\nSecond & last."
+    rss = feedparser.parse(
+        b'<?xml version="1.0"?><rss version="2.0" xmlns:content="http://purl.org/rss/1.0/'
+        b'modules/content/"><channel><title>t</title><item><title>x</title><link>https://'
+        b'wire.example/b</link><description>Short.</description><content:encoded><![CDATA['
+        b'<p>One.</p><p>Two<br>three.</p>]]></content:encoded></item></channel></rss>')
+    assert _full_text(rss.entries[0]) == "One.\n\nTwo\n\nthree."

@@ -8,8 +8,8 @@ first item pipeline (:class:`crawler.pipelines.extract.ExtractionPipeline`).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -20,7 +20,17 @@ from crawler.extraction.published import Evidence, age_noted, choose_published, 
 from crawler.extraction.walls import detect_wall
 from crawler.urls import InvalidURL, canonical_url, url_key
 from storage.article import ArticleRecord
-from storage.revisions import is_front_page
+from storage.revisions import is_front_page, words
+
+#: When to try a refused page again after so many failed tries (None: not again); the
+#: crawl's is :meth:`crawler.fallback.RetryPolicy.next_try`.
+NextTry = Callable[[int, datetime], "datetime | None"]
+# The feed's full text is the page's article (not another text) when it holds at least this
+# share of the page body's word 3-grams.
+FEED_AGREES = 0.5
+# ... and has more of it: this many times the page body's words (a feed's own boilerplate,
+# "The post … appeared first on …", is not more of the article).
+FEED_MORE = 1.1
 
 
 class EntryHint(Protocol):
@@ -44,7 +54,13 @@ class EntryHint(Protocol):
     @property
     def summary(self) -> str | None: ...
     @property
+    def body(self) -> str | None: ...
+    @property
     def authors(self) -> list[str]: ...
+    @property
+    def publisher(self) -> str | None: ...
+    @property
+    def publisher_url(self) -> str | None: ...
     @property
     def tags(self) -> list[str]: ...
     @property
@@ -59,7 +75,9 @@ class FetchedPage:
     ``url`` is where the fetch ended (after redirects); ``fetched_at`` when the page arrived
     (for a feed-only entry, when it was read); ``age`` the response's ``Age`` (a cached copy
     was generated that long before it arrived); ``refetch``: the article is stored already
-    and was fetched again to look for changes.
+    and was fetched again to look for changes. ``failure``: why the page could not be had
+    (the article is kept from its entry, ``html`` None); ``failed_before``: how many tries of
+    the page failed before this one (it is tried again, :mod:`crawler.fallback`).
     """
 
     hint: EntryHint
@@ -68,16 +86,65 @@ class FetchedPage:
     html: str | None = field(default=None, repr=False)
     age: timedelta = timedelta(0)
     refetch: bool = False
+    failure: str | None = None
+    failed_before: int = 0
 
 
 def article_from_page(page: FetchedPage, *, source: str, site_tz: str = "UTC",
-                      selectors: Mapping[str, str] | None = None) -> ArticleRecord | None:
+                      selectors: Mapping[str, str] | None = None,
+                      next_try: NextTry | None = None) -> ArticleRecord | None:
     """The article item for ``page`` of ``source`` (its name); None when the entry's URL is
     not usable. ``site_tz`` and ``selectors`` are the source's (see
-    :func:`crawler.extraction.extract_article`)."""
+    :func:`crawler.extraction.extract_article`).
+
+    A page that failed (``page.failure``) or is a bot wall gives the entry's article (its
+    text never stored), with the failure and, by ``next_try``, when to try the page again;
+    except on a re-fetch of an article stored from its page, which the store judges as it
+    is (:func:`storage.revisions.judge` keeps the stored text). The entry's full text
+    (``content:encoded``, Atom ``content``) is the body when it has more of the page's
+    text than the page gave."""
     if page.html is None or page.url is None:
-        return _from_entry(page.hint, page.fetched_at, source, site_tz)
-    return _from_html(page, page.url, page.html, source, site_tz, selectors)
+        rec = _from_entry(page.hint, page.fetched_at, source, site_tz)
+        if rec is None or page.failure is None:
+            return rec
+        return _failed(rec, page, page.failure, next_try)
+    rec = _from_html(page, page.url, page.html, source, site_tz, selectors)
+    if rec.wall is None or (page.refetch and not page.failed_before):
+        return rec
+    entry = _from_entry(page.hint, page.fetched_at, source, site_tz)
+    if entry is None:
+        return rec
+    entry.url_key, entry.alias_keys = rec.url_key, rec.alias_keys
+    return _failed(entry, page, f"{page.url}: {rec.wall}", next_try)
+
+
+def _failed(rec: ArticleRecord, page: FetchedPage, why: str, next_try: NextTry | None
+            ) -> ArticleRecord:
+    failed = page.failed_before + 1
+    return replace(rec, page_error=why, page_attempts=failed, refetch=page.refetch,
+                   page_retry_at=next_try(failed, page.fetched_at) if next_try else None)
+
+
+def entry_body(hint: EntryHint) -> str:
+    """The entry's text: its full text (``content:encoded``) unless its summary says more."""
+    full, summary = hint.body or "", hint.summary or ""
+    return full if full and len(words(full)) >= len(words(summary)) else summary
+
+
+def feed_has_more(feed: str | None, page: str) -> bool:
+    """Whether the entry's full text ``feed`` is the page's article with more of it: a tenth
+    more words or more, and most of the page body's word 3-grams in it (a page body too
+    short to tell agrees)."""
+    if not feed:
+        return False
+    theirs, ours = words(feed), words(page)
+    if len(theirs) <= FEED_MORE * len(ours):
+        return False
+    grams = {tuple(ours[i:i + 3]) for i in range(len(ours) - 2)}
+    if len(grams) < 5:
+        return True
+    have = {tuple(theirs[i:i + 3]) for i in range(len(theirs) - 2)}
+    return len(grams & have) >= FEED_AGREES * len(grams)
 
 
 def _from_entry(hint: EntryHint, when: datetime, source: str, site_tz: str
@@ -89,8 +156,9 @@ def _from_entry(hint: EntryHint, when: datetime, source: str, site_tz: str
         return None
     return ArticleRecord(
         url_key=url_key(canon), canonical_url=canon, url=hint.url,
-        source=source, title=hint.title or "", body=hint.summary or "",
+        source=source, title=hint.title or "", body=entry_body(hint), body_source="feed",
         summary=hint.summary, fetched_at=when, authors=list(hint.authors),
+        publisher=hint.publisher, publisher_url=hint.publisher_url,
         published_at=hint.published_at, published_raw=hint.published_raw,
         published_precision=hint.published_precision,
         published_date=local_date(hint.published_at, hint.published_raw, site_tz),
@@ -134,11 +202,15 @@ def _from_html(page: FetchedPage, url: str, html: str, source: str, site_tz: str
         published = (published[0], age_noted(published[1], published[0], when, age, site_tz),
                      published[2], published[3])
     wall = detect_wall(html, title=art.title, body=art.body)
+    body, body_source = art.body or "", "page"
+    if wall is None and feed_has_more(hint.body, body):
+        body, body_source = hint.body or "", "feed"
     return ArticleRecord(
         url_key=key, canonical_url=canon, url=url, source=source,
-        title=art.title or hint.title or "", body=art.body or "",
+        title=art.title or hint.title or "", body=body, body_source=body_source,
         highlights=list(art.highlights), summary=art.summary or hint.summary,
         authors=list(art.authors) or list(hint.authors), fetched_at=when,
+        publisher=hint.publisher, publisher_url=hint.publisher_url,
         published_at=published[0], published_raw=published[1],
         published_precision=published[2], published_source=published[3],
         published_date=local_date(
@@ -173,4 +245,5 @@ def _choose_published(
     return chosen.at, chosen.raw, chosen.precision, chosen.source
 
 
-__all__ = ["EntryHint", "FetchedPage", "article_from_page"]
+__all__ = ["EntryHint", "FetchedPage", "NextTry", "article_from_page", "entry_body",
+           "feed_has_more"]

@@ -10,6 +10,7 @@ from scrapy.statscollectors import StatsCollector
 
 from config.schema import Source
 from crawler.extraction.page import FetchedPage, article_from_page
+from crawler.fallback import RetryPolicy
 from crawler.urls import url_key
 
 
@@ -17,8 +18,9 @@ class ExtractionPipeline:
     """The first pipeline: a :class:`~crawler.extraction.page.FetchedPage` in, its
     :class:`~storage.article.ArticleRecord` out (:func:`crawler.extraction.page.article_from_page`),
     noted in the spider's entry ledger under the entry that listed it
-    (:mod:`crawler.spiders.entries`). An entry whose URL is unusable is dropped. Anything
-    else passes through."""
+    (:mod:`crawler.spiders.entries`); a refused page or a wall gives the entry's article,
+    tried again as :class:`~crawler.fallback.RetryPolicy` says. An entry whose URL is
+    unusable is dropped. Anything else passes through."""
 
     def __init__(self, crawler: Crawler, stats: StatsCollector) -> None:
         self.crawler = crawler
@@ -26,6 +28,7 @@ class ExtractionPipeline:
         self.source = "unknown"
         self.site_tz = "UTC"
         self.selectors: dict[str, str] | None = None
+        self.retry = RetryPolicy.from_settings(crawler.settings)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ExtractionPipeline:
@@ -48,7 +51,7 @@ class ExtractionPipeline:
         if not isinstance(item, FetchedPage):
             return item
         article = article_from_page(item, source=self.source, site_tz=self.site_tz,
-                                    selectors=self.selectors)
+                                    selectors=self.selectors, next_try=self.retry.next_try)
         if article is None:
             # Not met in practice: the spider keyed the entry by this URL already.
             raise DropItem(f"invalid URL: {item.hint.url}")

@@ -19,8 +19,9 @@ logger = logging.getLogger(__name__)
 
 class ValidationPipeline:
     """Sanitise and cap every text field (storage.text); drop items with no title, no
-    article body, or an unusable URL (one over its cap), and articles that now redirect to
-    the site's front page; count each reason. A re-fetch of a stored article is
+    article body (unless kept from the entry of a refused page), or an unusable URL (one
+    over its cap), and articles that now redirect to the site's front page; count each
+    reason. A re-fetch of a stored article is
     passed on whatever it is: the store compares it with the stored text and keeps a worse
     one as a rejected version (storage.revisions)."""
 
@@ -64,7 +65,8 @@ class ValidationPipeline:
         if not item.title:
             raise self._drop("no title", item)
         source = getattr(self.crawler.spider, "source", None)
-        feed_only = not getattr(source, "fetch_articles", True)
-        if not feed_only and len(item.body.strip()) < self.min_body_chars:
+        # An entry's text (a feed-only source, a refused page) is what there is.
+        from_entry = not getattr(source, "fetch_articles", True) or item.body_source == "feed"
+        if not from_entry and len(item.body.strip()) < self.min_body_chars:
             raise self._drop("no article body", item)
         return item

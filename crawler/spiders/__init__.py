@@ -5,10 +5,12 @@ from __future__ import annotations
 from config.schema import Source
 from crawler.spiders.base import SourceSpider
 from crawler.spiders.feed import FeedSpider
+from crawler.spiders.google_news import GoogleNewsSpider
 from crawler.spiders.listing import ListingSpider
 from crawler.spiders.sitemap import SitemapSpider
 
-SPIDERS: tuple[type[SourceSpider], ...] = (FeedSpider, SitemapSpider, ListingSpider)
+SPIDERS: tuple[type[SourceSpider], ...] = (FeedSpider, GoogleNewsSpider, SitemapSpider,
+                                           ListingSpider)
 
 
 def spider_for(source: Source) -> type[SourceSpider]:
@@ -18,4 +20,5 @@ def spider_for(source: Source) -> type[SourceSpider]:
     raise KeyError(f"no spider for source kind {source.kind.value!r}")
 
 
-__all__ = ["FeedSpider", "ListingSpider", "SitemapSpider", "SourceSpider", "spider_for"]
+__all__ = ["FeedSpider", "GoogleNewsSpider", "ListingSpider", "SitemapSpider", "SourceSpider",
+           "spider_for"]

@@ -27,6 +27,7 @@ from twisted.python.failure import Failure
 from config.schema import Source
 from crawler.dbthread import run_db
 from crawler.extraction.page import FetchedPage
+from crawler.fallback import refused
 from crawler.middlewares import fetched_at, page_age
 from crawler.spiders.encoding import response_text
 from crawler.spiders.entries import EntryLedger, Verdict
@@ -35,6 +36,7 @@ from crawler.timeparse import parse as parse_time
 from crawler.urls import InvalidURL, url_key
 from crawler.xmlsafe import UnsafeXML
 from storage.article import ArticleRecord
+from storage.models import Article
 from storage.store import Store
 
 logger = logging.getLogger(__name__)
@@ -52,7 +54,10 @@ class Hint:
     published_source: str | None = None
     modified_at: datetime | None = None
     summary: str | None = None
+    body: str | None = None  # the entry's full text (content:encoded, Atom content)
     authors: list[str] = field(default_factory=list)
+    publisher: str | None = None
+    publisher_url: str | None = None
     tags: list[str] = field(default_factory=list)
     image_url: str | None = None
 
@@ -66,6 +71,8 @@ class SourceSpider(Spider):
     """Base for the spiders of one source kind each."""
 
     kinds: ClassVar[tuple[str, ...]] = ()
+    # False: the kind's entries are all there is (its links cannot be fetched).
+    fetches_pages: ClassVar[bool] = True
 
     def __init__(self, source: Source, store: Store | None = None, **kwargs: Any) -> None:
         super().__init__(name=source.name, **kwargs)
@@ -97,8 +104,35 @@ class SourceSpider(Spider):
     # -- start -------------------------------------------------------------------------
 
     async def start(self) -> AsyncIterator[Any]:
+        for request in await self.page_retries():
+            yield request
         for url in self.source.urls:
             yield await self.start_request(url)
+
+    async def page_retries(self) -> list[Request]:
+        """Requests for the pages of articles stored from their entry that are due to be
+        tried again (:mod:`crawler.fallback`); their keys are settled for this run, so a
+        feed that lists them again does not fetch them twice."""
+        if self.store is None or not self.fetches_articles or self.crawler is None:
+            return []
+        limit = self.crawler.settings.getint("NEWSMON_PAGE_RETRIES_PER_RUN", 50)
+        try:
+            due = await run_db(self.store.page_retries_due, self.source.name,
+                               datetime.now(UTC), limit)
+        except SQLAlchemyError as exc:
+            logger.warning("%s: cannot read the refused pages due again (%s)",
+                           self.source.name, database_reason(exc))
+            return []
+        out = []
+        for article in due:
+            self._seen_keys.add(article.url_key)
+            self._settled.add(article.url_key)
+            self.count("page_retries")
+            out.append(Request(article.url, callback=self.parse_article, errback=self.on_error,
+                               dont_filter=True, meta=self.robots_meta(),
+                               cb_kwargs={"hint": hint_of(article), "refetch": True,
+                                          "failed_before": article.page_attempts}))
+        return out
 
     async def start_request(self, url: str) -> Request:
         """A request for a feed, sitemap or listing URL, conditional when we saw it before."""
@@ -118,7 +152,7 @@ class SourceSpider(Spider):
         return Request(
             url, callback=self._parse_start, errback=self.on_error, headers=headers,
             dont_filter=True, meta={"newsmon_start": True, "newsmon_origin": url,
-                                    "handle_httpstatus_list": [304]},
+                                    "handle_httpstatus_list": [304], **self.robots_meta()},
         )
 
     async def _parse_start(self, response: Response) -> AsyncIterator[Any]:
@@ -247,7 +281,7 @@ class SourceSpider(Spider):
                 self.count("over_limit")
                 continue
             self._requested += 1
-            if self.source.fetch_articles:
+            if self.fetches_articles:
                 again = refetch.get(key)
                 if again is not None:
                     self.count("refetches")
@@ -257,7 +291,7 @@ class SourceSpider(Spider):
                     # A re-fetch asks for the page only if it changed since the last fetch.
                     headers={"If-Modified-Since": format_datetime(again, usegmt=True)}
                     if again is not None else None,
-                    meta={"newsmon_origin": origin,
+                    meta={"newsmon_origin": origin, **self.robots_meta(),
                           "handle_httpstatus_list": [304] if again is not None else []}))
             else:
                 # A feed-only source: the entry is all there is.
@@ -283,11 +317,12 @@ class SourceSpider(Spider):
                                 checked_before=now - self.source.refetch_every)
         return known, due
 
-    def parse_article(self, response: Response, hint: Hint, refetch: bool = False
-                      ) -> Iterator[FetchedPage]:
+    def parse_article(self, response: Response, hint: Hint, refetch: bool = False,
+                      failed_before: int = 0) -> Iterator[FetchedPage]:
         """Hand the page at ``response`` on to extraction (the first item pipeline).
         ``refetch``: it is stored already and was fetched again to look for changes; the
-        store compares what came back with what it has."""
+        store compares what came back with what it has. ``failed_before``: it is stored
+        from its entry and this is a try of its page after so many that failed."""
         self.count("article_pages")
         if response.status == 304:
             # A re-fetch of an unchanged page: the stored article stands.
@@ -299,14 +334,37 @@ class SourceSpider(Spider):
             return
         yield FetchedPage(hint=hint, fetched_at=fetched_at(response), url=response.url,
                           html=response_text(response), age=page_age(response),
-                          refetch=refetch)
+                          refetch=refetch, failed_before=failed_before)
+
+    @property
+    def fetches_articles(self) -> bool:
+        """Whether article pages are fetched (else the entries are stored as they are)."""
+        return self.fetches_pages and self.source.fetch_articles
+
+    def robots_meta(self) -> dict[str, Any]:
+        """Request meta for a source with ``obey_robots: false``: robots.txt not asked."""
+        return {"dont_obey_robotstxt": True} if self.source.obey_robots is False else {}
 
     # -- errors and counters -----------------------------------------------------------
 
-    def on_error(self, failure: Failure) -> None:
+    def on_error(self, failure: Failure) -> Iterator[FetchedPage]:
         request = getattr(failure, "request", None)
         assert self.crawler is not None
         message = describe_failure(failure, self.crawler.settings)
+        kwargs = request.cb_kwargs if request is not None else {}
+        hint = kwargs.get("hint")
+        failed_before = int(kwargs.get("failed_before", 0))
+        if isinstance(hint, Hint) and refused(failure) and (
+                failed_before or not kwargs.get("refetch")):
+            # The page is refused: the article is kept from its entry, the page tried
+            # again in a later run (crawler.fallback). A re-fetch of an article stored
+            # from its page keeps what is stored, and the failure is an error as before.
+            self.count("page_refused")
+            logger.warning("%s: %s; the article is kept from its entry", self.source.name,
+                           message)
+            yield FetchedPage(hint=hint, fetched_at=datetime.now(UTC), failure=message,
+                              failed_before=failed_before, refetch=bool(kwargs.get("refetch")))
+            return
         if request is not None and request.meta.get("newsmon_start"):
             self.count("start_failures")
         if request is not None and request.meta.get("newsmon_origin"):
@@ -335,6 +393,17 @@ class SourceSpider(Spider):
         return int(self.crawler.stats.get_value(f"newsmon/{key}", 0))
 
 
+def hint_of(article: Article) -> Hint:
+    """What the entry of an article stored from its entry said, read back from its row."""
+    return Hint(url=article.url, title=article.title, published_at=article.published_at,
+                published_raw=article.published_raw,
+                published_precision=article.published_precision,
+                published_source=article.published_source, modified_at=article.modified_at,
+                summary=article.summary, body=article.body, authors=list(article.authors),
+                publisher=article.publisher, publisher_url=article.publisher_url,
+                tags=list(article.tags), image_url=article.image_url)
+
+
 def origin_of(response: Response) -> str:
     """The configured start URL whose response led to ``response`` (its own URL if none)."""
     origin = response.meta.get("newsmon_origin") if response.request is not None else None
@@ -354,4 +423,4 @@ def time_hint(raw: str | None, now: datetime, tz: str, origin: str) -> dict[str,
             "published_source": origin}
 
 
-__all__ = ["Hint", "SourceSpider", "UnreadableStart", "origin_of", "time_hint"]
+__all__ = ["Hint", "SourceSpider", "UnreadableStart", "hint_of", "origin_of", "time_hint"]

@@ -23,6 +23,9 @@ _CODE = re.compile(r"<(script|style)\b[^>]*>.*?(?:</\1\s*>|$)", re.IGNORECASE | 
 _HTML_START = re.compile(rb"^(?:\xef\xbb\xbf)?\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html)\b",
                          re.IGNORECASE | re.DOTALL)
 _WS = re.compile(r"\s+")
+# Where one paragraph of an entry's full text ends and the next begins.
+_BREAK = re.compile(r"<(?:/(?:p|div|h[1-6]|li|blockquote|figure|section)|br\s*/?)\s*>",
+                    re.IGNORECASE)
 _FUTURE_SLACK = timedelta(days=1)
 
 
@@ -32,6 +35,22 @@ def _text(markup: str | None) -> str | None:
         return None
     text = _WS.sub(" ", html.unescape(_TAG.sub(" ", _CODE.sub(" ", markup)))).strip()
     return text or None
+
+
+def _full_text(entry: Any) -> str | None:
+    """The entry's full text (RSS ``content:encoded``, Atom ``content``) as paragraphs, the
+    longest when it has several."""
+    texts = []
+    for content in entry.get("content", []):
+        value = content.get("value") or ""
+        if "html" not in (content.get("type") or "html"):
+            paragraphs = [value]
+        else:
+            paragraphs = _BREAK.split(_CODE.sub(" ", value))
+        kept = [t for t in (_text(p) for p in paragraphs) if t]
+        if kept:
+            texts.append("\n\n".join(kept))
+    return max(texts, key=len) if texts else None
 
 
 class NotAFeed(UnreadableStart):
@@ -111,6 +130,7 @@ class FeedSpider(SourceSpider):
                 break
         return Hint(
             url=link, title=_text(entry.get("title")), summary=_text(entry.get("summary")),
+            body=_full_text(entry),
             authors=[_text(a) or a for a in authors], tags=tags, image_url=image,
             modified_at=modified, **when,
         )

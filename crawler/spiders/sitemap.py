@@ -96,7 +96,8 @@ class SitemapSpider(SourceSpider):
             for _lastmod, loc in sorted(children, reverse=True):
                 yield Request(loc, callback=self._parse_child, errback=self.on_error,
                               cb_kwargs={"depth": depth + 1},
-                              meta={"newsmon_origin": origin_of(response)})
+                              meta={"newsmon_origin": origin_of(response),
+                                    **self.robots_meta()})
             return
         if kind != "urlset":
             raise NotASitemap(response.url, f"root element <{kind}>")
