@@ -12,7 +12,8 @@ Contract:
   the worker keeps robots.txt across tasks) and otherwise crawls exactly as ``newsmon run``
   does on one machine: :class:`~scheduler.child.CrawlSupervisor` with its pre-created run row,
   hard timeout, memory cap and statuses. The lock is renewed every third of its lifetime; a
-  crawl whose lock went to another holder is stopped. Each attempt's worker and run id go into the task's meta.
+  crawl whose lock went to another holder is stopped. Each attempt's worker and run id go
+  into the task's meta.
 - :class:`CrawlWorker` is an RQ ``SimpleWorker``: the task runs in the worker's own process,
   the crawl in a child of it, so killing the worker orphans only the crawl process, which
   stops itself (``scheduler.crawl_child`` watches its parent). A thread renews the RQ
