@@ -36,6 +36,7 @@ import sys
 import tempfile
 import threading
 import time
+from dataclasses import asdict
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -323,33 +324,35 @@ def render_section(result: dict[str, Any], command: str, info: _docs.RunInfo) ->
     changed_line = (f"A changed poll (pre-check, then a crawl process that fetches the feed "
                     f"and the new article, extracts and stores it) cost {changed} ms, which "
                     f"{'meets' if changed <= TARGET_CHANGED_MS else 'misses'} the target of "
-                    f"{TARGET_CHANGED_MS:g} ms: the crawl process's start (Python, Scrapy, the "
-                    f"extractors, a reactor) dominates it." if changed is not None
+                    f"{TARGET_CHANGED_MS:g} ms; a crawl process that finds nothing new costs "
+                    f"{result['child_unchanged_ms']} ms (below), so its start dominates."
+                    if changed is not None
                     else "No round changed a feed.")
     per_core = (1000 / result["unchanged_ms"]) * 900 if result["unchanged_ms"] else 0
-    return f"""{info.sentence()} Command: `{command}`.
-
-{result['feeds']} RSS feeds on one local server (127.0.0.1, download delay 0), every feed on a
-{result['interval']} s interval, `max_parallel: {result['max_parallel']}`, SQLite; validators
-seeded as a first crawl leaves them. Rounds 0 and 1 change nothing; before each later round
-{result['changed_share']:.0%} of the feeds get one new article. CPU is the service's own
-(utime+stime) and its children's (cutime+cstime), read from /proc between rounds.
-
-| round | polls | changed | crawled | service CPU s | children CPU s | s | unchanged s | RSS MB |
-|---|---|---|---|---|---|---|---|---|
-{rows}
-
-- An unchanged poll cost {result['unchanged_ms']} ms of CPU (round 1, the service's own CPU
-  over its polls), which {unchanged_ok} the target of {TARGET_UNCHANGED_MS:g} ms; at that
-  cost one core keeps about {per_core:,.0f} sources on a 15-minute cadence.
-- {changed_line}
-- {result['polls_per_s']} unchanged polls per second; the service's resident memory moved by
-  {growth:.1f}% over rounds 1 on.
-- The child-per-run model (`scheduler.precheck: false`) on {result['subset']} of the same
-  feeds, unchanged, its second round: {result['child_unchanged_ms']} ms of CPU per poll, all
-  processes counted,
-  {result['child_polls_per_s']} polls per second, service RSS {result['child_rss_mb']} MB.
-"""
+    intro = (f"{result['feeds']} RSS feeds on one local server (127.0.0.1, no download "
+             f"delay), every feed on a {result['interval']} s interval, `max_parallel: "
+             f"{result['max_parallel']}`, SQLite; validators seeded as a first crawl leaves "
+             f"them. The first two rounds change nothing; before each later round "
+             f"{result['changed_share']:.0%} of the feeds get one new article. CPU is the "
+             f"service's own (utime+stime) and its children's (cutime+cstime), read from /proc "
+             f"between rounds, when no crawl process is alive.")
+    bullets = [
+        f"An unchanged poll cost {result['unchanged_ms']} ms of CPU (the second round, the "
+        f"service's own CPU over its polls), which {unchanged_ok} the target of "
+        f"{TARGET_UNCHANGED_MS:g} ms; at that cost one core keeps about {per_core:,.0f} sources "
+        f"on a 15-minute cadence.",
+        changed_line,
+        f"{result['polls_per_s']} unchanged polls per second; the service's resident memory "
+        f"moved by {growth:.1f}% from the second round on ({min(rss)} to {max(rss)} MB).",
+        f"The child-per-run model (`scheduler.precheck: false`) on {result['subset']} of the "
+        f"same feeds, unchanged, its second round: {result['child_unchanged_ms']} ms of CPU per "
+        f"poll, all processes counted, {result['child_polls_per_s']} polls per second, service "
+        f"RSS {result['child_rss_mb']} MB.",
+    ]
+    table = ("| round | polls | changed | crawled | service CPU s | children CPU s | s | "
+             "unchanged s | RSS MB |\n|---|---|---|---|---|---|---|---|---|\n" + rows)
+    return (f"{info.sentence()} Command: `{command}`.\n\n{intro}\n\n{table}\n\n"
+            + "\n".join(f"- {b}" for b in bullets) + "\n")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -361,16 +364,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--subset", type=int, default=20)
     parser.add_argument("--max-parallel", type=int, default=8)
     parser.add_argument("--write-docs", action="store_true")
+    parser.add_argument("--from-result", type=Path, default=None,
+                        help="write the docs from a result this benchmark printed (JSON)")
     args = parser.parse_args(argv)
+    if args.from_result is not None:
+        saved = json.loads(args.from_result.read_text())
+        path = _docs.replace_section(HEADING, render_section(
+            saved["result"], saved["command"], _docs.RunInfo(**saved["info"])))
+        print(f"wrote {path}", file=sys.stderr)
+        return 0
     if args.subset > args.feeds or args.rounds < 3 or not 0 < args.changed <= 1:
         parser.error("--subset must not exceed --feeds, --rounds ≥ 3, --changed in (0, 1]")
+    info = _docs.run_info()  # the commit measured, before any docs change
     result = measure(args)
-    print(json.dumps(result, indent=2))
+    command = (".venv/bin/python benchmarks/polling_bench.py " + " ".join(
+        a for a in (argv if argv is not None else sys.argv[1:]) if a != "--write-docs")).strip()
+    print(json.dumps({"result": result, "command": command, "info": asdict(info)}, indent=2))
     if args.write_docs:
-        command = ".venv/bin/python benchmarks/polling_bench.py " + " ".join(
-            a for a in (argv if argv is not None else sys.argv[1:]) if a != "--write-docs")
-        path = _docs.replace_section(HEADING, render_section(result, command.strip(),
-                                                             _docs.run_info()))
+        path = _docs.replace_section(HEADING, render_section(result, command, info))
         print(f"wrote {path}", file=sys.stderr)
     return 0
 

@@ -44,6 +44,10 @@ ROBOTS_TTL = 24 * 3600.0
 ROBOTS_RETRY = 600.0
 #: Bytes of a robots.txt read at most (Google reads 500 KiB).
 ROBOTS_MAX_BYTES = 512 * 1024
+#: A pre-check request waits at most this long (or ``crawl.download_timeout``, if shorter):
+#: a slow server is the crawl's to meet, under its own timeout, and a service that is
+#: stopping is not held up by a hung pre-check for long.
+MAX_TIMEOUT = 10.0
 
 Validators = Callable[[Sequence[str]], dict[str, tuple[str | None, str | None]]]
 
@@ -75,7 +79,7 @@ class PreCheck:
         self.settings = settings
         self.validators = validators
         self.clock = clock
-        self.timeout = settings.crawl.download_timeout.total_seconds()
+        self.timeout = min(settings.crawl.download_timeout.total_seconds(), MAX_TIMEOUT)
         self.delay = settings.crawl.download_delay
         self.obey_robots = settings.crawl.obey_robots
         self._robots: dict[str, _Robots] = {}
@@ -85,13 +89,17 @@ class PreCheck:
 
     # -- the verdict -------------------------------------------------------------------
 
-    def check(self, source: Source) -> Verdict:
-        """Ask each of ``source``'s URLs whether it changed; never raises for the network."""
+    def check(self, source: Source, stop: Callable[[], bool] = lambda: False) -> Verdict:
+        """Ask each of ``source``'s URLs whether it changed; never raises for the network.
+        ``stop`` is asked before each request: once it says so, the verdict is "crawl" (whose
+        child then meets the stop as every crawl does)."""
         urls = [str(u) for u in source.urls]
         kept = self.validators(urls)
         headers = self._headers(source)
         requests = 0
         for url in urls:
+            if stop():
+                return Verdict(False, "stopping", requests)
             etag, last_modified = kept.get(url, (None, None))
             if not etag and not last_modified:
                 return Verdict(False, f"{url}: no validators kept", requests)

@@ -368,7 +368,7 @@ class Service:
         """An unchanged source's run, recorded without a crawl; None: crawl it."""
         assert self.precheck is not None
         started, began = self.clock(), time.monotonic()
-        verdict = self.precheck.check(source)
+        verdict = self.precheck.check(source, stop=self.draining.is_set)
         if not verdict.unchanged:
             logger.debug("%s: pre-check: %s; crawling", source.name, verdict.reason)
             return None

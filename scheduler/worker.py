@@ -211,7 +211,7 @@ def _precheck(ctx: WorkerContext, store: SchedulerStore, source: str) -> int | N
     if ctx.precheck is None:
         ctx.precheck = PreCheck(ctx.settings, store.validators_of)
     started, began = datetime.now(UTC), time.monotonic()
-    verdict = ctx.precheck.check(conf)
+    verdict = ctx.precheck.check(conf, stop=ctx.terminate.is_set)
     if not verdict.unchanged:
         logger.debug("%s: pre-check: %s; crawling", source, verdict.reason)
         return None
