@@ -339,7 +339,8 @@ def render_section(result: dict[str, Any], command: str, info: _docs.RunInfo) ->
     bullets = [
         f"An unchanged poll cost {result['unchanged_ms']} ms of CPU (the second round, the "
         f"service's own CPU over its polls), which {unchanged_ok} the target of "
-        f"{TARGET_UNCHANGED_MS:g} ms; at that cost one core keeps about {per_core:,.0f} sources "
+        f"{TARGET_UNCHANGED_MS:g} ms; counting unchanged polls only, one core keeps about "
+        f"{per_core:,.0f} sources "
         f"on a 15-minute cadence.",
         changed_line,
         f"{result['polls_per_s']} unchanged polls per second; the service's resident memory "
