@@ -254,6 +254,9 @@ class SchedulerSettings(_Strict):
 
     # Crawl child processes running at once; a hanging source holds one slot until its timeout.
     max_parallel: int = Field(default=4, ge=1, le=64)
+    # Ask a source's URLs with their kept ETag/Last-Modified from the service (or worker)
+    # itself first, and start a crawl process only when one of them changed.
+    precheck: bool = True
     # How late a run may start and still count; default per source: its interval, at most 1 h.
     misfire_grace: PositiveDuration | None = None
     # After this many failed or timed-out runs in a row a source is backed off ...

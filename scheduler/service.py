@@ -9,7 +9,10 @@ Contract:
   stopped. It returns normally after a signal; it raises :class:`~scheduler.lock.LockLost`
   after stopping if another service took the lock over.
 - Jobs only supervise child processes (:mod:`scheduler.child`); this process never runs
-  Twisted. ``max_instances=1`` (a source never overlaps itself), ``coalesce=True`` (missed
+  Twisted. First, though, a job asks the source's URLs with their kept validators from here
+  (:mod:`scheduler.precheck`, ``scheduler.precheck``): when every one answers 304 the run is
+  recorded as ``ok`` with no crawl process at all; anything else starts the child as before.
+  ``max_instances=1`` (a source never overlaps itself), ``coalesce=True`` (missed
   runs become one) and a misfire grace of the source's interval up to an hour.
 - Distributed: with ``distributed.redis_url`` set, a job queues its source's crawl as a task
   instead and waits for it (:mod:`scheduler.distributed`); ``newsmon worker`` processes run
@@ -66,9 +69,10 @@ from scheduler.jobs import (
     schedule_key,
 )
 from scheduler.lock import LockLost, SchedulerLock
+from scheduler.precheck import PreCheck
 from storage import search_index
 from storage.run_locks import pid_alive
-from storage.scheduler_store import FAILURE, SUCCESS, SchedulerStore, utcnow
+from storage.scheduler_store import FAILURE, SUCCESS, SchedulerStore, SourceHistory, utcnow
 
 #: PostgreSQL: how often the service indexes queued articles for search, and how many at most
 #: per run (about half a minute of one database core).
@@ -109,6 +113,11 @@ class Service:
 
             self.supervisor = QueueSupervisor(
                 store, CrawlQueue.from_settings(settings.distributed))
+        #: The conditional-GET pre-check (:mod:`scheduler.precheck`); distributed, the
+        #: workers make it, so that its requests come from where the crawls do.
+        self.precheck: PreCheck | None = None
+        if self.conf.precheck and settings.distributed.redis_url is None:
+            self.precheck = PreCheck(settings, store.validators_of)
         #: Set once a stop was asked for: no new runs start.
         self.draining = threading.Event()
         #: Set when running children must stop now (grace period over, or a second signal).
@@ -331,8 +340,14 @@ class Service:
         started = self.clock()
         try:
             self._record_missed_runs()
-            result = self.supervisor.run(name, timeout, self.terminate)
-            self._after_run(source, result)
+            result = self._precheck(source) if self.precheck is not None else None
+            if result is None:
+                result = self.supervisor.run(name, timeout, self.terminate)
+                self._after_run(source, result)
+            else:
+                self._after_run(source, result, SourceHistory(
+                    last_run_at=self.clock(), last_status="ok", last_success_at=self.clock(),
+                    consecutive_failures=0, articles=0))
         except SQLAlchemyError as exc:
             # The database is away: the run cannot even be opened. Say so now in the log, and
             # in the run history as soon as the database is back.
@@ -348,6 +363,20 @@ class Service:
                 self._active[name] -= 1
                 if not self._active[name]:
                     del self._active[name]
+
+    def _precheck(self, source: Source) -> CrawlResult | None:
+        """An unchanged source's run, recorded without a crawl; None: crawl it."""
+        assert self.precheck is not None
+        started, began = self.clock(), time.monotonic()
+        verdict = self.precheck.check(source, stop=self.draining.is_set)
+        if not verdict.unchanged:
+            logger.debug("%s: pre-check: %s; crawling", source.name, verdict.reason)
+            return None
+        run_id = self.store.add_unchanged_run(source.name, started_at=started,
+                                              requests=verdict.requests, pid=os.getpid())
+        logger.info("%s: run %d ok in %.2f s: not modified (pre-check, %d requests, no crawl)",
+                    source.name, run_id, time.monotonic() - began, verdict.requests)
+        return CrawlResult(run_id, source.name, "ok", None, time.monotonic() - began, None)
 
     def _record_missed_runs(self) -> None:
         """Write the runs the database missed while it was away, as failed (once it is back).
@@ -366,7 +395,10 @@ class Service:
                 with self._active_lock:
                     self._missed[:0] = missed
 
-    def _after_run(self, source: Source, result: CrawlResult) -> None:
+    def _after_run(self, source: Source, result: CrawlResult,
+                   history: SourceHistory | None = None) -> None:
+        """Log a run's end, back the source off or clear it, save its state. ``history``:
+        what the run history now says, when the caller knows it without asking."""
         name = source.name
         if result.status == "skipped":  # another crawl of the source runs (its run lock)
             logger.warning("%s: run %d skipped: %s", name, result.run_id,
@@ -382,7 +414,8 @@ class Service:
                 run.dropped, run.errors, f"; first error: {run.first_error}"
                 if run.first_error else "")
         now = self.clock()
-        history = self.store.history(name)
+        if history is None:
+            history = self.store.history(name)
         before = self._failures.get(name, 0)
         failures = history.consecutive_failures
         self._failures[name] = failures

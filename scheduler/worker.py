@@ -7,10 +7,13 @@ Contract:
   :class:`~scheduler.distributed.SourceLock` (waiting up to the visibility timeout for a dead
   holder's lock to expire, else raising :class:`SourceBusy`, which RQ retries), closes what an
   earlier attempt of the same task left open (waiting up to ``ORPHAN_WAIT`` for that attempt's
-  orphaned crawl process to stop), then crawls exactly as ``newsmon run`` does on one machine:
-  :class:`~scheduler.child.CrawlSupervisor` with its pre-created run row, hard timeout, memory
-  cap and statuses. The lock is renewed every third of its lifetime; a crawl whose lock went
-  to another holder is stopped. Each attempt's worker and run id go into the task's meta.
+  orphaned crawl process to stop), then makes the service's pre-check
+  (:mod:`scheduler.precheck`: every URL answering 304 is an ``ok`` run with no crawl process;
+  the worker keeps robots.txt across tasks) and otherwise crawls exactly as ``newsmon run``
+  does on one machine: :class:`~scheduler.child.CrawlSupervisor` with its pre-created run row,
+  hard timeout, memory cap and statuses. The lock is renewed every third of its lifetime; a
+  crawl whose lock went to another holder is stopped. Each attempt's worker and run id go
+  into the task's meta.
 - :class:`CrawlWorker` is an RQ ``SimpleWorker``: the task runs in the worker's own process,
   the crawl in a child of it, so killing the worker orphans only the crawl process, which
   stops itself (``scheduler.crawl_child`` watches its parent). A thread renews the RQ
@@ -30,6 +33,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -47,6 +51,7 @@ from config.loader import warn_placeholder_contact
 from config.schema import Settings
 from scheduler.child import CrawlSupervisor
 from scheduler.distributed import ORPHAN_WAIT, CrawlQueue, SourceLock, attempt_runs, redacted
+from scheduler.precheck import PreCheck
 from storage.scheduler_store import SchedulerStore
 from storage.store import Store
 
@@ -73,6 +78,8 @@ class WorkerContext:
     terminate: threading.Event
     name: str
     log_level: int = logging.WARNING
+    #: The conditional-GET pre-check, made on first use (robots.txt kept across tasks).
+    precheck: PreCheck | None = None
 
 
 _context: WorkerContext | None = None
@@ -171,6 +178,9 @@ def crawl_task(source: str, timeout: float) -> int:
         if job is not None:
             _settle_previous(store, attempt_runs(job), ctx)
         conf = ctx.settings
+        unchanged = _precheck(ctx, store, source)
+        if unchanged is not None:
+            return unchanged
         supervisor = CrawlSupervisor(
             store, config_path=ctx.config_path,
             kill_after=conf.scheduler.kill_after.total_seconds(),
@@ -187,6 +197,29 @@ def crawl_task(source: str, timeout: float) -> int:
         except RedisError as exc:
             logger.warning("cannot release the crawl lock %s (it expires by itself): %s",
                            lock.key, exc)
+
+
+def _precheck(ctx: WorkerContext, store: SchedulerStore, source: str) -> int | None:
+    """The run id of an unchanged source's run, recorded without a crawl (every URL
+    answered 304, :mod:`scheduler.precheck`); None: crawl it."""
+    if not ctx.settings.scheduler.precheck:
+        return None
+    try:
+        conf = ctx.settings.source(source)
+    except KeyError:
+        return None  # the crawl child says so, as before
+    if ctx.precheck is None:
+        ctx.precheck = PreCheck(ctx.settings, store.validators_of)
+    started, began = datetime.now(UTC), time.monotonic()
+    verdict = ctx.precheck.check(conf, stop=ctx.terminate.is_set)
+    if not verdict.unchanged:
+        logger.debug("%s: pre-check: %s; crawling", source, verdict.reason)
+        return None
+    run_id = store.add_unchanged_run(source, started_at=started, requests=verdict.requests,
+                                     pid=os.getpid())
+    logger.info("%s: run %d ok in %.2f s: not modified (pre-check, no crawl)", source,
+                run_id, time.monotonic() - began)
+    return run_id
 
 
 class CrawlWorker(SimpleWorker):

@@ -20,7 +20,7 @@ from sqlalchemy import Engine, Select, delete, func, insert, literal, select, up
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from storage.models import Article, CrawlRun, SourceRow
+from storage.models import Article, CrawlRun, HttpValidator, SourceRow
 from storage.scheduler_models import SchedulerLock, SourceState
 from storage.types import UTCDateTime
 
@@ -200,6 +200,28 @@ class SchedulerStore:
             stmt = stmt.where(CrawlRun.status == "running")
         with self.engine.begin() as conn:
             return bool(conn.execute(stmt).rowcount)
+
+    def add_unchanged_run(self, source: str, *, started_at: datetime, requests: int,
+                          pid: int | None = None) -> int:
+        """Record, in one insert, a run the pre-check settled without a crawl (every URL
+        answered 304): ``ok``, ``requests`` made, nothing stored. Its id."""
+        with self.engine.begin() as conn:
+            return int(conn.execute(
+                insert(CrawlRun).values(
+                    source_name=source, started_at=started_at, finished_at=utcnow(),
+                    status="ok", requests=requests, bytes=0, pages=0, new=0, updated=0,
+                    unchanged=0, dropped=0, errors=0, host=socket.gethostname(), pid=pid,
+                ).returning(CrawlRun.id)
+            ).scalar_one())
+
+    def validators_of(self, urls: Sequence[str]) -> dict[str, tuple[str | None, str | None]]:
+        """The kept (ETag, Last-Modified) of each of ``urls`` that has any, in one query."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(HttpValidator.url, HttpValidator.etag, HttpValidator.last_modified)
+                .where(HttpValidator.url.in_(list(urls)))
+            ).all()
+        return {r[0]: (r[1], r[2]) for r in rows}
 
     def running_runs(self) -> list[tuple[int, str, str | None, int | None, datetime]]:
         """(id, source, host, pid, started_at) of every run still marked ``running``."""

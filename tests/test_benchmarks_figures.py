@@ -21,6 +21,7 @@ sys.path.insert(0, str(ROOT))
 from benchmarks import _docs, scale  # noqa: E402
 from benchmarks import concurrent_load as cl  # noqa: E402
 from benchmarks import extraction_bench as eb  # noqa: E402
+from benchmarks import polling_bench as pb  # noqa: E402
 from benchmarks import realpages_bench as rp  # noqa: E402
 from benchmarks import realweb_bench as rwb  # noqa: E402
 from benchmarks import search_bench as sb  # noqa: E402
@@ -278,6 +279,31 @@ def test_concurrent_load_section_comes_from_the_results() -> None:
     assert constant_figures(first, second) == []
     assert "4 sources on one local site" in first and "5 × 400 articles, 100 wire" in second
     assert cl.heading(4) == "## Concurrent crawls: 4 sources, shared wire stories"
+
+
+def _polling_result(seed: int) -> dict[str, Any]:
+    rnd = random.Random(seed)
+    rounds = [{"round": r, "polls": 100 * (seed + 2), "changed": 0 if r < 2 else 5 + seed,
+               "crawled": 0 if r < 2 else 4 + seed, "own_cpu_s": round(rnd.uniform(1, 9), 2),
+               "children_cpu_s": round(rnd.uniform(10, 90), 2),
+               "seconds": round(rnd.uniform(1, 60), 1),
+               "unchanged_seconds": round(rnd.uniform(1, 9), 2),
+               "rss_mb": round(rnd.uniform(60, 90), 1)} for r in range(4)]
+    return {"feeds": 100 * (seed + 2), "rounds": rounds, "interval": 60 + seed,
+            "changed_share": 0.05 + seed / 100, "max_parallel": 4 + seed,
+            "unchanged_ms": round(rnd.uniform(2, 30), 2),
+            "changed_ms": round(rnd.uniform(100, 9000), 1),
+            "polls_per_s": round(rnd.uniform(10, 99), 1), "subset": 5 + seed,
+            "child_unchanged_ms": round(rnd.uniform(3000, 6000), 1),
+            "child_polls_per_s": round(rnd.uniform(0.1, 0.9), 2),
+            "child_rss_mb": round(rnd.uniform(50, 70), 1)}
+
+
+def test_polling_section_comes_from_the_results() -> None:
+    first = pb.render_section(_polling_result(0), COMMANDS[0], INFO[0])
+    second = pb.render_section(_polling_result(1), COMMANDS[1], INFO[1])
+    assert constant_figures(first, second) == []
+    assert "200 RSS feeds on one local server" in first and "300 RSS feeds" in second
 
 
 # -- the document ------------------------------------------------------------------------
