@@ -31,11 +31,16 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from protego import Protego
 
 from config.schema import Settings, Source
+
+if TYPE_CHECKING:
+    from storage.scheduler_store import SchedulerStore
 
 logger = logging.getLogger(__name__)
 
@@ -66,6 +71,17 @@ class Verdict:
 class _Robots:
     checked: float
     rules: Protego | None  # None: unsure (unreadable); allow-all is an empty Protego
+
+
+def pages_due(store: SchedulerStore, source: Source, now: datetime) -> bool:
+    """Whether ``source`` must be crawled whatever its feeds answer: it has refused pages due
+    to be tried again, or articles due for a re-fetch (``refetch_within``/``refetch_every``).
+    A 304 on the feed says nothing about those pages."""
+    if not source.fetch_articles:
+        return False
+    young = now - source.refetch_within if source.refetch_within is not None else None
+    return store.pages_due(source.name, now, young_since=young,
+                           checked_before=now - source.refetch_every)
 
 
 class PreCheck:

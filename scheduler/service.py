@@ -69,7 +69,7 @@ from scheduler.jobs import (
     schedule_key,
 )
 from scheduler.lock import LockLost, SchedulerLock
-from scheduler.precheck import PreCheck
+from scheduler.precheck import PreCheck, pages_due
 from storage import search_index
 from storage.run_locks import pid_alive
 from storage.scheduler_store import FAILURE, SUCCESS, SchedulerStore, SourceHistory, utcnow
@@ -368,6 +368,10 @@ class Service:
         """An unchanged source's run, recorded without a crawl; None: crawl it."""
         assert self.precheck is not None
         started, began = self.clock(), time.monotonic()
+        if pages_due(self.store, source, started):
+            logger.debug("%s: pre-check: article pages are due (refused pages to try again, "
+                         "re-fetches); crawling", source.name)
+            return None
         verdict = self.precheck.check(source, stop=self.draining.is_set)
         if not verdict.unchanged:
             logger.debug("%s: pre-check: %s; crawling", source.name, verdict.reason)

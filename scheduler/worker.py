@@ -51,7 +51,7 @@ from config.loader import warn_placeholder_contact
 from config.schema import Settings
 from scheduler.child import CrawlSupervisor
 from scheduler.distributed import ORPHAN_WAIT, CrawlQueue, SourceLock, attempt_runs, redacted
-from scheduler.precheck import PreCheck
+from scheduler.precheck import PreCheck, pages_due
 from storage.scheduler_store import SchedulerStore
 from storage.store import Store
 
@@ -211,6 +211,9 @@ def _precheck(ctx: WorkerContext, store: SchedulerStore, source: str) -> int | N
     if ctx.precheck is None:
         ctx.precheck = PreCheck(ctx.settings, store.validators_of)
     started, began = datetime.now(UTC), time.monotonic()
+    if pages_due(store, conf, started):
+        logger.debug("%s: pre-check: article pages are due; crawling", source)
+        return None
     verdict = ctx.precheck.check(conf, stop=ctx.terminate.is_set)
     if not verdict.unchanged:
         logger.debug("%s: pre-check: %s; crawling", source, verdict.reason)

@@ -214,6 +214,23 @@ class SchedulerStore:
                 ).returning(CrawlRun.id)
             ).scalar_one())
 
+    def pages_due(self, source: str, now: datetime, *, young_since: datetime | None,
+                  checked_before: datetime) -> bool:
+        """Whether ``source`` has article pages to fetch whatever its feeds say: a refused
+        page due to be tried again, or a page first seen since ``young_since`` (None: none)
+        and last fetched before ``checked_before`` (a re-fetch for corrections). Two EXISTS
+        probes on indexed columns; the pre-check crawls when this is true."""
+        of_source = select(SourceRow.id).where(SourceRow.name == source).scalar_subquery()
+        probes = [select(Article.id).where(Article.source_id == of_source,
+                                           Article.page_retry_at.is_not(None),
+                                           Article.page_retry_at <= now).limit(1)]
+        if young_since is not None:
+            probes.append(select(Article.id).where(
+                Article.source_id == of_source, Article.first_seen_at >= young_since,
+                Article.fetched_at < checked_before, Article.body_source == "page").limit(1))
+        with self.engine.connect() as conn:
+            return any(conn.execute(p).first() is not None for p in probes)
+
     def validators_of(self, urls: Sequence[str]) -> dict[str, tuple[str | None, str | None]]:
         """The kept (ETag, Last-Modified) of each of ``urls`` that has any, in one query."""
         with self.engine.connect() as conn:

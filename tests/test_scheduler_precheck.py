@@ -287,3 +287,42 @@ def test_precheck_off_keeps_the_child_per_run_model(
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(30) == 0
         store.close()
+
+
+def test_pages_due_make_the_source_crawl_whatever_its_feed_answers(db_url: str) -> None:
+    """A refused page due again, or a young article due for a re-fetch, is work a 304 on the
+    feed knows nothing of: ``pages_due`` is true and the pre-check leaves it to a crawl."""
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import update
+
+    from config.schema import Source
+    from scheduler.precheck import pages_due
+    from storage import ArticleRecord
+    from storage.models import Article
+
+    now = datetime(2026, 12, 3, 12, 0, tzinfo=UTC)
+    source = Source(name="wire", kind="rss", urls=["http://127.0.0.1:9/feed.xml"])
+    store = Store.from_url(db_url)
+    try:
+        sched = SchedulerStore(store.engine)
+        assert not pages_due(sched, source, now)  # nothing stored
+        store.upsert_articles([ArticleRecord(
+            url_key="example.com/a", canonical_url="https://example.com/a",
+            url="https://example.com/a", source="wire", title="Navy inducts radars",
+            body="The Navy inducted radars. " * 20, fetched_at=now - timedelta(hours=1))])
+        assert not pages_due(sched, source, now)  # young, but fetched an hour ago
+        assert pages_due(sched, source, now + timedelta(hours=4))  # refetch_every passed
+        late = now + timedelta(days=3)
+        assert not pages_due(sched, source, late)  # no longer young
+        off = source.model_copy(update={"refetch_within": None})
+        assert not pages_due(sched, off, now + timedelta(hours=4))
+        with store.engine.begin() as conn:
+            conn.execute(update(Article).values(body_source="feed",
+                                                page_retry_at=late - timedelta(minutes=1)))
+        assert pages_due(sched, off, late)  # a refused page due again
+        assert not pages_due(sched, off, late - timedelta(hours=1))
+        feed_only = off.model_copy(update={"fetch_articles": False})
+        assert not pages_due(sched, feed_only, late)
+    finally:
+        store.close()
