@@ -257,6 +257,12 @@ class SchedulerSettings(_Strict):
     # The daily digest job ("HH:MM" in digest_timezone, default: default_timezone); none if unset.
     digest_time: str | None = Field(default=None, pattern=r"^([01]?\d|2[0-3]):[0-5]\d$")
     digest_timezone: TimeZoneName | None = None
+    # A source whose runs succeed but which stored nothing new for longer than stale_factor
+    # times its usual gap between new articles (learned from its runs), and never less than
+    # stale_floor, is "stale"; `sources check` calls a feed whose newest entry is older than
+    # stale_floor stale too.
+    stale_factor: float = Field(default=4.0, ge=1.0)
+    stale_floor: PositiveDuration = timedelta(days=2)
 
 
 class SmtpSecurity(StrEnum):
