@@ -101,6 +101,9 @@ class Digest:
     totals: Totals
     sections: list[DigestSection]
     failures: list[RunFailure]
+    # Enabled sources whose runs succeed but which stored nothing new for long, as of the
+    # period's end (storage.staleness), sorted by name.
+    stale_sources: list[str] = field(default_factory=list)
 
     @property
     def is_empty(self) -> bool:
@@ -249,11 +252,16 @@ def build_digest(
                     sources=len({a.source for a in listed}),
                     off_topic=len(articles) - len(listed), runs=len(runs),
                     failed_runs=len(failures))
+    from storage.staleness import stale_sources
+
+    stale = stale_sources(store.engine, [s.name for s in settings.sources if s.enabled],
+                          factor=settings.scheduler.stale_factor,
+                          floor=settings.scheduler.stale_floor, now=min(until, now))
     period = _period_label(day, since, until, tz)
     title = "Digest" + (f": {_topic_name(topic)}" if topic else "") + f" — {period}"
     return Digest(title=title, period=period, timezone=str(tz), day=day, since=since,
                   until=until, topic=topic, generated_at=now, totals=totals, sections=sections,
-                  failures=failures)
+                  failures=failures, stale_sources=sorted(stale))
 
 
 def _story_scores(members: list[ArticleRow]) -> dict[str, float]:

@@ -186,3 +186,24 @@ def test_bare_sources_still_lists(config: Path) -> None:
     assert result.exit_code == 0, result.output
     rows = json.loads(result.stdout)
     assert {r["name"] for r in rows} == set(SOURCES) | {"nowhere", "nowhere-off"}
+
+
+def test_a_source_whose_history_is_quiet_is_stale(config: Path, server: FaultServer) -> None:
+    from storage import RunStats, Store
+
+    settings = load_settings(config, env={})
+    store = Store.from_url(settings.database_url)
+    try:
+        now = datetime.now(UTC)
+        for days in (9, 8, 7, 6, 1):  # stored something daily, then runs storing nothing
+            run_id = store.start_run("good", started_at=now - timedelta(days=days))
+            store.finish_run(run_id, "ok", RunStats(new=0 if days == 1 else 2))
+    finally:
+        store.close()
+    result = CliRunner().invoke(app, ["sources", "check", "good", "moved", "--config",
+                                      str(config), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    doc = {d["source"]: d for d in json.loads(result.stdout)}
+    assert doc["good"]["verdict"] == "stale"
+    assert "nothing new for 6d (usually every 1d" in doc["good"]["change"]
+    assert doc["moved"]["verdict"] == "works"  # no history: the live answer stands

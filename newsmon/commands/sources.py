@@ -20,6 +20,8 @@ app.add_typer(sources_app, name="sources")
 def _state(value: Any, row: Any) -> str:
     if value == "backed off" and row.get("backed_off_until") is not None:
         return f"backed off until {row['backed_off_until']:%Y-%m-%d %H:%M:%S} UTC"
+    if value == "stale" and row.get("stale"):
+        return f"stale: {row['stale']}"
     return str(value)
 
 
@@ -91,7 +93,9 @@ def check_command(
     """Try each source live from this machine: DNS, HTTP status and redirects, robots.txt
     for newsmon's user agent, the entries found and the newest one's date, and up to three
     sample articles fetched and extracted (bot walls recognised). Each source gets a verdict
-    (works, feed only, blocked, broken, stale) and the change to try. Nothing is stored.
+    (works, feed only, blocked, broken, stale) and the change to try; stale also when its
+    newest entry is older than scheduler.stale_floor or the database shows it storing
+    nothing new for long. Nothing is stored.
 
     Exit status: 1 if an enabled source is broken, 2 for an unknown source name.
 
@@ -105,8 +109,9 @@ def check_command(
             known = ", ".join(s.name for s in settings.sources) or "none configured"
             fail(f"no source named {name!r} in the sources file (known: {known})", 2)
     from crawler.probe import BROKEN, check_sources, summary_row
+    from storage.staleness import history_staleness
 
-    checks = check_sources(settings, names or None)
+    checks = check_sources(settings, names or None, quiet=history_staleness(settings))
     if fmt is OutputFormat.JSON:
         sys.stdout.write(json.dumps([c.to_dict() for c in checks], indent=2,
                                     ensure_ascii=False) + "\n")
