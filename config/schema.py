@@ -221,6 +221,12 @@ class CrawlSettings(_Strict):
     max_response_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
     autothrottle: bool = True
     obey_robots: bool = True
+    # A host's robots.txt is kept in the database this long (less if its Cache-Control says
+    # so) and read from there by every crawl; 0: fetched by every crawl.
+    robots_cache: Duration = timedelta(hours=24)
+    # download_delay holds per host across every process on this database (host_slots), not
+    # only within one crawl.
+    shared_host_delay: bool = True
     retries: int = Field(default=2, ge=0, le=10)
     # Hard wall-clock limit for one source's crawl run (the child process is killed after it).
     source_timeout: PositiveDuration = timedelta(minutes=10)

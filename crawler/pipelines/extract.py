@@ -52,6 +52,8 @@ class ExtractionPipeline:
         if article is None:
             # Not met in practice: the spider keyed the entry by this URL already.
             raise DropItem(f"invalid URL: {item.hint.url}")
+        if article.wall:
+            self.stats.inc_value("newsmon/walls")  # counted as blocked in the run
         entries = getattr(self.crawler.spider, "entries", None)
         if entries is not None:
             entries.produced(url_key(item.hint.url), article.url_key)
