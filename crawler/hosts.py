@@ -129,7 +129,8 @@ class HostPauseMiddleware:
             left = (until - datetime.now(UTC)).total_seconds()
             if left > self.max_wait:
                 self._inc("newsmon/host_paused")
-                raise IgnoreRequest(f"{request.url}: {host} is paused until "
+                # The spider's error message names the URL already.
+                raise IgnoreRequest(f"{host} is paused until "
                                     f"{until:%Y-%m-%d %H:%M:%S} UTC ({reason})")
             if left > 0:
                 await sleep(left)
