@@ -86,6 +86,8 @@ class Totals:
     off_topic: int
     runs: int
     failed_runs: int
+    # Pages the sites refused or answered with a bot wall, over the period's runs.
+    blocked_pages: int = 0
 
 
 @dataclass(slots=True)
@@ -251,7 +253,7 @@ def build_digest(
     totals = Totals(articles=len(listed), stories=sum(len(s.stories) for s in sections),
                     sources=len({a.source for a in listed}),
                     off_topic=len(articles) - len(listed), runs=len(runs),
-                    failed_runs=len(failures))
+                    failed_runs=len(failures), blocked_pages=sum(r.blocked for r in runs))
     from storage.staleness import stale_sources
 
     stale = stale_sources(store.engine, [s.name for s in settings.sources if s.enabled],

@@ -61,6 +61,7 @@ def source_rows(settings: Settings, store: SchedulerStore) -> list[dict[str, Any
             "last_status": history.last_status,
             "last_success": history.last_success_at,
             "articles": history.articles,
+            "blocked": history.blocked,
             "consecutive_failures": failures,
             "backed_off_until": backed_off_until,
             "stale": quiet.describe(now) if quiet is not None and stale else None,

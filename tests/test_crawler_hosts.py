@@ -5,6 +5,7 @@ crawls of a local server, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -16,9 +17,13 @@ import pytest
 import pytest_twisted
 import yaml
 from faults.server import FaultServer, respond
+from typer.testing import CliRunner
 
 from config import Settings, load_settings
 from crawler.runner import crawl_async
+from digest import build_digest, render
+from newsmon.app import app
+from newsmon.cli import _load_commands
 from storage import Store
 from storage.hosts import HostStore
 
@@ -128,6 +133,26 @@ async def test_refused_and_walled_pages_count_as_blocked(
     assert runs["a"].blocked == 1  # the 403
     assert runs["b"].blocked == 2  # the 429 (after its retries) and the bot wall
     assert runs["a"].new == 1
+    assert runs["a"].errors == 1 and runs["b"].errors >= 1
+
+    # Shown by `runs`, `sources`, `status` and the digest's header.
+    _load_commands()
+    config = str(tmp_path / "settings.yaml")
+    cli = CliRunner()
+    shown = cli.invoke(app, ["runs", "--config", config, "--format", "json"])
+    assert {r["source"]: r["blocked"] for r in json.loads(shown.stdout)} == {"a": 1, "b": 2}
+    shown = cli.invoke(app, ["sources", "--config", config, "--format", "json"])
+    assert {r["name"]: r["blocked"] for r in json.loads(shown.stdout)} == {
+        "a": 1, "b": 2, "c": 0}
+    shown = cli.invoke(app, ["status", "--config", config, "--format", "json"])
+    assert {r["name"]: r["blocked"] for r in json.loads(shown.stdout)["sources"]} == {
+        "a": 1, "b": 2, "c": 0}
+    now = datetime.now(UTC)
+    digest = build_digest(store, settings, since=now - timedelta(hours=1),
+                          until=now + timedelta(minutes=1), now=now)
+    assert digest.totals.blocked_pages == 3
+    for fmt in ("text", "markdown", "html"):
+        assert "3 pages blocked" in render(digest, fmt), fmt
 
 
 def test_the_host_delay_holds_across_processes(db_url: str, store: Store) -> None:

@@ -33,6 +33,7 @@ COLUMNS = (
     Column("last_success", "last success"),
     Column("articles", justify="right"),
     Column("consecutive_failures", "failures", justify="right"),
+    Column("blocked", "blocked", justify="right"),
     Column("state", render=_state, style=status_style),
 )
 
