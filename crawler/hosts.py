@@ -14,13 +14,17 @@
 - :class:`BlockedPagesMiddleware` counts pages the site refused (401, 403, 429, 451) as
   ``newsmon/blocked``; bot walls are counted by the extraction step. Blocked is not an error.
 
-Every database call runs in the crawl's database thread (:mod:`crawler.dbthread`).
+Every database call runs in the crawl's database thread (:mod:`crawler.dbthread`). A request
+waits for one at most ``NEWSMON_HOST_DB_WAIT`` seconds (then goes as if there were no shared
+state), so that a slow database delays downloads only that long; a host's pause is read
+once per crawl and then every few seconds while requests go on.
 """
 
 from __future__ import annotations
 
 import logging
 import re
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -33,6 +37,8 @@ from scrapy.utils.asyncio import sleep
 from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.httpobj import urlparse_cached
 from scrapy.utils.misc import build_from_crawler
+from twisted.internet import defer
+from twisted.internet.defer import Deferred
 
 from crawler.dbthread import in_db_thread
 from crawler.retry import RETRY_AFTER_STATUSES, retry_after_seconds
@@ -44,6 +50,21 @@ logger = logging.getLogger(__name__)
 #: Statuses that say the site refused us (not that it failed).
 REFUSED_STATUSES = frozenset({401, 402, 403, 429, 451})
 _MAX_AGE = re.compile(rb"max-age\s*=\s*(\d+)")
+
+
+#: A host's pause is read again after this many seconds (between, the last reading holds).
+PAUSE_RECHECK = 5.0
+
+
+async def _bounded(call: Deferred[Any], seconds: float) -> Any:
+    """The result of a database call, or :class:`TimeoutError` after ``seconds``."""
+    from twisted.internet import reactor
+
+    call.addTimeout(seconds, reactor)
+    try:
+        return await maybe_deferred_to_future(call)
+    except (defer.TimeoutError, defer.CancelledError) as exc:
+        raise TimeoutError(f"no answer from the database within {seconds:g} s") from exc
 
 
 def _hosts(crawler: Crawler) -> HostStore | None:
@@ -66,6 +87,7 @@ class CachedRobotsTxtMiddleware(RobotsTxtMiddleware):
     def __init__(self, crawler: Crawler) -> None:
         super().__init__(crawler)
         self.ttl = crawler.settings.getfloat("NEWSMON_ROBOTS_TTL", 86400.0)
+        self.db_wait = crawler.settings.getfloat("NEWSMON_HOST_DB_WAIT", 2.0)
 
     async def robot_parser(self, request: Request) -> Any:
         url = urlparse_cached(request)
@@ -74,7 +96,7 @@ class CachedRobotsTxtMiddleware(RobotsTxtMiddleware):
         if netloc not in self._parsers and hosts is not None:
             key = f"{url.scheme}://{netloc}"
             try:
-                cached = await maybe_deferred_to_future(in_db_thread(hosts.robots, key))
+                cached = await _bounded(in_db_thread(hosts.robots, key), self.db_wait)
             except Exception as exc:  # the database is away: fetch it as Scrapy would
                 logger.warning("cannot read the cached robots.txt of %s: %s", key, exc)
                 cached = None
@@ -105,6 +127,9 @@ class HostPauseMiddleware:
         self.crawler = crawler
         self.max_wait = crawler.settings.getfloat("NEWSMON_RETRY_AFTER_MAX", 30.0)
         self.delay = timedelta(seconds=crawler.settings.getfloat("NEWSMON_HOST_DELAY", 0.0))
+        self.db_wait = crawler.settings.getfloat("NEWSMON_HOST_DB_WAIT", 2.0)
+        # host -> (its pause or None, when it was read: time.monotonic())
+        self._pauses: dict[str, tuple[tuple[datetime, str] | None, float]] = {}
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> HostPauseMiddleware:
@@ -119,11 +144,7 @@ class HostPauseMiddleware:
         host = urlparse_cached(request).hostname
         if hosts is None or not host:
             return None
-        try:
-            paused = await maybe_deferred_to_future(in_db_thread(hosts.paused, host))
-        except Exception as exc:
-            logger.warning("cannot read the pause of %s: %s", host, exc)
-            paused = None
+        paused = await self._paused(hosts, host)
         if paused is not None:
             until, reason = paused
             left = (until - datetime.now(UTC)).total_seconds()
@@ -136,8 +157,8 @@ class HostPauseMiddleware:
                 await sleep(left)
         if self.delay > timedelta(0):
             try:
-                start = await maybe_deferred_to_future(in_db_thread(hosts.reserve, host,
-                                                                    self.delay))
+                start = await _bounded(in_db_thread(hosts.reserve, host, self.delay),
+                                       self.db_wait)
             except Exception as exc:
                 logger.warning("cannot reserve a slot of %s: %s", host, exc)
                 return None
@@ -145,6 +166,28 @@ class HostPauseMiddleware:
             if wait > 0:
                 await sleep(wait)
         return None
+
+    async def _paused(self, hosts: HostStore, host: str) -> tuple[datetime, str] | None:
+        known = self._pauses.get(host)
+        now = time.monotonic()
+        if known is not None and now - known[1] < PAUSE_RECHECK:
+            return known[0]
+        if known is not None:
+            # Read it again in the background; this request goes by the last reading.
+            self._pauses[host] = (known[0], now)
+            d = in_db_thread(hosts.paused, host)
+            d.addCallbacks(lambda found: self._pauses.__setitem__(host, (found, now)),
+                           lambda f: logger.warning("cannot read the pause of %s: %s", host,
+                                                    f.value))
+            return known[0]
+        found: tuple[datetime, str] | None
+        try:
+            found = await _bounded(in_db_thread(hosts.paused, host), self.db_wait)
+        except Exception as exc:
+            logger.warning("cannot read the pause of %s: %s", host, exc)
+            found = None
+        self._pauses[host] = (found, now)
+        return found
 
     async def process_response(self, request: Request, response: Response) -> Response:
         if response.status not in RETRY_AFTER_STATUSES:
@@ -156,6 +199,9 @@ class HostPauseMiddleware:
             return response
         until = datetime.now(UTC) + timedelta(seconds=wait)
         reason = f"{response.status} with Retry-After {wait:.0f} s from {request.url}"
+        known = self._pauses.get(host)
+        if known is None or known[0] is None or known[0][0] < until:
+            self._pauses[host] = ((until, reason), time.monotonic())
         try:
             await maybe_deferred_to_future(in_db_thread(hosts.pause, host, until, reason))
             self._inc("newsmon/host_pauses")

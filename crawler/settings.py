@@ -58,6 +58,8 @@ def scrapy_settings(settings: Settings, **overrides: Any) -> dict[str, Any]:
         "NEWSMON_ROBOTS_TTL": crawl.robots_cache.total_seconds(),
         # The per-host delay kept across processes through the database; 0: per process only.
         "NEWSMON_HOST_DELAY": crawl.download_delay if crawl.shared_host_delay else 0.0,
+        # The longest a request waits for the database's word on its host (then it goes).
+        "NEWSMON_HOST_DB_WAIT": 2.0,
         "DOWNLOADER_MIDDLEWARES": {
             "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
             "crawler.hosts.CachedRobotsTxtMiddleware": 100,
