@@ -18,29 +18,17 @@ Each verdict comes with the change to try. Nothing is written to the database.
 
 from __future__ import annotations
 
-import calendar
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-import feedparser
-from lxml import etree
-
 from config.schema import Settings, Source
+from crawler.probe_entries import Entry, feed_entries, listing_entries, sitemap_entries
 from crawler.probe_http import Fetched, RobotsReader, fetch
 
 SAMPLES = 3
 WORKS, FEED_ONLY, BLOCKED, BROKEN, STALE = "works", "feed only", "blocked", "broken", "stale"
 _REFUSED = (401, 402, 403, 410, 429, 451)
-_NEWS_NS = "http://www.google.com/schemas/sitemap-news/0.9"
-
-
-@dataclass
-class Entry:
-    url: str
-    title: str | None = None
-    published_at: datetime | None = None
-    summary: str | None = None
 
 
 @dataclass
@@ -105,100 +93,6 @@ class SourceCheck:
             return value
         return {k: plain(v) for k, v in asdict(self).items()} | {
             "newest": plain(self.newest)}
-
-
-def _text(markup: str | None) -> str | None:
-    if not markup:
-        return None
-    from lxml.html import fromstring
-
-    try:
-        return " ".join(fromstring(f"<div>{markup}</div>").text_content().split()) or None
-    except (etree.ParserError, ValueError):
-        return markup.strip() or None
-
-
-def _feed_entries(body: bytes, base: str) -> tuple[list[Entry], str | None]:
-    from urllib.parse import urljoin
-
-    parsed = feedparser.parse(body)
-    if not parsed.entries and not parsed.get("version"):
-        return [], "no RSS or Atom found in the document"
-    out = []
-    for e in parsed.entries:
-        link = e.get("link")
-        if not link:
-            continue
-        when = None
-        stamp = e.get("published_parsed") or e.get("updated_parsed")
-        if stamp:
-            try:
-                when = datetime.fromtimestamp(calendar.timegm(stamp), UTC)
-            except (ValueError, OverflowError, OSError):
-                when = None
-        out.append(Entry(urljoin(base, link.strip()), _text(e.get("title")), when,
-                         _text(e.get("summary"))))
-    return out, None
-
-
-def _local(tag: Any) -> str:
-    return str(tag).rsplit("}", 1)[-1] if isinstance(tag, str) else ""
-
-
-def _sitemap_entries(body: bytes, base: str, tz: str, get: Any) -> tuple[list[Entry], str | None]:
-    from crawler.spiders.base import time_hint
-
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
-    try:
-        root = etree.fromstring(body, parser)
-    except etree.XMLSyntaxError as exc:
-        return [], f"not XML ({exc})"
-    now = datetime.now(UTC)
-    if _local(root.tag) == "sitemapindex":
-        children = sorted(((el.findtext("{*}lastmod") or "", el.findtext("{*}loc") or "")
-                           for el in root if _local(el.tag) == "sitemap"), reverse=True)
-        for _lastmod, loc in children[:1]:  # the newest child sitemap is enough for a probe
-            child = get(loc.strip())
-            if not child.ok:
-                return [], f"child sitemap {loc.strip()} answered {child.status or child.error}"
-            return _sitemap_entries(child.body, loc, tz, get)
-        return [], "an empty sitemap index"
-    if _local(root.tag) != "urlset":
-        return [], f"root element <{_local(root.tag)}>, not a sitemap"
-    out = []
-    for el in root:
-        loc = el.findtext("{*}loc")
-        if _local(el.tag) != "url" or not loc:
-            continue
-        raw = el.findtext(f"{{{_NEWS_NS}}}news/{{{_NEWS_NS}}}publication_date") or el.findtext(
-            "{*}lastmod")
-        when = time_hint(raw, now, tz, "sitemap").get("published_at")
-        out.append(Entry(loc.strip(), el.findtext(f"{{{_NEWS_NS}}}news/{{{_NEWS_NS}}}title"),
-                         when))
-    return out, None
-
-
-def _listing_entries(body: bytes, base: str, source: Source) -> tuple[list[Entry], str | None]:
-    from scrapy.http import HtmlResponse
-
-    from crawler.spiders.base import time_hint
-    from crawler.spiders.links import find_links
-
-    now = datetime.now(UTC)
-
-    def card_time(card: Any) -> dict[str, Any]:
-        for value in card.xpath(".//time/@datetime | .//time/text()"):
-            found = time_hint(str(value), now, source.timezone, "listing")
-            if found:
-                return found
-        return {}
-
-    response = HtmlResponse(base, body=body)
-    found = find_links(response.selector, base, source.selectors.get("links"), 200, card_time)
-    if not found.links:
-        return [], "no article links found"
-    return [Entry(link.url, link.title, link.time.get("published_at"))
-            for link in found.links], None
 
 
 class Prober:
@@ -268,11 +162,11 @@ class Prober:
             return start, []
         base = got.final_url or url
         if source.kind.value in ("rss", "atom"):
-            found, why = _feed_entries(got.body, base)
+            found, why = feed_entries(got.body, base)
         elif source.kind.value in ("sitemap", "news_sitemap"):
-            found, why = _sitemap_entries(got.body, base, source.timezone, get)
+            found, why = sitemap_entries(got.body, base, source.timezone, get)
         else:
-            found, why = _listing_entries(got.body, base, source)
+            found, why = listing_entries(got.body, base, source)
         if why:
             start.error = start.error or why
         start.entries = len(found)
