@@ -202,7 +202,9 @@ class Prober:
             return sample
         article = extract_article(html, got.final_url or entry.url,
                                   fetched_at=datetime.now(UTC), site_tz=source.timezone,
-                                  selectors=dict(source.selectors) or None)
+                                  # 'links' is for listing pages, not articles.
+                                  selectors={k: v for k, v in source.selectors.items()
+                                             if k != "links"} or None)
         sample.wall = detect_wall(html, title=article.title, body=article.body)
         sample.title = article.title or entry.title
         sample.published_at = article.published_at or entry.published_at

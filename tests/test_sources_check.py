@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 
 from config import load_settings
 from crawler.probe import check_sources
+from crawler.sample_site import SampleSite, render_sources
 from newsmon.app import app
 from newsmon.cli import _load_commands
 
@@ -207,3 +208,21 @@ def test_a_source_whose_history_is_quiet_is_stale(config: Path, server: FaultSer
     assert doc["good"]["verdict"] == "stale"
     assert "nothing new for 6d (usually every 1d" in doc["good"]["change"]
     assert doc["moved"]["verdict"] == "works"  # no history: the live answer stands
+
+
+def test_every_source_kind_of_the_sample_site(site: SampleSite, tmp_path: Path) -> None:
+    """RSS, Atom, a sitemap index, a news sitemap and listing pages: entries read and sample
+    articles extracted as the crawl extracts them."""
+    (tmp_path / "sources.yaml").write_text(render_sources(site.base_url))
+    path = tmp_path / "settings.yaml"
+    path.write_text(yaml.safe_dump({
+        "database_url": f"sqlite:///{tmp_path / 'newsmon.db'}", "data_dir": str(tmp_path),
+        "contact_url": "https://ops.example.org/newsmon", "sources_file": "sources.yaml"}))
+    checks = check_sources(load_settings(path, env={}))
+    assert {c.kind for c in checks} == {"rss", "atom", "sitemap", "news_sitemap", "listing"}
+    for c in checks:
+        # The sample site's articles are dated 2026-11-24: "stale" once that is 2 days past.
+        assert c.verdict in ("works", "stale"), (c.source, c.change)
+        assert c.starts[0].status == 200 and c.starts[0].entries >= 2, c.source
+        assert sum(s.ok for s in c.samples) >= 1, c.source
+        assert all(s.body_words > 100 for s in c.samples if s.ok), c.source
