@@ -239,6 +239,12 @@ class CrawlSettings(_Strict):
     max_response_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
     autothrottle: bool = True
     obey_robots: bool = True
+    # A host's robots.txt is kept in the database this long (less if its Cache-Control says
+    # so) and read from there by every crawl; 0: fetched by every crawl.
+    robots_cache: Duration = timedelta(hours=24)
+    # download_delay holds per host across every process on this database (host_slots), not
+    # only within one crawl.
+    shared_host_delay: bool = True
     retries: int = Field(default=2, ge=0, le=10)
     # Hard wall-clock limit for one source's crawl run (the child process is killed after it).
     source_timeout: PositiveDuration = timedelta(minutes=10)
@@ -278,6 +284,12 @@ class SchedulerSettings(_Strict):
     # The daily digest job ("HH:MM" in digest_timezone, default: default_timezone); none if unset.
     digest_time: str | None = Field(default=None, pattern=r"^([01]?\d|2[0-3]):[0-5]\d$")
     digest_timezone: TimeZoneName | None = None
+    # A source whose runs succeed but which stored nothing new for longer than stale_factor
+    # times its usual gap between new articles (learned from its runs), and never less than
+    # stale_floor, is "stale"; `sources check` calls a feed whose newest entry is older than
+    # stale_floor stale too.
+    stale_factor: float = Field(default=4.0, ge=1.0)
+    stale_floor: PositiveDuration = timedelta(days=2)
 
 
 class SmtpSecurity(StrEnum):

@@ -61,7 +61,19 @@ def scrapy_settings(settings: Settings, **overrides: Any) -> dict[str, Any]:
         "NEWSMON_PAGE_RETRIES_PER_RUN": 50,
         # How long the end of a run keeps trying to record itself while the database is away.
         "NEWSMON_RUN_RECORD_WAIT": 30.0,
+        # robots.txt cached per host in the database (crawler/hosts.py), seconds; 0: never.
+        "NEWSMON_ROBOTS_TTL": crawl.robots_cache.total_seconds(),
+        # The per-host delay kept across processes through the database; 0: per process only.
+        "NEWSMON_HOST_DELAY": crawl.download_delay if crawl.shared_host_delay else 0.0,
+        # The longest a request waits for the database's word on its host (then it goes).
+        "NEWSMON_HOST_DB_WAIT": 2.0,
         "DOWNLOADER_MIDDLEWARES": {
+            "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+            "crawler.hosts.CachedRobotsTxtMiddleware": 100,
+            # Its process_response sees every 429/503 before RetryAfter (550) retries it ...
+            "crawler.hosts.HostPauseMiddleware": 560,
+            # ... this one only the final answers.
+            "crawler.hosts.BlockedPagesMiddleware": 540,
             # Before DefaultHeaders (400) and UserAgent (500): a source's own values win.
             "crawler.middlewares.SourceHeadersMiddleware": 350,
             "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,

@@ -103,6 +103,8 @@ class Totals:
     off_topic: int
     runs: int
     failed_runs: int
+    # Pages the sites refused or answered with a bot wall, over the period's runs.
+    blocked_pages: int = 0
 
 
 @dataclass(slots=True)
@@ -119,6 +121,9 @@ class Digest:
     sections: list[DigestSection]
     failures: list[RunFailure]
     top: list[DigestStory] = field(default_factory=list)
+    # Enabled sources whose runs succeed but which stored nothing new for long, as of the
+    # period's end (storage.staleness), sorted by name.
+    stale_sources: list[str] = field(default_factory=list)
 
     @property
     def is_empty(self) -> bool:
@@ -278,12 +283,17 @@ def build_digest(
     totals = Totals(articles=len(listed), stories=sum(len(s.stories) for s in sections),
                     sources=len({a.source for a in listed}),
                     off_topic=len(articles) - len(listed), runs=len(runs),
-                    failed_runs=len(failures))
+                    failed_runs=len(failures), blocked_pages=sum(r.blocked for r in runs))
+    from storage.staleness import stale_sources
+
+    stale = stale_sources(store.engine, [s.name for s in settings.sources if s.enabled],
+                          factor=settings.scheduler.stale_factor,
+                          floor=settings.scheduler.stale_floor, now=min(until, now))
     period = _period_label(day, since, until, tz)
     title = "Digest" + (f": {_topic_name(topic)}" if topic else "") + f" — {period}"
     return Digest(title=title, period=period, timezone=str(tz), day=day, since=since,
                   until=until, topic=topic, generated_at=now, totals=totals, sections=sections,
-                  failures=failures, top=top)
+                  failures=failures, top=top, stale_sources=sorted(stale))
 
 
 def _development(dev: Development | None, reports: list[ArticleRow], since: datetime

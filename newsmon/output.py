@@ -26,7 +26,8 @@ from rich.text import Text
 
 STATUS_STYLE = {"ok": "green", "partial": "yellow", "failed": "red", "timeout": "red",
                 "interrupted": "magenta", "running": "cyan", "backed off": "bold red",
-                "failing": "red", "disabled": "dim", "skipped": "yellow"}
+                "failing": "red", "disabled": "dim", "skipped": "yellow", "stale": "yellow",
+                "works": "green", "feed only": "yellow", "blocked": "red", "broken": "bold red"}
 
 
 class OutputFormat(StrEnum):

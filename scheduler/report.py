@@ -1,5 +1,6 @@
 """What ``newsmon sources`` and ``newsmon status`` report: each configured source with its
-schedule, next run, last status, last success, article count and failure streak.
+schedule, next run, last status, last success, article count and failure streak, and whether
+it is stale (its runs succeed, nothing new is stored: :mod:`storage.staleness`).
 
 The run history (``crawl_runs``) is the truth for the last run, the last success and the
 failure streak, so manual ``newsmon crawl`` runs count too; ``source_state`` adds what only the
@@ -8,16 +9,19 @@ service knows (the next run time, a back-off in force).
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from config.schema import Settings
 from scheduler.jobs import describe
 from storage.scheduler_store import SchedulerStore
+from storage.staleness import staleness
 
 
 def source_state_label(enabled: bool, failures: int, threshold: int,
-                       last_status: str | None) -> str:
-    """disabled, backed off (streak at the threshold), failing, new (never ran) or ok."""
+                       last_status: str | None, stale: bool = False) -> str:
+    """disabled, backed off (streak at the threshold), failing, new (never ran), stale (its
+    runs succeed, nothing new stored for long) or ok."""
     if not enabled:
         return "disabled"
     if failures >= threshold:
@@ -26,19 +30,24 @@ def source_state_label(enabled: bool, failures: int, threshold: int,
         return "failing"
     if last_status is None:
         return "new"
-    return "ok"
+    return "stale" if stale else "ok"
 
 
 def source_rows(settings: Settings, store: SchedulerStore) -> list[dict[str, Any]]:
     """One row per configured source, in configuration order."""
     states = store.states()
     threshold = settings.scheduler.failure_threshold
+    now = datetime.now(UTC)
     rows = []
     for source in settings.sources:
         history = store.history(source.name)
         state = states.get(source.name)
         failures = history.consecutive_failures
-        label = source_state_label(source.enabled, failures, threshold, history.last_status)
+        quiet = staleness(store.engine, source.name, factor=settings.scheduler.stale_factor,
+                          floor=settings.scheduler.stale_floor, now=now)
+        stale = quiet is not None and quiet.stale
+        label = source_state_label(source.enabled, failures, threshold, history.last_status,
+                                   stale)
         backed_off_until = (state.backed_off_until if state is not None and label == "backed off"
                             else None)
         rows.append({
@@ -52,7 +61,9 @@ def source_rows(settings: Settings, store: SchedulerStore) -> list[dict[str, Any
             "last_status": history.last_status,
             "last_success": history.last_success_at,
             "articles": history.articles,
+            "blocked": history.blocked,
             "consecutive_failures": failures,
             "backed_off_until": backed_off_until,
+            "stale": quiet.describe(now) if quiet is not None and stale else None,
         })
     return rows

@@ -69,6 +69,7 @@ class RunRow:
     finished_at: datetime | None
     errors: int
     first_error: str | None
+    blocked: int = 0
 
 
 @dataclass(slots=True)
@@ -185,7 +186,8 @@ def window_runs(store: Store, since: datetime, until: datetime) -> list[RunRow]:
     """Crawl runs started in ``[since, until)``, oldest first."""
     with store.engine.connect() as conn:
         return [RunRow(id=r.id, source=r.source_name, status=r.status, started_at=r.started_at,
-                       finished_at=r.finished_at, errors=r.errors, first_error=r.first_error)
+                       finished_at=r.finished_at, errors=r.errors, first_error=r.first_error,
+                       blocked=r.blocked)
                 for r in conn.execute(
                     select(CrawlRun).where(CrawlRun.started_at >= since,
                                            CrawlRun.started_at < until)

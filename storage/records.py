@@ -80,3 +80,5 @@ class RunStats:
     dropped: int = 0
     errors: int = 0
     first_error: str | None = None
+    # Pages the site refused (401/402/403/429/451) or answered with a bot wall; not errors.
+    blocked: int = 0

@@ -80,6 +80,7 @@ class RunView:
     dropped: int
     errors: int
     first_error: str | None
+    blocked: int = 0
 
     @property
     def seconds(self) -> float | None:
@@ -97,6 +98,7 @@ class SourceHistory:
     last_success_at: datetime | None
     consecutive_failures: int
     articles: int
+    blocked: int = 0  # pages refused or walled in the last finished run
 
 
 class SchedulerStore:
@@ -263,7 +265,8 @@ class SchedulerStore:
         """Last run, last success and the current failure streak of ``source``."""
         with self.engine.connect() as conn:
             rows = conn.execute(
-                select(CrawlRun.status, CrawlRun.started_at, CrawlRun.finished_at)
+                select(CrawlRun.status, CrawlRun.started_at, CrawlRun.finished_at,
+                       CrawlRun.blocked)
                 .where(CrawlRun.source_name == source)
                 .order_by(CrawlRun.id.desc()).limit(scan)
             ).all()
@@ -276,7 +279,7 @@ class SchedulerStore:
                 .where(SourceRow.name == source)
             ).scalar_one()
         streak = 0
-        for status, _started, _finished in rows:
+        for status, _started, _finished, _blocked in rows:
             if status in SUCCESS:
                 break
             if status in FAILURE:
@@ -288,6 +291,7 @@ class SchedulerStore:
             last_success_at=_aware(last_success),
             consecutive_failures=streak,
             articles=int(articles),
+            blocked=int(last[3] or 0) if last is not None else 0,
         )
 
     def runs(self, source: str | None = None, limit: int = 50) -> list[RunView]:
@@ -310,6 +314,7 @@ class SchedulerStore:
             CrawlRun.started_at.label("started"), CrawlRun.finished_at.label("finished"),
             CrawlRun.status, CrawlRun.requests, CrawlRun.bytes, CrawlRun.new, CrawlRun.updated,
             CrawlRun.unchanged, CrawlRun.dropped, CrawlRun.errors, CrawlRun.first_error,
+            CrawlRun.blocked,
         )
 
     # -- source state ------------------------------------------------------------------

@@ -157,7 +157,8 @@ TRADE
     data = json.loads(render(digest, "json"))
     assert data["day"] == "2026-11-25"
     assert data["totals"] == {"articles": 3, "stories": 2, "sources": 3, "off_topic": 0,
-                              "runs": 0, "failed_runs": 0}
+                              "runs": 0, "failed_runs": 0,
+                              "blocked_pages": 0}
     story = data["sections"][0]["stories"][0]
     assert story["also"] == [{"source": "ht", "title": "Jet pact sealed",
                               "url": "https://ht.example.com/news/2", "local_time": "09:12 IST"}]

@@ -66,6 +66,7 @@ def collect(stats: StatsCollector, spider: Spider | None = None) -> RunStats:
         dropped=get("newsmon/dropped"),
         errors=get("newsmon/errors"),
         first_error=first_error,
+        blocked=get("newsmon/blocked") + get("newsmon/walls"),
     )
 
 

@@ -55,6 +55,10 @@ class ExtractionPipeline:
         if article is None:
             # Not met in practice: the spider keyed the entry by this URL already.
             raise DropItem(f"invalid URL: {item.hint.url}")
+        if article.wall or (item.html is not None and article.page_error is not None):
+            # A wall page (kept as a rejected re-fetch, or replaced by the entry's article):
+            # counted as blocked in the run.
+            self.stats.inc_value("newsmon/walls")
         entries = getattr(self.crawler.spider, "entries", None)
         if entries is not None:
             entries.produced(url_key(item.hint.url), article.url_key)

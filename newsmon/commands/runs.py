@@ -25,6 +25,7 @@ COLUMNS = (
     Column("unchanged", "same", justify="right"),
     Column("dropped", "drop", justify="right"),
     Column("errors", "err", justify="right"),
+    Column("blocked", "blocked", justify="right"),
     Column("first_error", "first error", max_width=60),
 )
 

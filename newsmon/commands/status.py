@@ -20,6 +20,7 @@ COLUMNS = (
     Column("name", "source"),
     Column("last_run", "last run"),
     Column("last_status", "last status", style=status_style),
+    Column("blocked", "blocked", justify="right"),
     Column("next_run", "next run"),
     Column("state", style=status_style),
 )

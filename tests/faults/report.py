@@ -72,12 +72,12 @@ class Report:
         return sorted(out, key=lambda r: r.order)
 
 
-_LOCAL = re.compile(r"127\.0\.0\.1:\d+")
+_LOCAL = re.compile(r"(127\.0\.0\.1|localhost):\d+")
 
 
 def _clean(text: str) -> str:
     """One line, and local ports (new each run) as PORT so the document does not churn."""
-    return _LOCAL.sub("127.0.0.1:PORT", " ".join(str(text).split()))
+    return _LOCAL.sub(r"\1:PORT", " ".join(str(text).split()))
 
 
 def _cell(text: str) -> str:

@@ -58,6 +58,15 @@ def _route(behaviour: Behaviour) -> Callable[[FaultServer], Setup]:
     return setup
 
 
+def _on_other_host(behaviour: Behaviour) -> Callable[[FaultServer], Setup]:
+    """The fault served under the name ``localhost``: another host than the healthy
+    source's 127.0.0.1 (a host that asks for a pause pauses only itself)."""
+    def setup(srv: FaultServer) -> Setup:
+        srv.route(FEED, behaviour)
+        return Setup(f"http://localhost:{srv.port}{FEED}")
+    return setup
+
+
 def _refused(srv: FaultServer) -> Setup:
     return Setup(f"http://127.0.0.1:{closed_port()}/feed.xml")
 
@@ -103,7 +112,7 @@ CASES = [
              "asked)", feed_requests=3, waits=0.9),
     HttpCase("429-over-cap", "HTTP 429 with Retry-After: 3600 (over the 2 s cap)",
              "not retried in this run (the server asked for an hour); failed at once",
-             _route(respond(429, "Slow down", headers=[("Retry-After", "3600")])),
+             _on_other_host(respond(429, "Slow down", headers=[("Retry-After", "3600")])),
              "{url}: HTTP 429 Too Many Requests (the server asked to retry after 3600 s, "
              "longer than the 2 s cap (NEWSMON_RETRY_AFTER_MAX); not retried in this run)",
              feed_requests=1),

@@ -1,0 +1,48 @@
+"""Tables of per-host politeness, shared by every crawl process on this database.
+
+``robots_txt``: each host's robots.txt (by scheme and authority, as Scrapy keys it) with its
+HTTP status and when it expires, so that a crawl reads it from here instead of fetching it
+again. ``host_pauses``: a host that answered 429 or 503 with ``Retry-After`` is paused until
+then, for every source and every process. ``host_slots``: the next time each host may be
+asked again (the per-host delay held across processes).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from storage.base import Base
+
+
+class RobotsTxt(Base):
+    """One host's robots.txt as last fetched."""
+
+    __tablename__ = "robots_txt"
+
+    netloc: Mapped[str] = mapped_column(String(300), primary_key=True)  # "https://host:port"
+    status: Mapped[int] = mapped_column(Integer)  # HTTP status, 0: not fetched (network error)
+    body: Mapped[str] = mapped_column(Text)
+    fetched_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+
+
+class HostPause(Base):
+    """A host that asked to be left alone (429/503 with Retry-After) until ``until``."""
+
+    __tablename__ = "host_pauses"
+
+    host: Mapped[str] = mapped_column(String(255), primary_key=True)
+    until: Mapped[datetime]
+    reason: Mapped[str] = mapped_column(Text)
+
+
+class HostSlot(Base):
+    """When ``host`` may next be asked (a reservation: each request moves it on by the delay)."""
+
+    __tablename__ = "host_slots"
+
+    host: Mapped[str] = mapped_column(String(255), primary_key=True)
+    next_at: Mapped[datetime]

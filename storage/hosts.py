@@ -1,0 +1,118 @@
+"""HostStore: per-host politeness in the database, shared by every crawl process on it.
+
+- robots.txt per host with its expiry (:meth:`HostStore.robots`, :meth:`HostStore.save_robots`):
+  a crawl reads it from here while it is fresh instead of fetching it again;
+- pauses (:meth:`HostStore.pause`, :meth:`HostStore.paused`): a 429 or 503 with Retry-After
+  pauses the host for every source and process; a later pause never shortens an earlier one;
+- the per-host delay (:meth:`HostStore.reserve`): each request reserves the host's next free
+  moment, ``delay`` after the previous one, whichever process asks. A compare-and-set on one
+  row, so it needs no lock and reads the same on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from storage.host_models import HostPause, HostSlot, RobotsTxt
+
+#: Compare-and-set attempts before :meth:`HostStore.reserve` gives up and lets a request go.
+RESERVE_TRIES = 20
+
+
+@dataclass(frozen=True, slots=True)
+class CachedRobots:
+    status: int
+    body: str
+    fetched_at: datetime
+    expires_at: datetime
+
+
+def _aware(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class HostStore:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def _insert(self, table: Any) -> Any:
+        if self.engine.dialect.name == "postgresql":
+            return pg_insert(table)
+        return sqlite_insert(table)
+
+    # -- robots.txt --------------------------------------------------------------------
+
+    def robots(self, netloc: str, now: datetime | None = None) -> CachedRobots | None:
+        """The cached robots.txt of ``netloc`` ("https://host:port"), if not expired."""
+        now = now or datetime.now(UTC)
+        with self.engine.connect() as conn:
+            row = conn.execute(select(RobotsTxt.status, RobotsTxt.body, RobotsTxt.fetched_at,
+                                      RobotsTxt.expires_at)
+                               .where(RobotsTxt.netloc == netloc)).first()
+        if row is None or _aware(row.expires_at) <= now:
+            return None
+        return CachedRobots(row.status, row.body, _aware(row.fetched_at),
+                            _aware(row.expires_at))
+
+    def save_robots(self, netloc: str, status: int, body: str, fetched_at: datetime,
+                    expires_at: datetime) -> None:
+        values = {"status": status, "body": body, "fetched_at": fetched_at,
+                  "expires_at": expires_at}
+        stmt = self._insert(RobotsTxt.__table__).values(netloc=netloc, **values)
+        stmt = stmt.on_conflict_do_update(index_elements=["netloc"], set_=values)
+        with self.engine.begin() as conn:
+            conn.execute(stmt)
+
+    # -- pauses ------------------------------------------------------------------------
+
+    def pause(self, host: str, until: datetime, reason: str) -> None:
+        """Pause ``host`` until ``until`` (kept if it already is, for longer)."""
+        stmt = self._insert(HostPause.__table__).values(host=host, until=until, reason=reason)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["host"], set_={"until": until, "reason": reason},
+            where=HostPause.__table__.c.until < until)
+        with self.engine.begin() as conn:
+            conn.execute(stmt)
+
+    def paused(self, host: str, now: datetime | None = None) -> tuple[datetime, str] | None:
+        """Until when and why ``host`` is paused, or None."""
+        now = now or datetime.now(UTC)
+        with self.engine.connect() as conn:
+            row = conn.execute(select(HostPause.until, HostPause.reason)
+                               .where(HostPause.host == host)).first()
+        if row is None or _aware(row.until) <= now:
+            return None
+        return _aware(row.until), row.reason
+
+    # -- the per-host delay ------------------------------------------------------------
+
+    def reserve(self, host: str, delay: timedelta, now: datetime | None = None) -> datetime:
+        """The moment a request to ``host`` may go (``now`` or later), reserved: the next
+        caller, in any process, gets a moment at least ``delay`` after it."""
+        now = now or datetime.now(UTC)
+        table = HostSlot.__table__
+        with self.engine.begin() as conn:
+            inserted = conn.execute(self._insert(table).values(host=host, next_at=now + delay)
+                                    .on_conflict_do_nothing(index_elements=["host"])
+                                    .returning(table.c.host)).scalar()
+        if inserted is not None:
+            return now
+        for _ in range(RESERVE_TRIES):
+            with self.engine.begin() as conn:
+                raw = conn.execute(select(table.c.next_at).where(table.c.host == host)).scalar()
+                if raw is None:
+                    break
+                old = _aware(raw)
+                start = max(now, old)
+                done = conn.execute(update(HostSlot).where(HostSlot.host == host,
+                                                           HostSlot.next_at == old)
+                                    .values(next_at=start + delay)).rowcount
+            if done == 1:
+                return start
+        return now
