@@ -10,7 +10,7 @@ PG_VERSION = $(shell ls /etc/postgresql 2>/dev/null | head -1)
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[postgres,distributed,dev]'
+	$(BIN)/python -m pip install --quiet -e '.[postgres,distributed,web,dev]'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -31,7 +31,7 @@ services:
 	  redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no || true; \
 	fi
 
-## Debian's chromium for the HTML digest's browser tests: installed with apt when missing and
+## Debian's chromium for the browser tests (the HTML digest, the web app): installed with apt when missing and
 ## possible (root, apt-get present); otherwise those tests are skipped, and the build goes on.
 browser:
 	@if [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
