@@ -13,7 +13,15 @@ from xml.etree import ElementTree
 
 import httpx
 import pytest
-from web_support import TARIFF_ARTICLES, Live, Seeded, live_server, seed, settings_for
+from web_support import (
+    TARIFF_ARTICLES,
+    TOTAL_ARTICLES,
+    Live,
+    Seeded,
+    live_server,
+    seed,
+    settings_for,
+)
 
 from storage import Store
 from web.security import CSP, AccessError, access_from_env, check_bind
@@ -177,7 +185,7 @@ def test_healthz_metrics_and_headers(client: httpx.Client) -> None:
     assert health.json() == {"status": "ok"}
     client.get("/api/v1/stories")
     metrics = client.get("/metrics").text
-    assert f"newsmon_articles {float(TARIFF_ARTICLES + 5)}" in metrics
+    assert f"newsmon_articles {float(TOTAL_ARTICLES)}" in metrics
     assert "newsmon_failed_runs 1.0" in metrics
     assert 'newsmon_web_requests_total{route="/api/v1/stories",status="200"}' in metrics
     assert health.headers["content-security-policy"] == CSP
@@ -243,7 +251,7 @@ def test_api_on_postgresql(pg_database: str) -> None:
             page = c.get("/api/v1/articles", params={"limit": 10}).json()
             rest = c.get("/api/v1/articles", params={"limit": 100,
                                                      "cursor": page["next"]}).json()
-            assert len(page["items"]) + len(rest["items"]) == TARIFF_ARTICLES + 5
+            assert len(page["items"]) + len(rest["items"]) == TOTAL_ARTICLES
             versions = c.get(f"/api/v1/articles/{ids.revised}").json()["versions"]
             diff = c.get(f"/articles/{ids.revised}/diff", params={"version": versions[1]["id"]})
             assert diff.status_code == 200 and "Saturday" in diff.text

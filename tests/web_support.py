@@ -17,11 +17,14 @@ from config import Settings
 from storage import Store
 from storage.records import RunStats
 
-HOSTILE_TITLE = ("<script>document.title='pwned-script'</script>"
-                 "<img src=x onerror=\"document.title='pwned-img'\">Hostile headline")
-HOSTILE_BODY = ("<script>document.title='pwned-body'</script> Body text "
-                "<a href=\"javascript:document.title='pwned-link'\">click</a>. ") * 4
+# Each sets an attribute on <html> if it ever runs; the browser test checks it never appears.
+PWN = "document.documentElement.setAttribute('data-pwned','{}')"
+HOSTILE_TITLE = (f"<script>{PWN.format('script')}</script>"
+                 f"<img src=x onerror=\"{PWN.format('img')}\">Hostile headline")
+HOSTILE_BODY = (f"<script>{PWN.format('body')}</script> Body text "
+                f"<a href=\"javascript:{PWN.format('link')}\">click</a>. ") * 4
 TARIFF_ARTICLES = 25  # more than one page of search results (20)
+TOTAL_ARTICLES = TARIFF_ARTICLES + 7
 
 
 @dataclass
@@ -60,15 +63,18 @@ def seed(store: Store) -> Seeded:
                for i in range(TARIFF_ARTICLES)]
     hostile = room.one(HOSTILE_TITLE, source="wire", at=T0 + timedelta(hours=4),
                        topics={"defence": 2.0}, body=HOSTILE_BODY,
-                       highlights=["<b onmouseover=\"document.title='pwned-hl'\">bold</b>"],
-                       url="javascript:document.title='pwned-url'")
+                       highlights=[f"<b onmouseover=\"{PWN.format('hl')}\">bold</b>"],
+                       url=f"javascript:{PWN.format('url')}")
+    # A story that began the day before: "developing" on the 25th.
+    room.one("Defence budget debate opens", source="wire", at=T0 - timedelta(days=1),
+             story="budget", topics={"defence": 1.2})
+    room.one("Budget debate on defence continues", source="agency",
+             at=T0 + timedelta(minutes=30), story="budget", topics={"defence": 1.2})
     for status, error in (("ok", None), ("failed", "HTTP 503 <b>from</b> feed")):
         run = store.start_run("wire", T0)
         store.finish_run(run, status, RunStats(requests=3, pages=2, new=2,
                                                errors=0 if error is None else 1,
                                                first_error=error))
-    art = store.article_by_url(room.article(army, source="wire").url_key)
-    assert art is None or art.story_id is not None
     first_row = store.articles(limit=None)
     story_id = next(a.story_id for a in first_row if a.id == first)
     assert story_id is not None

@@ -11,6 +11,7 @@ import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, urlencode
 from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI, HTTPException, Request, Response
@@ -56,6 +57,16 @@ def _message(exc: RequestValidationError) -> str:
     return "; ".join(parts) or "invalid request"
 
 
+def _drop_empty_parameters(request: Request) -> None:
+    """An empty parameter (``since=`` from a form's blank field) means the same as none."""
+    raw = request.scope.get("query_string", b"")
+    if raw:
+        pairs = parse_qsl(raw.decode("latin-1"), keep_blank_values=True)
+        kept = [(k, v) for k, v in pairs if v.strip()]
+        if len(kept) != len(pairs):
+            request.scope["query_string"] = urlencode(kept).encode("ascii")
+
+
 def create_app(store: Store, settings: Settings, *, access: Access | None = None) -> FastAPI:
     """The web app over ``store``; ``access`` (if it requires a secret) guards every route
     but ``/healthz``."""
@@ -90,6 +101,7 @@ def create_app(store: Store, settings: Settings, *, access: Access | None = None
                                          headers={"WWW-Authenticate": 'Basic realm="newsmon"'}
                                          if access.password else {})
         else:
+            _drop_empty_parameters(request)
             response = await call_next(request)
         response.headers.update(HEADERS)
         route = request.scope.get("route")
