@@ -8,6 +8,8 @@ JavaScript off. Data comes from the Store's read API (``storage.queries``, ``sto
 from __future__ import annotations
 
 import difflib
+import threading
+import time
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any, Literal
 
@@ -20,6 +22,10 @@ from web.params import Day, Entity, Q, Source, Topic, filters
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 20
 MAX_PAGE = 50
+# Today is the digest built live, the costliest page: each (day, topic) is built at most once
+# per this many seconds, by whichever request comes first; the others wait for it.
+TODAY_TTL_S = 30.0
+_today_lock = threading.Lock()
 
 
 def _store(request: Request) -> Store:
@@ -34,14 +40,32 @@ def page(request: Request, name: str, **context: Any) -> HTMLResponse:
 
 @router.get("/")
 def today(request: Request, day: Day = None, topic: Topic = None) -> HTMLResponse:
-    """The day's stories by topic, most-reported first (the digest, live)."""
-    from digest.build import build_digest, digest_zone
-    from storage.browse import stories_by_id
+    """The day's stories by topic, most-reported first (the digest, live; see TODAY_TTL_S)."""
+    from digest.build import digest_zone
 
     settings = request.app.state.settings
     zone = digest_zone(settings)
     current = datetime.now(UTC).astimezone(zone).date()
     day = day or current
+    cache: dict[tuple[date, str | None], tuple[float, HTMLResponse]] = getattr(
+        request.app.state, "today_cache", {})
+    request.app.state.today_cache = cache
+    with _today_lock:
+        hit = cache.get((day, topic))
+        if hit is not None and hit[0] > time.monotonic():
+            return HTMLResponse(hit[1].body)
+        response = _today(request, day, current, topic)
+        cache[(day, topic)] = (time.monotonic() + TODAY_TTL_S, response)
+        if len(cache) > 64:
+            cache.pop(next(iter(cache)))
+        return response
+
+
+def _today(request: Request, day: date, current: date, topic: str | None) -> HTMLResponse:
+    from digest.build import build_digest
+    from storage.browse import stories_by_id
+
+    settings = request.app.state.settings
     digest = build_digest(_store(request), settings, day=day, topic=topic)
     ids = [s.story_id for sec in digest.sections for s in sec.stories if s.story_id]
     infos = stories_by_id(_store(request), ids)
@@ -158,4 +182,4 @@ def _configured(request: Request) -> dict[str, dict[str, Any]]:
     return {r["name"]: r for r in rows}
 
 
-__all__ = ["date", "router"]
+__all__ = ["router"]
