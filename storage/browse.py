@@ -15,7 +15,7 @@ from typing import Any, Generic, TypeVar
 
 from sqlalchemy import func, select
 
-from storage.models import Article, CrawlRun, SourceRow, Story
+from storage.models import Article, ArticleEntity, CrawlRun, SourceRow, Story
 from storage.queries import ArticleRow, RunRow, StoryInfo, _article_columns, _rows
 from storage.search_filters import SearchFilters, dated_at, filter_conditions
 from storage.store import Store
@@ -76,6 +76,19 @@ def stories_by_id(store: Store, ids: list[int]) -> dict[int, StoryInfo]:
                                   .where(Story.id.in_(ids[i:i + _CHUNK]))):
                 out[s.id] = _story_info(s)
     return out
+
+
+def story_entities(store: Store, story_id: int) -> list[tuple[str, int]]:
+    """The entities story ``story_id``'s articles mention, with how many of its articles
+    mention each, most articles first."""
+    articles = func.count(func.distinct(ArticleEntity.article_id))
+    with store.engine.connect() as conn:
+        return [(str(e), int(n)) for e, n in conn.execute(
+            select(ArticleEntity.entity_id, articles)
+            .join(Article, Article.id == ArticleEntity.article_id)
+            .where(Article.story_id == story_id)
+            .group_by(ArticleEntity.entity_id)
+            .order_by(articles.desc(), ArticleEntity.entity_id))]
 
 
 def run_page(store: Store, *, source: str | None = None, limit: int = 50,

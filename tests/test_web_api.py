@@ -88,6 +88,8 @@ def test_story_timeline(client: httpx.Client, ids: Seeded) -> None:
     assert [e["kind"] for e in story["entries"]] == ["first", "report", "copy"]
     assert [e["lag"] for e in story["entries"]] == [0, 7200, 10800]
     assert story["copies"] == 1 and story["independent"] == 2
+    # Every article of the factory mentions country:in unless told otherwise.
+    assert story["entities"] == {"country:in": 3, "organisation:drdo": 1}
     listed = client.get("/api/v1/stories", params={"min_sources": 2}).json()["items"]
     assert ids.story_id in [s["id"] for s in listed]
     assert len(listed) == 2 and all(s["source_count"] >= 2 for s in listed)  # army, budget

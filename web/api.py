@@ -91,13 +91,15 @@ def stories(request: Request, limit: Limit = 50, cursor: Cursor = None,
 
 @router.get("/stories/{story_id}", summary="A story's timeline")
 def story(request: Request, story_id: Annotated[int, Path(ge=1)]) -> Response:
+    from storage.browse import story_entities
     from storage.timeline import story_timeline
 
     t = story_timeline(_store(request), story_id)
     if t is None:
         raise HTTPException(404, f"no story with id {story_id}")
     data = jsonable(t)
-    data.update(copies=t.copies, independent=t.independent)
+    data.update(copies=t.copies, independent=t.independent,
+                entities=dict(story_entities(_store(request), story_id)))
     return etagged(request, data)
 
 

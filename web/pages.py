@@ -78,12 +78,13 @@ def _today(request: Request, day: date, current: date, topic: str | None) -> HTM
 
 @router.get("/stories/{story_id}")
 def story(request: Request, story_id: Annotated[int, Path(ge=1)]) -> HTMLResponse:
+    from storage.browse import story_entities
     from storage.timeline import story_timeline
 
     t = story_timeline(_store(request), story_id)
     if t is None:
         raise HTTPException(404, f"no story with id {story_id}")
-    return page(request, "story.html", t=t)
+    return page(request, "story.html", t=t, entities=story_entities(_store(request), story_id))
 
 
 @router.get("/articles/{article_id}")
