@@ -139,6 +139,21 @@ def test_bad_parameters_are_400_naming_them(client: httpx.Client, path: str,
     assert names in r.json()["error"]
 
 
+@pytest.mark.parametrize(("path", "names"), [
+    ("/?day=25-11-2026", "day"),
+    ("/search?p=0", "p"),
+    ("/search?q=tariff&since=soon", "since"),
+    ("/articles/0", "article_id"),
+    ("/articles/1/diff?version=x", "version"),
+])
+def test_bad_page_parameters_are_a_400_page(client: httpx.Client, path: str,
+                                            names: str) -> None:
+    r = client.get(path)
+    assert r.status_code == 400 and r.headers["content-type"].startswith("text/html")
+    assert f'<p class="error" id="error">{names}: ' in r.text
+    assert r.headers["content-security-policy"] == CSP
+
+
 def test_missing_things_are_404(client: httpx.Client) -> None:
     assert client.get("/api/v1/articles/999999").status_code == 404
     assert client.get("/api/v1/stories/999999").status_code == 404

@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode
 from zoneinfo import ZoneInfo
 
-from fastapi import FastAPI, HTTPException, Request, Response
+from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
@@ -153,5 +153,3 @@ def create_app(store: Store, settings: Settings, *, access: Access | None = None
     app.include_router(api.feeds)
     return app
 
-
-__all__ = ["HTTPException", "create_app"]
