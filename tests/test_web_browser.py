@@ -164,6 +164,7 @@ def test_hostile_content_never_executes(served: tuple[Live, Seeded]) -> None:
             assert all(h.startswith(live.base_url) or h.startswith(("http://", "https://"))
                        for h in hrefs), path
             assert not any("javascript" in h.lower() for h in hrefs), path
+            _fits(page)
         page.goto(f"{live.base_url}/articles/{ids.hostile}")
         assert page.locator("#title").inner_text() == HOSTILE_TITLE  # shown as text
         assert page.locator("#original").count() == 0  # a javascript: URL gets no link
