@@ -22,7 +22,8 @@ COPY digest ./digest
 COPY newsmon ./newsmon
 COPY scheduler ./scheduler
 COPY storage ./storage
-RUN /opt/newsmon/bin/pip install ".[postgres,distributed]"
+COPY web ./web
+RUN /opt/newsmon/bin/pip install ".[postgres,distributed,web]"
 
 # Run stage: the virtualenv and the settings, a non-root user, nothing else.
 FROM python:3.11.11-slim-bookworm

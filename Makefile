@@ -5,12 +5,12 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PG_VERSION = $(shell ls /etc/postgresql 2>/dev/null | head -1)
 
-.PHONY: install run crawl demo test lint typecheck unit services browser docs clean
+.PHONY: install run crawl demo test lint typecheck unit services browser docs screenshots clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[postgres,distributed,dev]'
+	$(BIN)/python -m pip install --quiet -e '.[postgres,distributed,web,dev]'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -31,7 +31,7 @@ services:
 	  redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no || true; \
 	fi
 
-## Debian's chromium for the HTML digest's browser tests: installed with apt when missing and
+## Debian's chromium for the browser tests (the HTML digest, the web app): installed with apt when missing and
 ## possible (root, apt-get present); otherwise those tests are skipped, and the build goes on.
 browser:
 	@if [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
@@ -55,6 +55,10 @@ test: lint typecheck unit
 ## write into the working tree; this target does, on purpose).
 docs: install services
 	NEWSMON_RELIABILITY_DOC=$(CURDIR)/docs/reliability.md $(BIN)/pytest -q tests/faults
+
+## Screenshots of the web app's pages into docs/screenshots/ (over `newsmon demo` data).
+screenshots: install browser
+	$(BIN)/python tools/web_screenshots.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

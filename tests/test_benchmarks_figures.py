@@ -27,6 +27,7 @@ from benchmarks import realweb_bench as rwb  # noqa: E402
 from benchmarks import search_bench as sb  # noqa: E402
 from benchmarks import stories_eval as se  # noqa: E402
 from benchmarks import stories_store_eval as sse  # noqa: E402
+from benchmarks import web_bench as wb  # noqa: E402
 
 INFO = (_docs.RunInfo("abc1234", "2026-01-02", "3.11.7", 2),
         _docs.RunInfo("def5678+dirty", "2027-03-04", "3.12.1", 8))
@@ -304,6 +305,26 @@ def test_polling_section_comes_from_the_results() -> None:
     second = pb.render_section(_polling_result(1), COMMANDS[1], INFO[1])
     assert constant_figures(first, second) == []
     assert "200 RSS feeds on one local server" in first and "300 RSS feeds" in second
+
+
+def _web_result(k: int, db: str) -> wb.Result:
+    rng = random.Random(f"{k}{db}")
+    return wb.Result(db=db, articles=[20000, 100000][k], clients=[8, 4][k],
+                     requests=[200, 400][k],
+                     times={p: [rng.uniform(5, 300) for _ in range(30)] for p in wb.PAGES},
+                     errors=[0, 3][k], wall_s=[12.5, 31.0][k], today_days=[3, 5][k],
+                     search_limit=[20, 10][k], target_ms=[200.0, 150.0][k],
+                     today_ttl_s=[30.0, 60.0][k],
+                     today_first_ms=[rng.uniform(100, 900) for _ in range([3, 5][k])])
+
+
+def test_web_section_comes_from_the_results() -> None:
+    first = wb.render_section([_web_result(0, "sqlite"), _web_result(0, "postgresql")],
+                              COMMANDS[0], INFO[0])
+    second = wb.render_section([_web_result(1, "sqlite"), _web_result(1, "postgresql")],
+                               COMMANDS[1], INFO[1])
+    assert constant_figures(first, second) == []
+    assert "| Today |" in first and "8 concurrent clients" in first
 
 
 # -- the document ------------------------------------------------------------------------

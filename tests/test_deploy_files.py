@@ -105,12 +105,12 @@ def test_dockerfile_is_slim_pinned_non_root_and_runs_the_service() -> None:
 
     runs = [args for word, args in steps if word == "RUN"]
     installs = [m.strip() for r in runs for m in re.findall(r"pip install ([^&;]+)", r)]
-    assert installs == ['".[postgres,distributed]"'], installs
+    assert installs == ['".[postgres,distributed,web]"'], installs
     assert not re.search(r"apt-get|apk add|gcc|build-essential|\[.*dev.*\]", " ".join(runs))
     # The extras exist and pin every package.
     extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"][
         "optional-dependencies"]
-    for extra in ("postgres", "distributed"):
+    for extra in ("postgres", "distributed", "web"):
         assert extras[extra] and all("==" in req for req in extras[extra]), extras[extra]
 
     for word, args in steps:
@@ -139,7 +139,7 @@ def test_dockerignore_keeps_secrets_and_clutter_out_of_the_build() -> None:
 def test_compose_services_images_volumes_and_health_checks() -> None:
     doc = compose()
     services = doc["services"]
-    assert set(services) == {"postgres", "redis", "scheduler", "worker"}
+    assert set(services) == {"postgres", "redis", "scheduler", "worker", "web"}
     pg, redis = services["postgres"]["image"], services["redis"]["image"]
     assert PINNED_TAG.match(pg) and pg.startswith("postgres:16."), pg
     assert PINNED_TAG.match(redis) and redis.startswith("redis:7."), redis
@@ -167,6 +167,38 @@ def test_compose_services_images_volumes_and_health_checks() -> None:
         assert svc["init"] is True and svc["stop_grace_period"] == "60s"
     worker = services["worker"]
     assert "container_name" not in worker and "ports" not in worker  # --scale worker=N
+
+
+def test_compose_web_service_needs_a_password_and_publishes_on_loopback() -> None:
+    web = compose()["services"]["web"]
+    argv = web["command"]
+    assert argv[:2] == ["newsmon", "serve"] and argv[argv.index("--config") + 1] == CONFIG
+    cli_command(argv)
+    host = argv[argv.index("--host") + 1]
+    port = argv[argv.index("--port") + 1]
+    assert web["ports"] == [f"127.0.0.1:{port}:{port}"]
+    env = web["environment"]
+    assert env["NEWSMON_WEB_PASSWORD"].startswith("${NEWSMON_WEB_PASSWORD:?")
+    assert env["NEWSMON_DATABASE_URL"] == compose()["services"]["scheduler"]["environment"][
+        "NEWSMON_DATABASE_URL"]
+    from web.security import AccessError, access_from_env, check_bind
+
+    with pytest.raises(AccessError):  # the container's address needs the password it is given
+        check_bind(host, access_from_env({}))
+    check_bind(host, access_from_env({"NEWSMON_WEB_PASSWORD": "x"}))
+    assert f"127.0.0.1:{port}/healthz" in " ".join(web["healthcheck"]["test"])
+
+
+def test_web_systemd_unit_runs_serve_on_loopback() -> None:
+    unit = (ROOT / "deploy" / "newsmon-web.service").read_text()
+    start = [line.split("=", 1)[1] for line in unit.splitlines()
+             if line.startswith("ExecStart=")]
+    assert len(start) == 1
+    argv = shlex.split(start[0])
+    assert Path(argv[0]).name == "newsmon" and argv[1] == "serve"
+    assert argv[argv.index("--host") + 1] == "127.0.0.1"
+    cli_command(["newsmon", *argv[1:]])
+    assert "RestartPreventExitStatus=2" in unit
 
 
 def test_compose_runs_the_commands_the_tests_run() -> None:
