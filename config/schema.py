@@ -10,6 +10,7 @@ from typing import Annotated, Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from config.watchlists import DeliverySettings, NotifyTarget, Watchlist
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -348,6 +349,10 @@ class Settings(_Strict):
     digest: DigestSettings = DigestSettings()
     distributed: DistributedSettings = DistributedSettings()
     sources: list[Source] = Field(default_factory=list)
+    # Standing searches that alert (config/watchlists.py), the targets they name, retries.
+    watchlists: list[Watchlist] = Field(default_factory=list)
+    notify: dict[str, NotifyTarget] = Field(default_factory=dict)
+    alerts: DeliverySettings = DeliverySettings()
 
     @field_validator("sources")
     @classmethod
@@ -370,6 +375,12 @@ class Settings(_Strict):
 
     def enabled_sources(self) -> list[Source]:
         return [s for s in self.sources if s.enabled]
+
+    def watchlist(self, name: str) -> Watchlist:
+        for w in self.watchlists:
+            if w.name == name:
+                return w
+        raise KeyError(name)
 
     def source(self, name: str) -> Source:
         for s in self.sources:
