@@ -1,0 +1,104 @@
+"""A fixture news site for alert tests (two wires, one story copied between them) and a local
+webhook receiver that records bodies and headers and can fail on purpose."""
+
+from __future__ import annotations
+
+import json
+import threading
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+STORIES = {
+    "brahmos": ("BrahMos export contract signed with Manila for coastal batteries",
+                "The BrahMos missile will be exported to the Philippines under a contract "
+                "for three coastal defence batteries, officials in New Delhi and Manila said "
+                "on Tuesday. "),
+    "dac": ("Defence Acquisition Council clears new artillery proposals",
+            "The Defence Acquisition Council cleared proposals for towed artillery guns and "
+            "ammunition on Wednesday, the ministry said in a statement. "),
+    "tariff": ("Washington extends tariff exclusions on industrial components",
+               "The trade representative extended tariff exclusions on industrial components "
+               "for another ninety days, citing supply chain concerns. "),
+}
+B = "{{BASE}}"  # the SampleSite server puts its base URL here
+FILLER = ("The programme has been discussed for several years by both governments. Analysts "
+          "expect further orders to follow once the first deliveries are complete, and "
+          "industry bodies welcomed the decision as a sign of growing confidence in domestic "
+          "manufacturing capacity. Training of crews is due to begin next quarter. ")
+
+
+def _page(title: str, lead: str, published: datetime, outlet: str) -> str:
+    paras = "".join(f"<p>{lead if i == 0 else ''}{FILLER}</p>" for i in range(6))
+    return (f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>{title} | "
+            f"{outlet}</title><meta property='article:published_time' "
+            f"content='{published.isoformat()}'></head><body><header><nav>{outlet} Home News "
+            f"About</nav></header><main><article><h1>{title}</h1><p class='byline'>By Staff "
+            f"Reporter</p>{paras}</article></main><footer>© {outlet}</footer></body></html>")
+
+
+def write_site(root: Path, wires: dict[str, list[str]], *, edited: set[str] = frozenset()
+               ) -> None:
+    """``wires``: wire name -> the stories (keys of STORIES) it carries, each as its own page.
+    A story in ``edited`` gets a changed last paragraph (a material revision)."""
+    published = datetime.now(UTC) - timedelta(hours=1)
+    for wire, stories in wires.items():
+        folder = root / wire
+        folder.mkdir(parents=True, exist_ok=True)
+        items = []
+        for key in stories:
+            title, lead = STORIES[key]
+            if key in edited:
+                lead += "Update: the first battery is now due to be delivered in March. "
+            (folder / f"{key}.html").write_text(_page(title, lead, published, wire))
+            items.append(f"<item><title>{title}</title><link>{B}/{wire}/{key}.html</link>"
+                         f"<guid>{wire}-{key}</guid>"
+                         f"<pubDate>{format_datetime(published)}</pubDate></item>")
+        (folder / "feed.xml").write_text(
+            "<?xml version='1.0' encoding='UTF-8'?><rss version='2.0'><channel>"
+            f"<title>{wire}</title><link>{B}/{wire}/</link><description>x</description>"
+            + "".join(items) + "</channel></rss>")
+
+
+class Receiver:
+    """A webhook receiver on 127.0.0.1: answers 500 to its first ``fail`` requests."""
+
+    def __init__(self, fail: int = 0) -> None:
+        self.fail = fail
+        self.requests: list[tuple[dict[str, str], bytes]] = []
+        self.answered: list[int] = []
+        self.received_at: list[float] = []
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - http.server's name
+                import time
+
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                status = 500 if len(receiver.answered) < receiver.fail else 204
+                receiver.answered.append(status)
+                if status == 204:
+                    receiver.requests.append((dict(self.headers.items()), body))
+                    receiver.received_at.append(time.time())
+                self.send_response(status)
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> Receiver:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def bodies(self) -> list[dict[str, Any]]:
+        return [json.loads(b) for _, b in self.requests]
