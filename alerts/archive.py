@@ -159,7 +159,7 @@ def delivery_log(store: Store, *, watchlist: str | None = None, failed: bool = F
                  "event": e.event, "story": e.story_id, "title": e.payload.get("title"),
                  "target": d.target, "status": d.status, "attempts": d.attempts,
                  "sent": d.sent_at, "error": d.last_error}
-                for d, e in s.execute(stmt).tuples()]
+                for d, e in s.execute(stmt).all()]
 
 
 _ATOM = "http://www.w3.org/2005/Atom"
