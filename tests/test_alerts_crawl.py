@@ -5,6 +5,7 @@ retries with back-off."""
 from __future__ import annotations
 
 import hashlib
+import os
 import hmac
 import time
 from collections.abc import Iterator
@@ -35,13 +36,14 @@ def receiver() -> Iterator[Receiver]:
 
 
 def _settings(tmp_path: Path, base: str, db_url: str, wires: list[str],
-              watchlists: list[dict[str, Any]], notify: dict[str, Any]) -> Settings:
+              watchlists: list[dict[str, Any]], notify: dict[str, Any],
+              **source: Any) -> Settings:
     data = {
         "database_url": db_url, "data_dir": str(tmp_path),
         "contact_url": "https://ops.example.org/newsmon",
         "crawl": {"download_delay": 0, "autothrottle": False, "retries": 0},
         "sources": [{"name": w, "kind": "rss", "urls": [f"{base}/{w}/feed.xml"],
-                     "timezone": "UTC"} for w in wires],
+                     "timezone": "UTC", **source} for w in wires],
         "watchlists": watchlists, "notify": notify,
         "alerts": {"retry_delay": "10s", "max_attempts": 4},
     }
@@ -210,3 +212,46 @@ async def test_email_alert_through_a_local_smtp_server(tmp_path: Path, store: St
     assert env.rcpt_tos == ["analyst@example.com"]
     text = env.content.decode()
     assert "[b] new: BrahMos export contract" in text and "wire-a/brahmos.html" in text
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_revision_alerts_updated_only_with_on_update(tmp_path: Path, store: Store,
+                                                             db_url: str) -> None:
+    root = tmp_path / "site"
+    write_site(root, {"wire-a": ["brahmos"]})
+    watch = [{"name": "revisions", "query": "brahmos", "on_update": True, "notify": ["hook"]},
+             {"name": "firsts", "query": "brahmos", "notify": ["hook"]}]
+    with Receiver() as receiver, SampleSite(root) as site:
+        settings = _settings(tmp_path, site.base_url, db_url, ["wire-a"], watch,
+                             {"hook": {"webhook": receiver.url}}, refetch_within="1d")
+        await crawl_async(settings, settings.sources, store=store)
+        write_site(root, {"wire-a": ["brahmos"]}, edited={"brahmos"})
+        for page in root.rglob("*.*"):  # a later Last-Modified, even within the same second
+            os.utime(page, (time.time() + 60, time.time() + 60))
+        await crawl_async(settings, settings.sources, store=store)
+        await crawl_async(settings, settings.sources, store=store)  # unchanged: nothing
+        assert deliver_due(store, settings) == (3, 0)
+    assert sorted((b["watchlist"], b["event"]) for b in receiver.bodies()) == [
+        ("firsts", "new"), ("revisions", "new"), ("revisions", "updated")]
+    updated = next(b for b in receiver.bodies() if b["event"] == "updated")
+    assert "first battery is now due" in (store.articles()[0].body)
+    assert updated["article_id"] == store.articles()[0].id
+
+
+@pytest_twisted.ensureDeferred
+async def test_an_apprise_url_reaches_its_service(tmp_path: Path, store: Store,
+                                                  db_url: str) -> None:
+    root = tmp_path / "site"
+    write_site(root, {"wire-a": ["brahmos", "dac"]})
+    with Receiver() as receiver, SampleSite(root) as site:
+        # Apprise's json:// posts a JSON message to an HTTP server: the local receiver.
+        url = receiver.url.replace("http://", "json://")
+        settings = _settings(tmp_path, site.base_url, db_url, ["wire-a"],
+                             [{"name": "b", "query": "brahmos", "notify": ["chat"]}],
+                             {"chat": {"apprise": url}})
+        await crawl_async(settings, settings.sources, store=store)
+        assert deliver_due(store, settings) == (1, 0)
+    (msg,) = receiver.bodies()
+    assert msg["title"] == "[b] new: BrahMos export contract signed with Manila for coastal "\
+        "batteries"
+    assert "wire-a/brahmos.html" in msg["message"]
