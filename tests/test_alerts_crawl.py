@@ -5,8 +5,8 @@ retries with back-off."""
 from __future__ import annotations
 
 import hashlib
-import os
 import hmac
+import os
 import time
 from collections.abc import Iterator
 from datetime import timedelta
