@@ -12,26 +12,39 @@ from pathlib import Path
 from typing import Any
 
 STORIES = {
-    "brahmos": ("BrahMos export contract signed with Manila for coastal batteries",
-                "The BrahMos missile will be exported to the Philippines under a contract "
-                "for three coastal defence batteries, officials in New Delhi and Manila said "
-                "on Tuesday. "),
-    "dac": ("Defence Acquisition Council clears new artillery proposals",
-            "The Defence Acquisition Council cleared proposals for towed artillery guns and "
-            "ammunition on Wednesday, the ministry said in a statement. "),
-    "tariff": ("Washington extends tariff exclusions on industrial components",
-               "The trade representative extended tariff exclusions on industrial components "
-               "for another ninety days, citing supply chain concerns. "),
+    "brahmos": ("BrahMos export contract signed with Manila for coastal batteries", [
+        "The BrahMos missile will be exported to the Philippines under a contract for three "
+        "coastal defence batteries, officials in New Delhi and Manila said on Tuesday.",
+        "The deal, valued at about 375 million dollars, covers launchers, mobile command "
+        "posts and a training package for Philippine marines at a facility near Nagpur.",
+        "BrahMos Aerospace, the Indo-Russian joint venture, said deliveries would begin "
+        "within eighteen months and that talks with two Southeast Asian navies continue.",
+        "Analysts in Manila described the purchase as the largest single acquisition of the "
+        "Philippine modernisation programme since the frigate order of 2016."]),
+    "dac": ("Defence Acquisition Council clears new artillery proposals", [
+        "The Defence Acquisition Council cleared proposals for towed artillery guns and "
+        "ammunition on Wednesday, the ministry said in a statement.",
+        "The council, chaired by the defence minister, accorded acceptance of necessity to "
+        "307 advanced towed gun systems to be built by two private manufacturers.",
+        "Officials said field trials in Pokhran and Sikkim had been completed last winter and "
+        "that the first regiment would be equipped before the end of the decade.",
+        "The approvals also include night sights for infantry rifles and a batch of "
+        "surveillance radars for the mountain divisions along the northern border."]),
+    "tariff": ("Washington extends tariff exclusions on industrial components", [
+        "The trade representative extended tariff exclusions on industrial components for "
+        "another ninety days, citing supply chain concerns.",
+        "The exclusions cover 178 product lines, from electric motors to printed circuit "
+        "assemblies, that importers said could not yet be sourced elsewhere.",
+        "Business groups welcomed the extension but asked for a longer horizon, arguing that "
+        "quarterly renewals make planning for factory investment nearly impossible.",
+        "Labour unions criticised the decision and urged the administration to let the "
+        "exclusions lapse for goods made with subsidised steel."]),
 }
 B = "{{BASE}}"  # the SampleSite server puts its base URL here
-FILLER = ("The programme has been discussed for several years by both governments. Analysts "
-          "expect further orders to follow once the first deliveries are complete, and "
-          "industry bodies welcomed the decision as a sign of growing confidence in domestic "
-          "manufacturing capacity. Training of crews is due to begin next quarter. ")
 
 
-def _page(title: str, lead: str, published: datetime, outlet: str) -> str:
-    paras = "".join(f"<p>{lead if i == 0 else ''}{FILLER}</p>" for i in range(6))
+def _page(title: str, paras_: list[str], published: datetime, outlet: str) -> str:
+    paras = "".join(f"<p>{p}</p>" for p in paras_)
     return (f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>{title} | "
             f"{outlet}</title><meta property='article:published_time' "
             f"content='{published.isoformat()}'></head><body><header><nav>{outlet} Home News "
@@ -49,10 +62,11 @@ def write_site(root: Path, wires: dict[str, list[str]], *, edited: set[str] = fr
         folder.mkdir(parents=True, exist_ok=True)
         items = []
         for key in stories:
-            title, lead = STORIES[key]
+            title, paras = STORIES[key]
             if key in edited:
-                lead += "Update: the first battery is now due to be delivered in March. "
-            (folder / f"{key}.html").write_text(_page(title, lead, published, wire))
+                paras = [*paras, "Update: the first battery is now due to be delivered in "
+                         "March, the ministry said in a revised statement on Thursday."]
+            (folder / f"{key}.html").write_text(_page(title, paras, published, wire))
             items.append(f"<item><title>{title}</title><link>{B}/{wire}/{key}.html</link>"
                          f"<guid>{wire}-{key}</guid>"
                          f"<pubDate>{format_datetime(published)}</pubDate></item>")

@@ -230,7 +230,8 @@ async def test_a_revision_alerts_updated_only_with_on_update(tmp_path: Path, sto
             os.utime(page, (time.time() + 60, time.time() + 60))
         await crawl_async(settings, settings.sources, store=store)
         await crawl_async(settings, settings.sources, store=store)  # unchanged: nothing
-        assert deliver_due(store, settings) == (3, 0)
+        assert deliver_due(store, settings) == (3, 0), (_events(store), [
+            (r.status, r.new, r.updated, r.unchanged, r.first_error) for r in store.runs()])
     assert sorted((b["watchlist"], b["event"]) for b in receiver.bodies()) == [
         ("firsts", "new"), ("revisions", "new"), ("revisions", "updated")]
     updated = next(b for b in receiver.bodies() if b["event"] == "updated")

@@ -33,7 +33,7 @@ def _config(tmp_path: Path, base: str, db_url: str, **extra: Any) -> Path:
             "contact_url": "https://ops.example.org/newsmon",
             "crawl": {"download_delay": 0, "autothrottle": False, "retries": 0},
             "sources": [{"name": w, "kind": "rss", "urls": [f"{base}/{w}/feed.xml"],
-                         "timezone": "UTC"} for w in WIRES], **extra}
+                         "timezone": "UTC", "topic": "defence"} for w in WIRES], **extra}
     path = tmp_path / f"settings-{len(list(tmp_path.glob('settings-*')))}.yaml"
     path.write_text(yaml.safe_dump(data))
     return path
@@ -156,3 +156,52 @@ def test_a_bad_watchlist_is_an_error_naming_file_watchlist_and_field(tmp_path: P
     assert "watchlist 'a' (entry 1), field 'notify': unknown target 'mail' (notify: none "\
         "defined)" in err
     assert "watchlist 'a' (entry 2), field 'name': duplicate watchlist name" in err
+
+
+@pytest_twisted.ensureDeferred
+async def test_digest_of_one_watchlist_emailed_to_its_own_recipients(
+        tmp_path: Path, store: Store, db_url: str) -> None:
+    import socket
+
+    from aiosmtpd.controller import Controller
+
+    class Keep:
+        def __init__(self) -> None:
+            self.envelopes: list[Any] = []
+
+        async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+            self.envelopes.append(envelope)
+            return "250 OK"
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    handler = Keep()
+    smtp = Controller(handler, hostname="127.0.0.1", port=port)
+    write_site(tmp_path / "site", WIRES)
+    with SampleSite(tmp_path / "site") as site:
+        config = _config(
+            tmp_path, site.base_url, db_url,
+            watchlists=[{"name": "brahmos-exports", "query": "brahmos", "notify": ["mail"]}],
+            notify={"mail": {"email": ["analyst@example.com"]}},
+            digest={"recipients": ["everyone@example.com"],
+                    "smtp": {"host": "127.0.0.1", "port": port, "security": "none"}})
+        await _crawl_all(config, store)
+    everything = json.loads(run(config, "digest", "--since", "30d", "--format", "json").stdout)
+    titles = [s["title"] for sec in everything["sections"] for s in sec["stories"]]
+    assert len(titles) == 3 and any(t.startswith("BrahMos") for t in titles)
+    smtp.start()
+    try:
+        result = run(config, "digest", "--since", "30d", "--watchlist", "brahmos-exports",
+                     "--format", "json", "--email")
+    finally:
+        smtp.stop()
+    assert result.exit_code == 0, result.output
+    digest = json.loads(result.stdout)
+    (story,) = [s for sec in digest["sections"] for s in sec["stories"]]
+    assert story["title"].startswith("BrahMos export contract") and story["source_count"] == 3
+    assert "watchlist brahmos-exports" in digest["title"]
+    (envelope,) = handler.envelopes
+    assert envelope.rcpt_tos == ["analyst@example.com"]
+    bad = run(config, "digest", "--watchlist", "nope")
+    assert bad.exit_code == 2 and "unknown watchlist 'nope'" in bad.stderr

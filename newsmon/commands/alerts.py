@@ -44,7 +44,8 @@ TEST_COLUMNS = (
 )
 
 
-def _watchlist(settings: Settings, name: str) -> Watchlist:
+def watchlist_named(settings: Settings, name: str) -> Watchlist:
+    """The watchlist ``name``, or exit 2 naming the configured ones."""
     try:
         return settings.watchlist(name)
     except KeyError:
@@ -71,7 +72,7 @@ def alerts_command(
 
     settings = settings_from(config)
     if watchlist is not None:
-        _watchlist(settings, watchlist)
+        watchlist_named(settings, watchlist)
     store = open_store(settings)
     try:
         rows = delivery_log(store, watchlist=watchlist, failed=failed, limit=limit)
@@ -122,7 +123,7 @@ def test_command(
     from newsmon.timespec import TimeSpecError, parse_when
 
     settings = settings_from(config)
-    wl = _watchlist(settings, name)
+    wl = watchlist_named(settings, name)
     tz = ZoneInfo(settings.default_timezone)
     try:
         start = parse_when(since, now=datetime.now(UTC), tz=tz)
@@ -158,7 +159,7 @@ def feed_command(
     from alerts.archive import atom_feed
 
     settings = settings_from(config)
-    _watchlist(settings, name)
+    watchlist_named(settings, name)
     store = open_store(settings)
     try:
         xml = atom_feed(store, name, limit=limit)
