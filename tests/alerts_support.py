@@ -72,7 +72,8 @@ def write_site(root: Path, wires: dict[str, list[str]], *, edited: set[str] = fr
                          f"<pubDate>{format_datetime(published)}</pubDate></item>")
         (folder / "feed.xml").write_text(
             "<?xml version='1.0' encoding='UTF-8'?><rss version='2.0'><channel>"
-            f"<title>{wire}</title><link>{B}/{wire}/</link><description>x</description>"
+            f"<title>{wire}</title><link>{B}/{wire}/</link>"
+            f"<description>revised: {','.join(sorted(edited)) or 'none'}</description>"
             + "".join(items) + "</channel></rss>")
 
 

@@ -226,7 +226,9 @@ async def test_a_revision_alerts_updated_only_with_on_update(tmp_path: Path, sto
                              {"hook": {"webhook": receiver.url}}, refetch_within="1d")
         await crawl_async(settings, settings.sources, store=store)
         write_site(root, {"wire-a": ["brahmos"]}, edited={"brahmos"})
-        for page in root.rglob("*.*"):  # a later Last-Modified, even within the same second
+        # The feed says what changed (a feed equal to the last one is answered 304, and a
+        # later Last-Modified even within the same second).
+        for page in root.rglob("*.*"):
             os.utime(page, (time.time() + 60, time.time() + 60))
         await crawl_async(settings, settings.sources, store=store)
         await crawl_async(settings, settings.sources, store=store)  # unchanged: nothing
