@@ -10,7 +10,7 @@ PG_VERSION = $(shell ls /etc/postgresql 2>/dev/null | head -1)
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[postgres,distributed,web,dev]'
+	$(BIN)/python -m pip install --quiet -e '.[postgres,distributed,web,alerts,dev]'
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -13,6 +13,7 @@ import yaml
 from pydantic import ValidationError
 
 from config.schema import Settings
+from config.watchlists import check_watchlists
 
 logger = logging.getLogger(__name__)
 PACKAGED_SETTINGS = Path(__file__).with_name("settings.yaml")
@@ -104,16 +105,30 @@ def _field_path(loc: tuple[int | str, ...]) -> str:
     return ".".join(str(p) for p in loc) or "(top level)"
 
 
+def _watchlist(raw: list[Any], idx: int) -> str:
+    name = raw[idx].get("name") if idx < len(raw) and isinstance(raw[idx], Mapping) else None
+    return f"watchlist {name!r} (entry {idx + 1})" if name else f"watchlist (entry {idx + 1})"
+
+
 def _describe(
-    exc: ValidationError, raw_sources: list[Any], settings_path: Path, sources_path: Path
+    exc: ValidationError, raw_sources: list[Any], settings_path: Path, sources_path: Path,
+    raw_watchlists: list[Any] | None = None, watchlists_path: Path | None = None,
 ) -> ConfigError:
+    raw_watchlists = raw_watchlists or []
+    watchlists_path = watchlists_path or settings_path
     problems_by_file: dict[Path, list[str]] = {}
     for err in exc.errors():
         loc = tuple(err["loc"])
         msg = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
             msg = "unknown field"
-        if loc and loc[0] == "sources":
+        if len(loc) >= 2 and loc[0] == "watchlists" and isinstance(loc[1], int):
+            problems_by_file.setdefault(watchlists_path, []).append(
+                f"{_watchlist(raw_watchlists, loc[1])}, field '{_field_path(loc[2:])}': {msg}")
+        elif len(loc) >= 2 and loc[0] == "notify":
+            problems_by_file.setdefault(settings_path, []).append(
+                f"notify target {loc[1]!r}, field '{_field_path(loc[2:])}': {msg}")
+        elif loc and loc[0] == "sources":
             target = sources_path
             if len(loc) >= 2 and isinstance(loc[1], int):
                 idx = loc[1]
@@ -185,6 +200,22 @@ def load_settings(
     if not isinstance(raw_sources, list):
         raise ConfigError(settings_path, ["field 'sources': expected a list of sources"])
 
+    watchlists_path = settings_path
+    watchlists_file = raw.pop("watchlists_file", None)
+    if watchlists_file is not None:
+        if "watchlists" in raw:
+            raise ConfigError(settings_path,
+                              ["give either 'watchlists' or 'watchlists_file', not both"])
+        watchlists_path = (settings_path.parent / str(watchlists_file)).resolve()
+        data = read_yaml(watchlists_path)
+        raw["watchlists"] = data.get("watchlists") if isinstance(data, Mapping) else data
+        if not isinstance(raw["watchlists"], list):
+            raise ConfigError(watchlists_path,
+                              ["expected a list of watchlists under the key 'watchlists'"])
+    raw_watchlists = raw.get("watchlists") or []
+    if not isinstance(raw_watchlists, list):
+        raise ConfigError(settings_path, ["field 'watchlists': expected a list of watchlists"])
+
     for key in ("topics_file", "entities_file"):
         if isinstance(raw.get(key), str):  # relative to the settings file, like sources_file
             raw[key] = str((settings_path.parent / raw[key]).resolve())
@@ -197,9 +228,15 @@ def load_settings(
     if overrides:
         raw.update(overrides)
     try:
-        return Settings.model_validate(raw)
+        settings = Settings.model_validate(raw)
     except ValidationError as exc:
-        raise _describe(exc, raw_sources, settings_path, sources_path) from None
+        raise _describe(exc, raw_sources, settings_path, sources_path, raw_watchlists,
+                        watchlists_path) from None
+    problems = [f"{_watchlist(raw_watchlists, i)}, field '{field}': {msg}"
+                for i, field, msg in check_watchlists(settings.watchlists, settings.notify)]
+    if problems:
+        raise ConfigError(watchlists_path, problems)
+    return settings
 
 
 _placeholder_warned = threading.Event()

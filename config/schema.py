@@ -20,6 +20,8 @@ from pydantic import (
     model_validator,
 )
 
+from config.watchlists import DeliverySettings, NotifyTarget, Watchlist
+
 _DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|hr|d|w)?\s*$", re.IGNORECASE)
 _UNIT_SECONDS = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "hr": 3600, "d": 86400,
                  "w": 604800, None: 1}
@@ -381,6 +383,10 @@ class Settings(_Strict):
     digest: DigestSettings = DigestSettings()
     distributed: DistributedSettings = DistributedSettings()
     sources: list[Source] = Field(default_factory=list)
+    # Standing searches that alert (config/watchlists.py), the targets they name, retries.
+    watchlists: list[Watchlist] = Field(default_factory=list)
+    notify: dict[str, NotifyTarget] = Field(default_factory=dict)
+    alerts: DeliverySettings = DeliverySettings()
 
     @field_validator("sources")
     @classmethod
@@ -403,6 +409,12 @@ class Settings(_Strict):
 
     def enabled_sources(self) -> list[Source]:
         return [s for s in self.sources if s.enabled]
+
+    def watchlist(self, name: str) -> Watchlist:
+        for w in self.watchlists:
+            if w.name == name:
+                return w
+        raise KeyError(name)
 
     def source(self, name: str) -> Source:
         for s in self.sources:

@@ -46,6 +46,8 @@ def scrapy_settings(settings: Settings, **overrides: Any) -> dict[str, Any]:
         "NEWSMON_DATABASE_URL": settings.database_url,
         "NEWSMON_TOPICS_FILE": settings.topics_file,
         "NEWSMON_ENTITIES_FILE": settings.entities_file,
+        # Evaluated by the StoragePipeline after each batch's commit (alerts.evaluate).
+        "NEWSMON_WATCHLISTS": [w.model_dump() for w in settings.watchlists],
         # A 429 or 503 that says Retry-After is retried after that long, if at most this.
         "NEWSMON_RETRY_AFTER_MAX": 30.0,
         # Buffered articles are written at least this often, so a killed crawl loses little.

@@ -26,6 +26,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from config.schema import Settings, Topic
+from config.watchlists import Watchlist
 from storage.developments import Development, revised_in, story_developments
 from storage.queries import (
     ArticleRow,
@@ -45,6 +46,8 @@ MAX_HIGHLIGHTS = 3
 TOP_STORIES = 5
 # A story lists at most this many revision lines.
 MAX_CHANGES = 3
+#: The most matching articles a watchlist's digest reads per filter combination.
+WATCHLIST_LIMIT = 5000
 
 
 @dataclass(slots=True)
@@ -198,11 +201,13 @@ def build_digest(
     until: datetime | None = None,
     topic: str | None = None,
     now: datetime | None = None,
+    watchlist: Watchlist | None = None,
 ) -> Digest:
     """The digest of ``day`` (local) or of ``[since, until)``; see the module docstring.
 
     Raises ValueError unless exactly one of ``day`` and ``since``/``until`` is given, or when
-    ``since`` is not before ``until``.
+    ``since`` is not before ``until``. With ``watchlist``, only the stories one of whose
+    articles in the period matches it (:func:`watchlist_articles`).
     """
     tz = digest_zone(settings)
     now = now or datetime.now(UTC)
@@ -216,10 +221,15 @@ def build_digest(
         raise ValueError("the period is empty: 'since' must be before 'until'")
 
     articles = window_articles(store, since, until)
+    if watchlist is not None:
+        hits = watchlist_articles(store, watchlist, since, until)
+        stories = {a.story_id for a in articles if a.id in hits and a.story_id is not None}
+        articles = [a for a in articles if a.id in hits or a.story_id in stories]
     in_period = {a.id for a in articles}
     revised = [a for a in articles_by_id(
         store, [i for i in revised_in(store, since, until) if i not in in_period])
-        if a.story_id is not None]
+        if a.story_id is not None
+        and (watchlist is None or a.story_id in {r.story_id for r in articles})]
     runs = window_runs(store, since, until)
     last_local_day = (until - timedelta(microseconds=1)).astimezone(tz).date()
     with_date = day is None and since.astimezone(tz).date() != last_local_day
@@ -290,7 +300,8 @@ def build_digest(
                           factor=settings.scheduler.stale_factor,
                           floor=settings.scheduler.stale_floor, now=min(until, now))
     period = _period_label(day, since, until, tz)
-    title = "Digest" + (f": {_topic_name(topic)}" if topic else "") + f" — {period}"
+    title = ("Digest" + (f": {_topic_name(topic)}" if topic else "")
+             + (f": watchlist {watchlist.name}" if watchlist else "") + f" — {period}")
     return Digest(title=title, period=period, timezone=str(tz), day=day, since=since,
                   until=until, topic=topic, generated_at=now, totals=totals, sections=sections,
                   failures=failures, top=top, stale_sources=sorted(stale))
@@ -316,6 +327,26 @@ def _development(dev: Development | None, reports: list[ArticleRow], since: date
             seen.add(r.change)
             changes.append(r.change)
     return status, changes, bool(dev.revisions)
+
+
+def watchlist_articles(store: Store, watchlist: Watchlist, since: datetime,
+                       until: datetime) -> set[int]:
+    """The ids of the articles dated in ``[since, until)`` that match ``watchlist``'s query
+    and filters, through the search index (each filter list: any of its values)."""
+    from itertools import product
+
+    from storage.search import search
+    from storage.search_filters import SearchFilters
+
+    ids: set[int] = set()
+    anything: list[str | None] = [None]
+    for t, e, s in product(watchlist.topics or anything, watchlist.entities or anything,
+                           watchlist.sources or anything):
+        hits = search(store, watchlist.query, SearchFilters(topic=t, entity=e, source=s,
+                                                            since=since, until=until),
+                      limit=WATCHLIST_LIMIT, order="date")
+        ids.update(h.id for h in hits)
+    return ids
 
 
 def _story_scores(members: list[ArticleRow]) -> dict[str, float]:

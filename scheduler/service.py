@@ -139,6 +139,7 @@ class Service:
         """Serve until stopped (signal or :meth:`request_stop`); see the module docstring."""
         self.lock.acquire()
         previous: list[tuple[signal.Signals, Any]] = []
+        alerts: Any = None
         try:
             self._close_orphans()
             self.scheduler = self._build_scheduler()
@@ -147,6 +148,7 @@ class Service:
                 for sig in (signal.SIGTERM, signal.SIGINT):
                     previous.append((sig, signal.signal(sig, self._on_signal)))
             self.scheduler.start()
+            alerts = self._start_alerts()
             logger.info("newsmon scheduler running: pid %s on %s, %d sources, up to %d crawls "
                         "at once", os.getpid(), socket.gethostname(), len(self.sources),
                         self.conf.max_parallel)
@@ -157,6 +159,8 @@ class Service:
             if self.scheduler is not None and self.scheduler.running:
                 self.terminate.set()
                 self.scheduler.shutdown(wait=True)
+            if alerts is not None:
+                alerts.stop()
             for signum, handler in previous:
                 signal.signal(signum, handler)
             self.lock.release()
@@ -165,6 +169,16 @@ class Service:
         if self._lost is not None:
             raise self._lost
         logger.info("newsmon scheduler stopped")
+
+    def _start_alerts(self) -> Any:
+        """The alerts' delivery worker (a thread), when watchlists are configured: the crawl
+        children write the outbox, this process sends from it."""
+        if not self.settings.watchlists:
+            return None
+        from alerts.delivery import DeliveryWorker
+        from storage.store import Store
+
+        return DeliveryWorker(Store(self.store.engine), self.settings).start()
 
     def request_stop(self, now: bool = False) -> None:
         """Ask :meth:`run` to stop (thread-safe); ``now`` skips the grace period."""

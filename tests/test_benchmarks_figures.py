@@ -358,3 +358,23 @@ def test_the_benchmarks_document_cites_only_files_the_repository_has() -> None:
                 missing.append(path)
     assert missing == []
     assert "FIELD-NOTES" not in text  # a file outside the repository (the lead's notes)
+
+
+# -- alerts_bench ------------------------------------------------------------------------
+
+
+def test_alerts_section_comes_from_the_results(monkeypatch: pytest.MonkeyPatch) -> None:
+    from benchmarks import alerts_bench as ab
+
+    def result(k: int) -> ab.Result:
+        return ab.Result(articles=500 + k, batch=50 + k, watchlists=200 + k, rounds=3 + k,
+                         plain_s=_rng_floats(400 + k, 3 + k, 2, 5),
+                         alerts_s=_rng_floats(410 + k, 3 + k, 2.5, 6), alerts=150 + k,
+                         latencies=_rng_floats(420 + k, 40 + k, 0.1, 3))
+
+    first = ab.render_section(result(0), COMMANDS[0], INFO[0])
+    monkeypatch.setattr(ab, "TARGETS", {"latency_p95_s": 3.0, "slowdown": 0.2})
+    second = ab.render_section(result(1), COMMANDS[1], INFO[1])
+    assert constant_figures(first, second) == []
+    assert "`benchmarks/alerts_bench.py`: 500 synthetic articles" in first
+    assert "p95 < 3 s" in second and "≤ 20% slower" in second

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from scrapy.crawler import Crawler
 from scrapy.statscollectors import StatsCollector
@@ -23,6 +23,9 @@ from storage.batch import BatchResult, database_unavailable, store_batch
 from storage.records import StoryMatcher
 from storage.store import Store
 
+if TYPE_CHECKING:
+    from alerts.evaluate import AlertEvaluator
+
 logger = logging.getLogger(__name__)
 
 
@@ -33,6 +36,8 @@ class _Written:
     count: int
     result: BatchResult | None = None
     failed: BaseException | None = None  # before the batch: the sources row could not
+    alerts: int = 0  # alert events written to the outbox
+    alert_error: str | None = None
 
 
 class StoragePipeline:
@@ -51,8 +56,9 @@ class StoragePipeline:
 
     def __init__(self, crawler: Crawler, stats: StatsCollector, batch_size: int = 50,
                  matcher: StoryMatcher | None = None, batch_seconds: float = 2.0,
-                 write_queue: int = 2) -> None:
+                 write_queue: int = 2, alerts: AlertEvaluator | None = None) -> None:
         self.crawler = crawler
+        self.alerts = alerts  # watchlists, evaluated on each batch after its commit
         self.matcher = matcher
         self.stats = stats
         self.batch_size = batch_size
@@ -69,10 +75,17 @@ class StoragePipeline:
     def from_crawler(cls, crawler: Crawler) -> StoragePipeline:
         assert crawler.stats is not None
         gazetteer = Gazetteer.load(crawler.settings.get("NEWSMON_ENTITIES_FILE"))
+        watchlists = crawler.settings.getlist("NEWSMON_WATCHLISTS")
+        alerts = None
+        if watchlists:
+            from alerts.evaluate import AlertEvaluator
+            from config.watchlists import Watchlist
+
+            alerts = AlertEvaluator([Watchlist.model_validate(w) for w in watchlists])
         return cls(crawler, crawler.stats, crawler.settings.getint("NEWSMON_BATCH_SIZE", 50),
                    SimilarityMatcher(gazetteer),
                    crawler.settings.getfloat("NEWSMON_BATCH_SECONDS", 2.0),
-                   crawler.settings.getint("NEWSMON_WRITE_QUEUE", 2))
+                   crawler.settings.getint("NEWSMON_WRITE_QUEUE", 2), alerts)
 
     def open_spider(self) -> None:
         assert self.crawler.spider is not None
@@ -122,7 +135,15 @@ class StoragePipeline:
                 store.source_id(*self._source)
         except Exception as exc:
             return _Written(len(batch), failed=exc)
-        return _Written(len(batch), result=store_batch(store, batch, self.matcher))
+        result = store_batch(store, batch, self.matcher)
+        written = _Written(len(batch), result=result)
+        if self.alerts is not None and result.stored:
+            try:  # the outbox only: sending is the delivery worker's (alerts.delivery)
+                written.alerts = self.alerts.after_write(store, batch, result.outcomes)
+            except Exception as exc:  # the articles are stored; their alerts are lost
+                logger.exception("alerts of %d stored articles not written", result.stored)
+                written.alert_error = database_reason(exc)
+        return written
 
     def _count(self, written: _Written) -> None:
         if written.failed is not None:
@@ -132,6 +153,10 @@ class StoragePipeline:
             return
         result = written.result
         assert result is not None
+        if written.alerts:
+            self.stats.inc_value("newsmon/alerts", written.alerts)
+        if written.alert_error is not None:
+            self.stats.inc_value("newsmon/alert_failures")
         for outcome in result.outcomes:
             if outcome is not None:
                 self.stats.inc_value(f"newsmon/{outcome.value}")

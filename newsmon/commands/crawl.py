@@ -72,7 +72,16 @@ def crawl_command(
     if not sources:
         fail("no enabled sources to crawl: add sources to the sources file", 2)
     store = open_store(settings, create=True)
-    results = run_with_progress(settings, sources, store)
+    worker = None
+    if settings.watchlists:  # alerts go out while the crawl runs, and the rest after it
+        from alerts.delivery import DeliveryWorker
+
+        worker = DeliveryWorker(store, settings).start()
+    try:
+        results = run_with_progress(settings, sources, store)
+    finally:
+        if worker is not None:
+            worker.stop()
     for r in results:
         if r.status == "skipped":  # another crawl of it holds its run lock
             err_console.print(f"[yellow]{r.stats.first_error}[/yellow]", highlight=False,

@@ -27,6 +27,9 @@ def digest_command(
         "--until", help="... to this time (default: now); a date includes that day.")] = None,
     topic: Annotated[str | None, typer.Option(
         "--topic", "-t", help="Only this topic (defence, trade).")] = None,
+    watchlist: Annotated[str | None, typer.Option(
+        "--watchlist", "-w", help="Only the stories matching this watchlist; with --email, "
+        "sent to the email targets the watchlist notifies (else digest.recipients).")] = None,
     fmt: Annotated[DigestFormat, typer.Option(
         "--format", "-f", case_sensitive=False, help="markdown, html (one self-contained "
         "page), json or text.")] = DigestFormat.MARKDOWN,
@@ -63,7 +66,8 @@ def digest_command(
     )
 
     if daily:
-        _daily(day, config, extra=any(x is not None for x in (since, until, topic, out))
+        _daily(day, config, extra=any(x is not None for x in (since, until, topic, out,
+                                                               watchlist))
                or email or fmt is not DigestFormat.MARKDOWN)
         return
     if day is not None and (since is not None or until is not None):
@@ -73,6 +77,16 @@ def digest_command(
     settings = settings_from(config)
     tz = digest_zone(settings)
     now = datetime.now(UTC)
+    wl = None
+    if watchlist is not None:
+        from newsmon.commands.alerts import watchlist_named
+
+        wl = watchlist_named(settings, watchlist)
+        mail_to = [a for t in wl.notify if (target := settings.notify[t]).email
+                   for a in target.email or []]
+        if mail_to:  # per recipient: the watchlist's own
+            settings = settings.model_copy(update={"digest": settings.digest.model_copy(
+                update={"recipients": mail_to})})
     if email and not email_configured(settings):
         fail("--email: set digest.smtp.host and digest.recipients in the settings to send "
              "digests", 2)
@@ -82,14 +96,15 @@ def digest_command(
             start, end = time_window(since, until, tz)
             assert start is not None
             digest = build_digest(store, settings, since=start, until=end or now, topic=topic,
-                                  now=now)
+                                  now=now, watchlist=wl)
         else:
             try:
                 the_day = parse_day(day or "today", now=now, tz=tz)
             except TimeSpecError:
                 fail(f"--date: {day!r} is not a day: use today, yesterday or a date such as "
                      "2026-11-25", 2)
-            digest = build_digest(store, settings, day=the_day, topic=topic, now=now)
+            digest = build_digest(store, settings, day=the_day, topic=topic, now=now,
+                                  watchlist=wl)
     except ValueError as exc:
         fail(str(exc), 2)
     except SQLAlchemyError as exc:

@@ -1,0 +1,1 @@
+"""Watchlists and alerts: matching stored articles, once per story, and delivering alerts."""
