@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 import pytest_twisted
 import yaml
+from alerts_support import Receiver, write_site
 from sqlalchemy import select
 
 from alerts.delivery import DeliveryWorker, deliver_due
@@ -24,7 +25,6 @@ from crawler.runner import crawl_async
 from crawler.sample_site import SampleSite
 from storage import Store
 from storage.alert_models import AlertDelivery, AlertEvent
-from tests.alerts_support import Receiver, write_site
 
 SECRET = "s3cret-key"
 
@@ -223,7 +223,8 @@ async def test_a_revision_alerts_updated_only_with_on_update(tmp_path: Path, sto
              {"name": "firsts", "query": "brahmos", "notify": ["hook"]}]
     with Receiver() as receiver, SampleSite(root) as site:
         settings = _settings(tmp_path, site.base_url, db_url, ["wire-a"], watch,
-                             {"hook": {"webhook": receiver.url}}, refetch_within="1d")
+                             {"hook": {"webhook": receiver.url}}, refetch_within="1d",
+                             refetch_every="0.001s")
         await crawl_async(settings, settings.sources, store=store)
         write_site(root, {"wire-a": ["brahmos"]}, edited={"brahmos"})
         # The feed says what changed (a feed equal to the last one is answered 304, and a

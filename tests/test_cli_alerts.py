@@ -10,6 +10,7 @@ from xml.etree import ElementTree as ET
 
 import pytest_twisted
 import yaml
+from alerts_support import Receiver, write_site
 from sqlalchemy import func, select
 from typer.testing import CliRunner, Result
 
@@ -21,7 +22,6 @@ from newsmon import cli
 from newsmon.app import app
 from storage import Store
 from storage.alert_models import AlertDelivery, AlertEvent
-from tests.alerts_support import Receiver, write_site
 
 cli._load_commands()
 
