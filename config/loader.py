@@ -197,9 +197,14 @@ def load_settings(
     if overrides:
         raw.update(overrides)
     try:
-        return Settings.model_validate(raw)
+        settings = Settings.model_validate(raw)
     except ValidationError as exc:
         raise _describe(exc, raw_sources, settings_path, sources_path) from None
+    files = [str(settings_path.resolve())]
+    if sources_path != settings_path:
+        files.append(str(sources_path))
+    settings._files = tuple(files)
+    return settings
 
 
 _placeholder_warned = threading.Event()

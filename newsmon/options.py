@@ -36,15 +36,18 @@ def fail(message: str, code: int = 1) -> NoReturn:
 
 
 def setup_logging(verbose: int) -> None:
+    """WARNING (-v INFO, -vv DEBUG) to stderr; a failed fetch is one line, tracebacks only
+    for bugs or at DEBUG (crawler/logs.py)."""
+    from crawler.logs import prepare_handler
+
     level = logging.WARNING - 10 * min(verbose, 2)
-    logging.basicConfig(level=level, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=level, stream=sys.stderr)
     root = logging.getLogger()
     root.setLevel(level)
     # Scrapy sets its own loggers to DEBUG when a crawl starts; their records reach the root
     # handlers whatever the root logger's level, so the handlers filter too.
     for handler in root.handlers:
-        handler.setLevel(level)
+        prepare_handler(handler, level)
 
 
 def exec_lean(module: str, config: Path | None, verbose: int, log_file: Path | None,

@@ -52,6 +52,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from config.loader import warn_placeholder_contact
 from config.schema import Settings, Source
+from scheduler.banner import startup_lines
 from scheduler.child import CrawlResult, CrawlSupervisor, run_process
 from scheduler.jobs import (
     DIGEST_JOB_ID,
@@ -96,6 +97,7 @@ class Service:
         self.store = store
         self.clock = clock
         self.sources: dict[str, Source] = {s.name: s for s in settings.enabled_sources()}
+        self._first_runs: dict[str, datetime | None] = {}
         self.digest_command = list(digest_command) if digest_command else None
         self.lock = SchedulerLock(store, stale_after=self.conf.stale_lock_after, clock=clock)
         self.supervisor: CrawlSupervisor | QueueSupervisor = CrawlSupervisor(
@@ -138,9 +140,10 @@ class Service:
                 for sig in (signal.SIGTERM, signal.SIGINT):
                     previous.append((sig, signal.signal(sig, self._on_signal)))
             self.scheduler.start()
-            logger.info("newsmon scheduler running: pid %s on %s, %d sources, up to %d crawls "
-                        "at once", os.getpid(), socket.gethostname(), len(self.sources),
-                        self.conf.max_parallel)
+            for line in startup_lines(self.settings, self._first_runs):
+                logger.info("%s", line)
+            logger.info("newsmon scheduler running: pid %s on %s, up to %d crawls at once",
+                        os.getpid(), socket.gethostname(), self.conf.max_parallel)
             warn_placeholder_contact(self.settings)  # once here, not per crawl child
             self._serve()
             self._stop()
@@ -283,8 +286,9 @@ class Service:
             self.store.save_schedule(name, schedule_key(source.schedule),
                                      describe(source.schedule), first)
             self._failures[name] = state.consecutive_failures if state else 0
-            logger.info("%s: %s, next run %s", name, describe(source.schedule),
-                        first.isoformat(timespec="seconds"))
+            self._first_runs[name] = first
+            logger.debug("%s: %s, next run %s", name, describe(source.schedule),
+                         first.isoformat(timespec="seconds"))
         if search_index.enabled(self.store.engine):
             scheduler.add_job(self._run_index, IntervalTrigger(seconds=INDEX_EVERY_S),
                               id=INDEX_JOB_ID, name="search index", executor="index",
@@ -298,8 +302,6 @@ class Service:
             scheduler.add_job(self._run_digest, trigger, id=DIGEST_JOB_ID, name="digest",
                               executor="digest", max_instances=1, coalesce=True,
                               misfire_grace_time=3600, replace_existing=True)
-            logger.info("digest: daily at %s (%s)", self.conf.digest_time,
-                        self.conf.digest_timezone or self.settings.default_timezone)
 
     # -- jobs --------------------------------------------------------------------------
 
