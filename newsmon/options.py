@@ -17,7 +17,8 @@ if TYPE_CHECKING:
     from config import Settings
     from storage import Store
 
-console = Console()
+# Piped or redirected, text is not wrapped at 80 columns: whoever reads it wraps it.
+console = Console(soft_wrap=not sys.stdout.isatty())
 err_console = Console(stderr=True)
 
 ConfigOption = Annotated[

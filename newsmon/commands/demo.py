@@ -7,11 +7,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
 
 from newsmon.app import app
-from newsmon.commands.crawl import run_with_progress, summary_table
+from newsmon.commands.crawl import print_summary, run_with_progress
 from newsmon.options import console, open_store, settings_from, setup_logging
+from newsmon.output import Column, OutputFormat, print_rows
 
 if TYPE_CHECKING:
     from storage import Store
@@ -37,21 +37,21 @@ def demo_settings_file(folder: Path, base_url: str, database_url: str) -> Path:
     return path
 
 
-def articles_table(store: Store) -> Table:
-    table = Table(title="Stored articles", expand=True)
-    table.add_column("id", justify="right", no_wrap=True)
-    table.add_column("source", overflow="ellipsis", max_width=22)
-    table.add_column("title", ratio=3, overflow="fold")
-    table.add_column("published (UTC)", no_wrap=True)
-    table.add_column("evidence", ratio=2, overflow="fold")
-    table.add_column("highlights", justify="right")
-    table.add_column("words", justify="right")
-    for a in store.articles():
-        published = a.published_at.strftime("%Y-%m-%d %H:%M") if a.published_at else "-"
-        table.add_row(str(a.id), a.source.name, a.title, published,
-                      f"{a.published_source or '-'}: {a.published_raw or ''}",
-                      str(len(a.highlights)), str(len(a.body.split())))
-    return table
+ARTICLE_COLUMNS = (
+    Column("id", justify="right"), Column("source", max_width=22), Column("title"),
+    Column("published", "published (UTC)"), Column("evidence"),
+    Column("highlights", justify="right"), Column("words", justify="right"),
+)
+
+
+def print_articles(store: Store) -> None:
+    rows = [{"id": a.id, "source": a.source.name, "title": a.title,
+             "published": a.published_at.strftime("%Y-%m-%d %H:%M") if a.published_at else None,
+             "evidence": f"{a.published_source or '-'}: {a.published_raw or ''}",
+             "highlights": len(a.highlights), "words": len(a.body.split())}
+            for a in store.articles()]
+    print_rows(rows, ARTICLE_COLUMNS, OutputFormat.TABLE, title="Stored articles",
+               console=console)
 
 
 @app.command("demo")
@@ -75,6 +75,6 @@ def demo_command(
         console.print(f"Sample site on {site.base_url}; storing into {url}")
         store = open_store(settings, create=True)
         results = run_with_progress(settings, settings.enabled_sources(), store)
-        console.print(summary_table(results))
-        console.print(articles_table(store))
+        print_summary(results)
+        print_articles(store)
         store.close()

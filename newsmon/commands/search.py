@@ -24,7 +24,7 @@ COLUMNS = (
     Column("primary_topic", "topic"),
     Column("story_id", "story", justify="right"),
     Column("title", max_width=50),
-    Column("snippet", max_width=70),
+    Column("snippet", max_width=70, emphasis=True),
 )
 
 
@@ -83,7 +83,7 @@ def search_command(
 ) -> None:
     """Search articles by their title, highlights and body: headline matches first, best
     first, then the rest, newest first; each with a snippet in which the matching words are
-    wrapped in double asterisks.
+    bold (in json, csv and ndjson: wrapped in double asterisks).
 
     Example: newsmon search '"free trade agreement" india -steel' --topic trade --since 7d
     """
