@@ -96,7 +96,8 @@ def open_store(settings: Settings, *, create: bool = False) -> Store:
     try:
         return Store.from_url(settings.database_url, create=create)
     except MissingDatabase as exc:
-        fail(f"{exc}.\nCheck database_url in the settings or $NEWSMON_DATABASE_URL; a new "
+        fail(f"{exc}.\nCheck --database, database_url in the settings or "
+             "$NEWSMON_DATABASE_URL; a new "
              "database is created by `newsmon run`, `newsmon crawl` or `newsmon db upgrade`.",
              2)
     except (StorageError, ImportError) as exc:

@@ -17,7 +17,6 @@ import termios
 from pathlib import Path
 
 import pytest
-import yaml
 
 NEWSMON = str(Path(sys.executable).with_name("newsmon"))
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -58,32 +57,65 @@ def in_terminal(*args: str, columns: int = 80) -> tuple[int, str]:
     return code, b"".join(chunks).decode(errors="replace").replace("\r\n", "\n")
 
 
+DEMO_SOURCES = ["bharat-defence-wire", "capitol-defense-daily", "euro-security-review",
+                "global-trade-desk", "indus-ledger", "press-information-desk"]
+
+
 @pytest.fixture(scope="module")
-def demo_config(tmp_path_factory: pytest.TempPathFactory) -> str:
-    folder = tmp_path_factory.mktemp("newcomer")
-    db = folder / "demo.db"
-    result = subprocess.run([NEWSMON, "demo", "--database", f"sqlite:///{db}"], env=env(),
-                            capture_output=True, text=True, timeout=300, cwd=folder)
+def demo_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """``newsmon demo`` with its default folder ($NEWSMON_DEMO_DIR) in a temporary one."""
+    folder = tmp_path_factory.mktemp("newcomer") / "demo"
+    result = subprocess.run([NEWSMON, "demo"], env={**env(), "NEWSMON_DEMO_DIR": str(folder)},
+                            capture_output=True, text=True, timeout=300, cwd=folder.parent)
     assert result.returncode == 0, result.stderr
+    return folder, result.stdout
+
+
+@pytest.fixture(scope="module")
+def demo_config(demo_run: tuple[Path, str]) -> str:
+    return str(demo_run[0] / "settings.yaml")
+
+
+def test_the_demo_keeps_its_database_and_says_what_to_try_next(
+        demo_run: tuple[Path, str]) -> None:
+    folder, out = demo_run
+    tail = out.rstrip("\n").splitlines()[-4:]
     config = folder / "settings.yaml"
-    config.write_text(yaml.safe_dump({"database_url": f"sqlite:///{db}",
-                                      "default_timezone": "UTC"}), encoding="utf-8")
-    return str(config)
+    assert tail == [f"The demo database is sqlite:///{folder / 'demo.db'} (settings: {config})."
+                    " Try next:",
+                    f"  newsmon --config {config} search navy",
+                    f"  newsmon --config {config} show 1",
+                    f"  newsmon --config {config} sources"]
+    assert (folder / "demo.db").is_file()
+    for line in tail[1:]:  # ready to paste
+        args = line.split()[1:]
+        result = piped(*args)
+        assert result.returncode == 0, (line, result.stderr)
+        assert result.stdout.strip(), line
+    sources = piped("--config", str(config), "sources", "-f", "json")
+    assert sorted(s["name"] for s in json.loads(sources.stdout)) == DEMO_SOURCES
+    # The global --database goes after the command name too.
+    stats = piped("stats", "--database", f"sqlite:///{folder / 'demo.db'}", "-f", "json")
+    assert stats.returncode == 0, stats.stderr
+    assert json.loads(stats.stdout)[0]["articles"] == 15
+    missing = piped("--database", f"sqlite:///{folder / 'typo.db'}", "stats")
+    assert missing.returncode == 2
+    assert missing.stderr.splitlines()[0] == (f"Error: no SQLite database at "
+                                             f"{folder / 'typo.db'}: the file does not exist.")
 
 
 def test_piped_tables_are_plain_aligned_text_with_full_values(demo_config: str) -> None:
     result = piped("runs", "--config", demo_config)
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
-    assert lines[0] == "Crawl runs (times in UTC)"
+    assert lines[0] == "Crawl runs (times in Asia/Kolkata)"
     assert lines[1].split() == ["id", "source", "started", "secs", "status", "reqs", "bytes",
                                 "new", "upd", "same", "drop", "err", "first", "error"]
     rows = lines[2:]
     assert len(rows) == 6  # the demo's six sources, one line each
     assert not any(ch in result.stdout for ch in "│┃━…\x1b")
     sources = sorted(re.split(r"\s{2,}", row.strip())[1] for row in rows)
-    assert sources == ["bharat-defence-wire", "capitol-defense-daily", "euro-security-review",
-                       "global-trade-desk", "indus-ledger", "press-information-desk"]
+    assert sources == DEMO_SOURCES
     # Aligned: every row's status starts where the header's does.
     at = lines[1].index("status")
     assert all(row[at:].startswith("ok") for row in rows), result.stdout
