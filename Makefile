@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PG_VERSION = $(shell ls /etc/postgresql 2>/dev/null | head -1)
 
-.PHONY: install run crawl demo test lint typecheck unit services browser docs clean
+.PHONY: install run crawl demo test lint typecheck unit services browser docs cli-docs clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -55,6 +55,10 @@ test: lint typecheck unit
 ## write into the working tree; this target does, on purpose).
 docs: install services
 	NEWSMON_RELIABILITY_DOC=$(CURDIR)/docs/reliability.md $(BIN)/pytest -q tests/faults
+
+## docs/cli.md from every command's --help (tests/test_docs_cli.py fails when it drifts).
+cli-docs: install
+	$(BIN)/python -m newsmon.docs_cli
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
