@@ -211,9 +211,10 @@ class Service:
         grace = self.conf.grace_period.total_seconds()
         running = self._running()
         if running:
-            logger.warning("stopping: %d crawls running (%s); waiting up to %s for them",
-                           len(running), ", ".join(running), format_duration(
-                               self.conf.grace_period))
+            logger.warning("stopping: %d %s running (%s); waiting up to %s for %s",
+                           len(running), "crawl" if len(running) == 1 else "crawls",
+                           ", ".join(running), format_duration(self.conf.grace_period),
+                           "it" if len(running) == 1 else "them")
         else:
             logger.info("stopping: no crawls running")
         self._wait_idle(time.monotonic() + grace, until_signal=2)
@@ -379,9 +380,10 @@ class Service:
         if run is not None:
             log = logger.info if result.status in SUCCESS else logger.warning
             log("%s: run %d %s in %.1f s: %d requests, %d bytes, %d new, %d updated, "
-                "%d unchanged, %d dropped, %d errors%s", name, result.run_id, result.status,
+                "%d unchanged, %d dropped, %d %s%s", name, result.run_id, result.status,
                 result.seconds, run.requests, run.bytes, run.new, run.updated, run.unchanged,
-                run.dropped, run.errors, f"; first error: {run.first_error}"
+                run.dropped, run.errors, "error" if run.errors == 1 else "errors",
+                f"; first error: {run.first_error}"
                 if run.first_error else "")
         now = self.clock()
         history = self.store.history(name)

@@ -168,5 +168,6 @@ def search_command(
                      "title": h.title, "snippet": h.snippet, "url": h.url,
                      "published_at": h.published_at, "rank": h.rank})
     what = f"for {query!r}" if query else "newest"
-    print_rows(rows, COLUMNS, fmt, title=f"{len(rows)} articles {what} (times in {tz.key})",
+    noun = "article" if len(rows) == 1 else "articles"
+    print_rows(rows, COLUMNS, fmt, title=f"{len(rows)} {noun} {what} (times in {tz.key})",
                tz=tz, empty="no articles match")
