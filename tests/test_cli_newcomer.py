@@ -201,3 +201,20 @@ def test_a_known_filter_value_still_filters(demo_config: str) -> None:
                    "--config", demo_config, "-f", "json")
     assert result.returncode == 0, result.stderr
     assert [h["source"] for h in json.loads(result.stdout)] == ["bharat-defence-wire"]
+
+
+def test_small_things_a_newcomer_meets(demo_config: str) -> None:
+    one = piped("search", "navy", "-n", "1", "--config", demo_config)
+    assert one.returncode == 0, one.stderr
+    assert one.stdout.splitlines()[0] == "1 article for 'navy' (times in Asia/Kolkata)"
+    nothing = piped("parse-time", "last Tuesday", "--now", "2026-11-25T12:00Z", "--tz", "UTC")
+    assert nothing.returncode == 0
+    assert nothing.stdout == "\n"  # one line per input, for scripts ...
+    assert nothing.stderr.strip() == "no time found in 'last Tuesday'"  # ... and why
+
+
+def test_new_mexico_is_not_mexico() -> None:
+    from crawler.entities import extract_entities
+
+    assert extract_entities("Tests at White Sands in New Mexico went well.") == []
+    assert [e.id for e in extract_entities("Mexico and New Mexico")] == ["country:mx"]
