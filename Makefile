@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PG_VERSION = $(shell ls /etc/postgresql 2>/dev/null | head -1)
 
-.PHONY: install run crawl demo test lint typecheck unit services browser docs screenshots clean
+.PHONY: install run crawl demo test lint typecheck unit services browser docs cli-docs screenshots clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -59,6 +59,10 @@ docs: install services
 ## Screenshots of the web app's pages into docs/screenshots/ (over `newsmon demo` data).
 screenshots: install browser
 	$(BIN)/python tools/web_screenshots.py
+
+## docs/cli.md from every command's --help (tests/test_docs_cli.py fails when it drifts).
+cli-docs: install
+	$(BIN)/python -m newsmon.docs_cli
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -236,6 +236,12 @@ def load_settings(
                 for i, field, msg in check_watchlists(settings.watchlists, settings.notify)]
     if problems:
         raise ConfigError(watchlists_path, problems)
+    files = [str(settings_path.resolve())]
+    if sources_path != settings_path:
+        files.append(str(sources_path))
+    if watchlists_path not in (settings_path, sources_path):
+        files.append(str(watchlists_path))
+    settings._files = tuple(files)
     return settings
 
 

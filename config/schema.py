@@ -6,7 +6,7 @@ import re
 from datetime import timedelta
 from enum import StrEnum
 from importlib.metadata import PackageNotFoundError, version
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -16,6 +16,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    PrivateAttr,
     field_validator,
     model_validator,
 )
@@ -283,6 +284,10 @@ class SchedulerSettings(_Strict):
     log_file: str | None = None
     log_max_bytes: int = Field(default=10 * 1024 * 1024, ge=4096)
     log_backups: int = Field(default=5, ge=0)
+    # The service's log: info (the default), debug (with tracebacks of failed fetches),
+    # warning (what `newsmon run --quiet` gives); text lines, or json (one object a line).
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    log_format: Literal["text", "json"] = "text"
     # The daily digest job ("HH:MM" in digest_timezone, default: default_timezone); none if unset.
     digest_time: str | None = Field(default=None, pattern=r"^([01]?\d|2[0-3]):[0-5]\d$")
     digest_timezone: TimeZoneName | None = None
@@ -387,6 +392,8 @@ class Settings(_Strict):
     watchlists: list[Watchlist] = Field(default_factory=list)
     notify: dict[str, NotifyTarget] = Field(default_factory=dict)
     alerts: DeliverySettings = DeliverySettings()
+    # The files these settings were read from (settings file, sources file): set by the loader.
+    _files: tuple[str, ...] = PrivateAttr(default=())
 
     @field_validator("sources")
     @classmethod
@@ -397,6 +404,11 @@ class Settings(_Strict):
                 raise ValueError(f"duplicate source name {src.name!r}")
             seen.add(src.name)
         return value
+
+    @property
+    def files(self) -> tuple[str, ...]:
+        """The settings file and, if separate, the sources file these settings came from."""
+        return self._files
 
     @property
     def effective_user_agent(self) -> str:

@@ -45,7 +45,9 @@ class TemplateError(Exception):
     """A digest template could not be loaded or rendered; the message names it."""
 
 
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+!|~])")
+# Parentheses and "!" are markup only after "]" or before "[" (links, images), which are
+# escaped: "(AIP)" stays as it is.
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>#+|~])")
 
 
 def md_escape(value: object) -> str:

@@ -7,7 +7,13 @@ tests/test_cli_startup.py holds them to it."""
 from __future__ import annotations
 
 import importlib
+import os
 import pkgutil
+import sys
+from collections.abc import Sequence
+from typing import Annotated
+
+import typer
 
 from newsmon import commands
 from newsmon.app import app
@@ -18,9 +24,62 @@ def _load_commands() -> None:
         importlib.import_module(f"{commands.__name__}.{mod.name}")
 
 
+#: Options every command takes, before or after its name: option -> environment variable.
+GLOBAL_OPTIONS = {"--database": "NEWSMON_DATABASE_URL", "--config": "NEWSMON_CONFIG",
+                  "-c": "NEWSMON_CONFIG"}
+
+
+def global_options(argv: Sequence[str]) -> tuple[list[str], dict[str, str]]:
+    """``argv`` without the global options, and the environment they set.
+
+    ``--database URL`` anywhere (before ``--``) sets $NEWSMON_DATABASE_URL, which wins over
+    the settings' database_url; ``--config PATH`` (or ``-c``) before the command name sets
+    $NEWSMON_CONFIG (after it, it is the command's own --config, with the same meaning)."""
+    out: list[str] = []
+    env: dict[str, str] = {}
+    seen_command = False
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg == "--":
+            out += argv[i:]
+            break
+        name, eq, value = arg.partition("=")
+        is_global = name == "--database" or (not seen_command and name in GLOBAL_OPTIONS)
+        if is_global and (eq or i + 1 < len(argv)):
+            if not eq:
+                value = argv[i + 1]
+                i += 1
+            env[GLOBAL_OPTIONS[name]] = (str(os.path.abspath(value))
+                                         if name != "--database" else value)
+        else:
+            if not arg.startswith("-"):
+                seen_command = True
+            out.append(arg)
+        i += 1
+    return out, env
+
+
+@app.callback()
+def _global(
+    database: Annotated[str | None, typer.Option(
+        "--database", help="Database URL for this command (before or after its name); wins "
+        "over database_url and $NEWSMON_DATABASE_URL. Four slashes for an absolute SQLite "
+        "path: sqlite:////var/lib/newsmon/newsmon.db.", show_default=False)] = None,
+    config: Annotated[str | None, typer.Option(
+        "--config", "-c", help="Settings YAML for this command (before or after its name; "
+        "default: $NEWSMON_CONFIG, else the packaged config/settings.yaml).",
+        show_default=False)] = None,
+) -> None:
+    """Scheduled news monitoring for defence and trade news."""
+    # Never set here: main() takes these options out of the command line (see global_options).
+
+
 def main() -> None:
+    argv, env = global_options(sys.argv[1:])
+    os.environ.update(env)
     _load_commands()
-    app()
+    app(args=argv, prog_name="newsmon")
 
 
 if __name__ == "__main__":

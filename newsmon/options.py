@@ -17,7 +17,8 @@ if TYPE_CHECKING:
     from config import Settings
     from storage import Store
 
-console = Console()
+# Piped or redirected, text is not wrapped at 80 columns: whoever reads it wraps it.
+console = Console(soft_wrap=not sys.stdout.isatty())
 err_console = Console(stderr=True)
 
 ConfigOption = Annotated[
@@ -36,15 +37,18 @@ def fail(message: str, code: int = 1) -> NoReturn:
 
 
 def setup_logging(verbose: int) -> None:
+    """WARNING (-v INFO, -vv DEBUG) to stderr; a failed fetch is one line, tracebacks only
+    for bugs or at DEBUG (crawler/logs.py)."""
+    from crawler.logs import prepare_handler
+
     level = logging.WARNING - 10 * min(verbose, 2)
-    logging.basicConfig(level=level, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=level, stream=sys.stderr)
     root = logging.getLogger()
     root.setLevel(level)
     # Scrapy sets its own loggers to DEBUG when a crawl starts; their records reach the root
     # handlers whatever the root logger's level, so the handlers filter too.
     for handler in root.handlers:
-        handler.setLevel(level)
+        prepare_handler(handler, level)
 
 
 def exec_lean(module: str, config: Path | None, verbose: int, log_file: Path | None,
@@ -92,7 +96,8 @@ def open_store(settings: Settings, *, create: bool = False) -> Store:
     try:
         return Store.from_url(settings.database_url, create=create)
     except MissingDatabase as exc:
-        fail(f"{exc}.\nCheck database_url in the settings or $NEWSMON_DATABASE_URL; a new "
+        fail(f"{exc}.\nCheck --database, database_url in the settings or "
+             "$NEWSMON_DATABASE_URL; a new "
              "database is created by `newsmon run`, `newsmon crawl` or `newsmon db upgrade`.",
              2)
     except (StorageError, ImportError) as exc:

@@ -5,21 +5,28 @@ Commands build plain rows (mappings of column key to value) and call :func:`prin
 machine formats carry every key of every row, with datetimes as ISO 8601 in UTC and None as
 null (JSON) or an empty field (CSV); the table shows the chosen :class:`Column` s, with times in
 the zone the command passes (the settings' ``default_timezone``).
+
+The table fits the terminal: one line per record, long values cut with an ellipsis, matches
+(``**word**`` in a snippet) in bold. When standard output is not a terminal (a pipe, a file),
+the table is plain text instead: a header line and one line per record, columns aligned by
+spaces, every value in full, no borders, no colours (:func:`plain_table`).
 """
 
 from __future__ import annotations
 
 import csv
 import json
+import re
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
-from typing import Annotated, Any, Literal, TextIO
+from typing import IO, Annotated, Any, Literal, TextIO
 from zoneinfo import ZoneInfo
 
 import typer
+from rich import box
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
@@ -54,6 +61,8 @@ class Column:
     #: A Rich style for a value, e.g. a status colour.
     style: Callable[[Any, Mapping[str, Any]], str] | None = None
     max_width: int | None = None
+    #: The value marks matches as **word** (a search snippet): bold in a table.
+    emphasis: bool = False
 
 
 def plain(value: Any) -> Any:
@@ -133,16 +142,97 @@ def print_rows(
         if not rows:
             console.print(empty, highlight=False)
             return
-        table = Table(title=title, title_justify="left")
-        for col in columns:
-            table.add_column(col.header or col.key.replace("_", " "), justify=col.justify,
-                             overflow="fold", max_width=col.max_width)
-        for r in rows:
-            cells = []
-            for col in columns:
-                value = r.get(col.key)
-                text = col.render(value, r) if col.render else cell(value, tz)
-                style = col.style(value, r) if col.style else ""
-                cells.append(Text(text, style=style))
-            table.add_row(*cells)
-        console.print(table)
+        texts = [[_cell_text(col, r, tz) for col in columns] for r in rows]
+        if not console.is_terminal:
+            plain_table(texts, columns, title, console.file)
+            return
+        console.print(_rich_table(texts, columns, rows, title, console.width))
+
+
+_EMPHASIS = re.compile(r"\*\*(.+?)\*\*")
+
+
+def _cell_text(col: Column, row: Mapping[str, Any], tz: ZoneInfo | None) -> str:
+    value = row.get(col.key)
+    text = col.render(value, row) if col.render else cell(value, tz)
+    return " ".join(text.split()) if "\n" in text or "\r" in text or "\t" in text else text
+
+
+def _header(col: Column) -> str:
+    return col.header or col.key.replace("_", " ")
+
+
+def plain_table(texts: Sequence[Sequence[str]], columns: Sequence[Column],
+                title: str | None, stream: IO[str]) -> None:
+    """Aligned plain text: a title line, a header line, then one line per record."""
+    if columns and any(c.emphasis for c in columns):
+        texts = [[_EMPHASIS.sub(r"\1", t) if c.emphasis else t for c, t in zip(columns, row,
+                                                                            strict=True)]
+                 for row in texts]
+    lines = [[_header(c) for c in columns], *texts]
+    widths = [max(len(line[i]) for line in lines) for i in range(len(columns))]
+    if title:
+        stream.write(title + "\n")
+    for line in lines:
+        parts = []
+        for i, (col, text) in enumerate(zip(columns, line, strict=True)):
+            last = i == len(columns) - 1
+            if col.justify == "right":
+                parts.append(text.rjust(widths[i]))
+            else:
+                parts.append(text if last else text.ljust(widths[i]))
+        stream.write("  ".join(parts).rstrip() + "\n")
+
+
+def fit_widths(natural: Sequence[int], room: int, floor: int = 3) -> list[int]:
+    """Column widths that sum to at most ``room``: the widest column gives up a character
+    until they fit (none below ``floor``, or its natural width if smaller)."""
+    widths = list(natural)
+    while sum(widths) > room:
+        widest = max(range(len(widths)), key=lambda k: widths[k])
+        if widths[widest] <= floor:
+            break
+        widths[widest] -= 1
+    return widths
+
+
+def _rich_table(texts: Sequence[Sequence[str]], columns: Sequence[Column],
+                rows: Sequence[Mapping[str, Any]], title: str | None, width: int) -> Table:
+    """One line per record in ``width`` characters: long values end in an ellipsis; a table
+    too wide for borders drops its vertical lines."""
+    natural = []
+    for i, col in enumerate(columns):
+        longest = max(len(_EMPHASIS.sub(r"\1", t[i]) if col.emphasis else t[i]) for t in texts)
+        natural.append(max(len(_header(col)), min(longest, col.max_width or longest)))
+    n = len(columns)
+    boxed = sum(natural) + 3 * n + 1 <= width
+    room = width - (3 * n + 1 if boxed else 3 * (n - 1))
+    widths = fit_widths(natural, room)
+    table = (Table(title=title, title_justify="left") if boxed else
+             Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False,
+                   show_edge=False))
+    for col, w in zip(columns, widths, strict=True):
+        table.add_column(_header(col), justify=col.justify, width=w, no_wrap=True,
+                         overflow="ellipsis")
+    for r, line in zip(rows, texts, strict=True):
+        cells = []
+        for col, text in zip(columns, line, strict=True):
+            style = col.style(r.get(col.key), r) if col.style else ""
+            c = _emphasised(text, style) if col.emphasis else Text(text, style=style)
+            c.no_wrap = True
+            c.overflow = "ellipsis"
+            cells.append(c)
+        table.add_row(*cells)
+    return table
+
+
+def _emphasised(text: str, style: str) -> Text:
+    """``text`` with each **match** in bold, the asterisks gone."""
+    out = Text(style=style)
+    at = 0
+    for m in _EMPHASIS.finditer(text):
+        out.append(text[at:m.start()])
+        out.append(m.group(1), style="bold")
+        at = m.end()
+    out.append(text[at:])
+    return out

@@ -26,6 +26,8 @@ import time
 import warnings
 from pathlib import Path
 
+from crawler.logs import FetchNoiseFilter
+
 EXIT_CODES = {"ok": 0, "partial": 10, "failed": 11, "timeout": 12, "interrupted": 13,
               "skipped": 14}
 #: Seconds the graceful close gets between CLOSESPIDER_TIMEOUT and the supervisor's hard kill.
@@ -79,6 +81,7 @@ def main(argv: list[str] | None = None) -> int:
         # Scrapy resets its loggers' levels when it starts; filter at the handler instead.
         for handler in logging.getLogger().handlers:
             handler.addFilter(_quiet_libraries)
+            handler.addFilter(FetchNoiseFilter())  # a failed fetch: one line, no traceback
     # Deprecated inside crawler.runner (Scrapy 2.19); nothing the operator can act on.
     warnings.filterwarnings("ignore", message="The install_root_handler parameter")
     from config import ConfigError, load_settings

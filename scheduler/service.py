@@ -55,6 +55,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from config.loader import warn_placeholder_contact
 from config.schema import Settings, Source
+from scheduler.banner import startup_lines
 from scheduler.child import CrawlResult, CrawlSupervisor, run_process
 from scheduler.jobs import (
     DIGEST_JOB_ID,
@@ -100,6 +101,7 @@ class Service:
         self.store = store
         self.clock = clock
         self.sources: dict[str, Source] = {s.name: s for s in settings.enabled_sources()}
+        self._first_runs: dict[str, datetime | None] = {}
         self.digest_command = list(digest_command) if digest_command else None
         self.lock = SchedulerLock(store, stale_after=self.conf.stale_lock_after, clock=clock)
         self.supervisor: CrawlSupervisor | QueueSupervisor = CrawlSupervisor(
@@ -149,9 +151,10 @@ class Service:
                     previous.append((sig, signal.signal(sig, self._on_signal)))
             self.scheduler.start()
             alerts = self._start_alerts()
-            logger.info("newsmon scheduler running: pid %s on %s, %d sources, up to %d crawls "
-                        "at once", os.getpid(), socket.gethostname(), len(self.sources),
-                        self.conf.max_parallel)
+            for line in startup_lines(self.settings, self._first_runs):
+                logger.info("%s", line)
+            logger.info("newsmon scheduler running: pid %s on %s, up to %d crawls at once",
+                        os.getpid(), socket.gethostname(), self.conf.max_parallel)
             warn_placeholder_contact(self.settings)  # once here, not per crawl child
             self._serve()
             self._stop()
@@ -231,9 +234,10 @@ class Service:
         grace = self.conf.grace_period.total_seconds()
         running = self._running()
         if running:
-            logger.warning("stopping: %d crawls running (%s); waiting up to %s for them",
-                           len(running), ", ".join(running), format_duration(
-                               self.conf.grace_period))
+            logger.warning("stopping: %d %s running (%s); waiting up to %s for %s",
+                           len(running), "crawl" if len(running) == 1 else "crawls",
+                           ", ".join(running), format_duration(self.conf.grace_period),
+                           "it" if len(running) == 1 else "them")
         else:
             logger.info("stopping: no crawls running")
         self._wait_idle(time.monotonic() + grace, until_signal=2)
@@ -306,8 +310,9 @@ class Service:
             self.store.save_schedule(name, schedule_key(source.schedule),
                                      describe(source.schedule), first)
             self._failures[name] = state.consecutive_failures if state else 0
-            logger.info("%s: %s, next run %s", name, describe(source.schedule),
-                        first.isoformat(timespec="seconds"))
+            self._first_runs[name] = first
+            logger.debug("%s: %s, next run %s", name, describe(source.schedule),
+                         first.isoformat(timespec="seconds"))
         if search_index.enabled(self.store.engine):
             scheduler.add_job(self._run_index, IntervalTrigger(seconds=INDEX_EVERY_S),
                               id=INDEX_JOB_ID, name="search index", executor="index",
@@ -321,8 +326,6 @@ class Service:
             scheduler.add_job(self._run_digest, trigger, id=DIGEST_JOB_ID, name="digest",
                               executor="digest", max_instances=1, coalesce=True,
                               misfire_grace_time=3600, replace_existing=True)
-            logger.info("digest: daily at %s (%s)", self.conf.digest_time,
-                        self.conf.digest_timezone or self.settings.default_timezone)
 
     # -- jobs --------------------------------------------------------------------------
 
@@ -427,9 +430,10 @@ class Service:
         if run is not None:
             log = logger.info if result.status in SUCCESS else logger.warning
             log("%s: run %d %s in %.1f s: %d requests, %d bytes, %d new, %d updated, "
-                "%d unchanged, %d dropped, %d errors%s", name, result.run_id, result.status,
+                "%d unchanged, %d dropped, %d %s%s", name, result.run_id, result.status,
                 result.seconds, run.requests, run.bytes, run.new, run.updated, run.unchanged,
-                run.dropped, run.errors, f"; first error: {run.first_error}"
+                run.dropped, run.errors, "error" if run.errors == 1 else "errors",
+                f"; first error: {run.first_error}"
                 if run.first_error else "")
         now = self.clock()
         if history is None:

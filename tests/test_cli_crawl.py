@@ -102,7 +102,8 @@ def test_crawl_exits_1_when_every_source_failed(
 @pytest.mark.slow
 def test_demo_stores_every_bundled_article_once(tmp_path: Path) -> None:
     db = tmp_path / "demo.db"
-    result = newsmon("demo", "--database", f"sqlite:///{db}")
+    result = newsmon("demo", "--folder", str(tmp_path / "demo"), "--database",
+                     f"sqlite:///{db}")
     assert result.returncode == 0, result.stderr
     assert "Stored articles" in result.stdout
     with sqlite3.connect(db) as conn:

@@ -6,7 +6,6 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
 
 from newsmon.app import app
 from newsmon.options import (
@@ -19,29 +18,29 @@ from newsmon.options import (
     settings_from,
     setup_logging,
 )
+from newsmon.output import Column, OutputFormat, print_rows, status_style
 
 if TYPE_CHECKING:
     from config import Settings, Source
     from crawler.runner import SourceResult
     from storage import Store
 
-STATUS_STYLE = {"ok": "green", "partial": "yellow", "failed": "red", "timeout": "red",
-                "interrupted": "magenta", "skipped": "yellow"}
+SUMMARY_COLUMNS = (
+    Column("source"), Column("status", style=status_style),
+    *(Column(k, justify="right") for k in ("pages", "new", "updated", "unchanged", "dropped",
+                                           "errors")),
+    Column("first_error", "first error", max_width=60),
+)
 
 
-def summary_table(results: list[SourceResult]) -> Table:
-    table = Table(title="Crawl summary")
-    for col in ("source", "status", "pages", "new", "updated", "unchanged", "dropped",
-                "errors"):
-        table.add_column(col, justify="left" if col in ("source", "status") else "right")
-    table.add_column("first error", overflow="fold", max_width=60)
-    for r in results:
-        s = r.stats
-        style = STATUS_STYLE.get(r.status, "")
-        table.add_row(r.source, f"[{style}]{r.status}[/]", str(s.pages), str(s.new),
-                      str(s.updated), str(s.unchanged), str(s.dropped), str(s.errors),
-                      s.first_error or "")
-    return table
+def print_summary(results: list[SourceResult]) -> None:
+    """The crawl summary: one line per source (see newsmon/output.py)."""
+    rows = [{"source": r.source, "status": r.status, "pages": r.stats.pages,
+             "new": r.stats.new, "updated": r.stats.updated, "unchanged": r.stats.unchanged,
+             "dropped": r.stats.dropped, "errors": r.stats.errors,
+             "first_error": r.stats.first_error} for r in results]
+    print_rows(rows, SUMMARY_COLUMNS, OutputFormat.TABLE, title="Crawl summary",
+               console=console)
 
 
 @app.command("crawl")
@@ -86,7 +85,7 @@ def crawl_command(
         if r.status == "skipped":  # another crawl of it holds its run lock
             err_console.print(f"[yellow]{r.stats.first_error}[/yellow]", highlight=False,
                               soft_wrap=True)
-    console.print(summary_table(results))
+    print_summary(results)
     if all(r.status in ("failed", "timeout", "skipped") for r in results):
         raise typer.Exit(1)
 

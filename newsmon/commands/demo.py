@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-import tempfile
+import os
+import shlex
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
 
 from newsmon.app import app
-from newsmon.commands.crawl import run_with_progress, summary_table
-from newsmon.options import console, open_store, settings_from, setup_logging
+from newsmon.commands.crawl import print_summary, run_with_progress
+from newsmon.options import console, fail, open_store, settings_from, setup_logging
+from newsmon.output import Column, OutputFormat, print_rows
 
 if TYPE_CHECKING:
     from storage import Store
@@ -37,44 +38,74 @@ def demo_settings_file(folder: Path, base_url: str, database_url: str) -> Path:
     return path
 
 
-def articles_table(store: Store) -> Table:
-    table = Table(title="Stored articles", expand=True)
-    table.add_column("id", justify="right", no_wrap=True)
-    table.add_column("source", overflow="ellipsis", max_width=22)
-    table.add_column("title", ratio=3, overflow="fold")
-    table.add_column("published (UTC)", no_wrap=True)
-    table.add_column("evidence", ratio=2, overflow="fold")
-    table.add_column("highlights", justify="right")
-    table.add_column("words", justify="right")
-    for a in store.articles():
-        published = a.published_at.strftime("%Y-%m-%d %H:%M") if a.published_at else "-"
-        table.add_row(str(a.id), a.source.name, a.title, published,
-                      f"{a.published_source or '-'}: {a.published_raw or ''}",
-                      str(len(a.highlights)), str(len(a.body.split())))
-    return table
+ARTICLE_COLUMNS = (
+    Column("id", justify="right"), Column("source", max_width=22), Column("title"),
+    Column("published", "published (UTC)"), Column("evidence"),
+    Column("highlights", justify="right"), Column("words", justify="right"),
+)
+
+
+def print_articles(store: Store) -> None:
+    rows = [{"id": a.id, "source": a.source.name, "title": a.title,
+             "published": a.published_at.strftime("%Y-%m-%d %H:%M") if a.published_at else None,
+             "evidence": f"{a.published_source or '-'}: {a.published_raw or ''}",
+             "highlights": len(a.highlights), "words": len(a.body.split())}
+            for a in store.articles()]
+    print_rows(rows, ARTICLE_COLUMNS, OutputFormat.TABLE, title="Stored articles",
+               console=console)
+
+
+def default_folder() -> Path:
+    """$NEWSMON_DEMO_DIR, else $XDG_DATA_HOME/newsmon/demo (~/.local/share/newsmon/demo)."""
+    if os.environ.get("NEWSMON_DEMO_DIR"):
+        return Path(os.environ["NEWSMON_DEMO_DIR"])
+    data = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(data) / "newsmon" / "demo"
+
+
+def next_steps(settings_file: Path, first_id: int | None) -> list[str]:
+    """Three commands to paste, on the demo's own settings (so its six sources show)."""
+    base = f"newsmon --config {shlex.quote(str(settings_file))}"
+    return [f"{base} search navy", f"{base} show {first_id or 1}", f"{base} sources"]
 
 
 @app.command("demo")
 def demo_command(
-    database: Annotated[str | None, typer.Option(
-        "--database", help="Store into this database URL (default: a temporary SQLite file).",
-    )] = None,
+    folder: Annotated[Path | None, typer.Option(
+        "--folder", help="Keep the demo's settings, sources and database here (default: "
+        "$NEWSMON_DEMO_DIR, else ~/.local/share/newsmon/demo); its demo.db is replaced.",
+        show_default=False)] = None,
     verbose: Annotated[int, typer.Option("--verbose", "-v", count=True)] = 0,
 ) -> None:
     """Crawl a bundled sample site served on 127.0.0.1 and show what was stored. No internet.
 
-    Example: newsmon demo --database sqlite:///data/demo.db
+    The database stays (the global --database URL, else demo.db in the folder) with a
+    settings file naming the demo's sources, for the three commands printed at the end.
+
+    Example: newsmon demo --folder /tmp/newsmon-demo
     """
     from crawler.sample_site import SampleSite
 
     setup_logging(verbose)
-    with tempfile.TemporaryDirectory(prefix="newsmon-demo-") as tmp, SampleSite() as site:
-        folder = Path(tmp)
-        url = database or f"sqlite:///{folder / 'demo.db'}"
-        settings = settings_from(demo_settings_file(folder, site.base_url, url))
-        console.print(f"Sample site on {site.base_url}; storing into {url}")
+    where = (folder or default_folder()).resolve()
+    try:
+        where.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        fail(f"cannot create the demo folder {where}: {exc}", 2)
+    url = os.environ.get("NEWSMON_DATABASE_URL") or f"sqlite:///{where / 'demo.db'}"
+    if url == f"sqlite:///{where / 'demo.db'}":
+        (where / "demo.db").unlink(missing_ok=True)  # the sample site's port changes each run
+    with SampleSite() as site:
+        settings_file = demo_settings_file(where, site.base_url, url)
+        settings = settings_from(settings_file)
+        console.print(f"Sample site on {site.base_url}; storing into {url}", soft_wrap=True)
         store = open_store(settings, create=True)
         results = run_with_progress(settings, settings.enabled_sources(), store)
-        console.print(summary_table(results))
-        console.print(articles_table(store))
+        print_summary(results)
+        print_articles(store)
+        first = min((a.id for a in store.articles()), default=None)
         store.close()
+    console.print(f"\nThe demo database is {url} (settings: {settings_file}). Try next:",
+                  soft_wrap=True, highlight=False)
+    for line in next_steps(settings_file, first):
+        console.print(f"  {line}", soft_wrap=True, highlight=False)

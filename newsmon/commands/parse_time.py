@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from newsmon.app import app
-from newsmon.options import ConfigOption, settings_from
+from newsmon.options import ConfigOption, err_console, settings_from
 
 if TYPE_CHECKING:
     from crawler.timeparse import TimeResult
@@ -91,5 +91,9 @@ def parse_time_command(
     write = sys.stdout.write
     for line in lines:
         text = line.rstrip("\r\n")
-        write(_line(parse(text, when, zone), text, as_json) + "\n")
+        result = parse(text, when, zone)
+        write(_line(result, text, as_json) + "\n")
+        if result is None and texts:  # said on the command line: say why the line is empty
+            sys.stdout.flush()
+            err_console.print(f"no time found in {text!r}", highlight=False, soft_wrap=True)
     sys.stdout.flush()

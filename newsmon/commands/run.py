@@ -6,6 +6,7 @@ import importlib.util
 import logging
 import logging.handlers
 import sys
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -24,19 +25,30 @@ from newsmon.options import (
 if TYPE_CHECKING:
     from config import Settings
 
-LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+def service_level(settings: Settings, verbose: int, quiet: bool) -> int:
+    """-v: DEBUG; --quiet: WARNING; else scheduler.log_level (default INFO)."""
+    if verbose:
+        return logging.DEBUG
+    if quiet:
+        return logging.WARNING
+    return logging.getLevelNamesMapping()[settings.scheduler.log_level.upper()]
 
 
-def setup_service_logging(settings: Settings, verbose: int, log_file: Path | None) -> None:
-    """INFO (or DEBUG with -v) to stderr, and to a rotating file if one is configured."""
-    level = logging.DEBUG if verbose else logging.INFO
+def setup_service_logging(settings: Settings, verbose: int, log_file: Path | None,
+                          quiet: bool = False, log_format: str | None = None) -> int:
+    """The service's log to stderr, and to a rotating file if one is configured, at
+    :func:`service_level`, as text lines or JSON (--log-format, scheduler.log_format).
+    Returns the level."""
+    from crawler.logs import prepare_handler
+
+    level = service_level(settings, verbose, quiet)
+    fmt = log_format or settings.scheduler.log_format
     root = logging.getLogger()
     root.setLevel(level)
     for handler in list(root.handlers):
         root.removeHandler(handler)
-    stderr = logging.StreamHandler(sys.stderr)
-    stderr.setFormatter(logging.Formatter(LOG_FORMAT))
-    root.addHandler(stderr)
+    root.addHandler(prepare_handler(logging.StreamHandler(sys.stderr), level, fmt))
     path = log_file
     if path is None and settings.scheduler.log_file:
         path = Path(settings.scheduler.log_file)
@@ -51,11 +63,11 @@ def setup_service_logging(settings: Settings, verbose: int, log_file: Path | Non
         except OSError as exc:
             fail(f"cannot write the log file {path}: {exc}\nFix scheduler.log_file or "
                  "--log-file.", 2)
-        handler.setFormatter(logging.Formatter(LOG_FORMAT))
-        root.addHandler(handler)
+        root.addHandler(prepare_handler(handler, level, fmt))
     # APScheduler says "Running job ..." for every run, Alembic a line per start; ours say more.
     for name in ("apscheduler", "alembic"):
         logging.getLogger(name).setLevel(max(level, logging.WARNING))
+    return level
 
 
 def _digest_command(config: Path | None) -> list[str] | None:
@@ -70,6 +82,19 @@ def _digest_command(config: Path | None) -> list[str] | None:
 LogFileOption = Annotated[Path | None, typer.Option(
     "--log-file", help="Also log to this file, rotated (default: scheduler.log_file).",
     show_default=False)]
+QuietOption = Annotated[bool, typer.Option(
+    "--quiet", "-q", help="Log only warnings and errors (failed runs, stops).")]
+
+
+class LogFormat(StrEnum):
+    TEXT = "text"
+    JSON = "json"
+
+
+LogFormatOption = Annotated[LogFormat | None, typer.Option(
+    "--log-format", case_sensitive=False, show_default=False,
+    help="text lines, or json: one object a line, for journald or docker compose "
+    "(default: scheduler.log_format, text).")]
 
 
 @app.command("run")
@@ -77,6 +102,8 @@ def run_command(
     config: ConfigOption = None,
     verbose: VerboseOption = 0,
     log_file: LogFileOption = None,
+    quiet: QuietOption = False,
+    log_format: LogFormatOption = None,
 ) -> None:
     """Run the background service: crawl every enabled source on its own schedule, each run in
     its own process with a hard timeout, until stopped.
@@ -94,13 +121,17 @@ def run_command(
         fail("no enabled sources to schedule: add sources to the sources file or enable one", 2)
     # The service runs for months: it replaces this process (same pid, for systemd) with one
     # that imports only the scheduler, not the CLI and whatever its commands have loaded.
-    exec_lean("newsmon.commands.run", config, verbose, log_file)
+    extra = ["--quiet"] if quiet else []
+    extra += ["--log-format", log_format.value] if log_format else []
+    exec_lean("newsmon.commands.run", config, verbose, log_file, extra)
 
 
 def serve(
     config: ConfigOption = None,
     verbose: VerboseOption = 0,
     log_file: LogFileOption = None,
+    quiet: QuietOption = False,
+    log_format: LogFormatOption = None,
 ) -> None:
     """The service itself (``python -m newsmon.commands.run``, what ``newsmon run`` execs)."""
     from scheduler.lock import LockHeld, LockLost
@@ -108,7 +139,8 @@ def serve(
     from storage.scheduler_store import SchedulerStore
 
     settings = settings_from(config)
-    setup_service_logging(settings, verbose, log_file)
+    level = setup_service_logging(settings, verbose, log_file, quiet,
+                                  log_format.value if log_format else None)
     if not settings.enabled_sources():
         fail("no enabled sources to schedule: add sources to the sources file or enable one", 2)
     store = open_store(settings, create=True)
@@ -122,7 +154,8 @@ def serve(
     try:
         service = Service(settings, SchedulerStore(store.engine), config_path=config,
                           digest_command=_digest_command(config),
-                          child_log_level=logging.INFO if verbose else logging.WARNING)
+                          child_log_level=logging.DEBUG if level <= logging.DEBUG
+                          else logging.WARNING)
         service.run()
     except (LockHeld, LockLost) as exc:
         fail(str(exc), 1)

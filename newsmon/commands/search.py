@@ -4,19 +4,43 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 from zoneinfo import ZoneInfo
 
 import typer
+from typer.core import TyperCommand
 
 from newsmon.app import app
 from newsmon.options import ConfigOption, fail, open_store, settings_from
 from newsmon.output import Column, FormatOption, OutputFormat, print_rows
 from newsmon.timespec import TimeSpecError, parse_when
 
+if TYPE_CHECKING:
+    from config import Settings
+    from storage import Store
+
 QUERY_HELP = ('Words (tariff), "exact phrases", prefixes (missil*), AND (or a space), OR, '
-              "NOT or -word, and (groups); quote the whole query for your shell, as in "
-              "'india -steel'. Leave out to list the newest articles.")
+              "NOT or -word, and (groups). A -word is always part of the query, never an "
+              "option: newsmon search defence -navy. Options take their value as a separate "
+              "word (-n 5, not -n5). Leave out to list the newest articles.")
+#: Marks a query word that starts with '-' while Click parses the command line.
+_NEGATION = "\x00"
+
+
+class SearchCommand(TyperCommand):
+    """Reads ``-word`` (a dash and two or more characters, or -"phrase", -(group)) as part
+    of the query, not as short options: ``search india -steel`` excludes steel rather
+    than filtering on a source named 'teel'. Everything after ``--`` is the query."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:  # a typer Context
+        out: list[str] = []
+        for i, arg in enumerate(args):
+            if arg == "--":
+                out += args[i:]
+                break
+            negation = len(arg) > 2 and arg[0] == "-" and arg[1] != "-"
+            out.append(_NEGATION + arg if negation else arg)
+        return super().parse_args(ctx, out)
 COLUMNS = (
     Column("id", justify="right"),
     Column("dated_at", "when"),
@@ -24,7 +48,7 @@ COLUMNS = (
     Column("primary_topic", "topic"),
     Column("story_id", "story", justify="right"),
     Column("title", max_width=50),
-    Column("snippet", max_width=70),
+    Column("snippet", max_width=70, emphasis=True),
 )
 
 
@@ -58,7 +82,31 @@ def time_window(since: str | None, until: str | None, tz: ZoneInfo
     return out[0], out[1]
 
 
-@app.command("search")
+def check_filter_values(settings: Settings, store: Store, *, source: str | None = None,
+                        topic: str | None = None, entity: str | None = None) -> None:
+    """Exit 2 naming the known values (or the closest) for a filter value that names
+    nothing in the database or the configuration."""
+    from crawler.entities import Gazetteer
+    from crawler.topics import Taxonomy
+    from storage import filter_values as fv
+
+    if source is not None:
+        known = fv.known_sources(store.engine, (s.name for s in settings.sources))
+        if source not in known:
+            fail(fv.unknown_value_message("--source", source, known), 2)
+    if topic is not None:
+        known = fv.known_topics(store.engine, Taxonomy.load(settings.topics_file).names)
+        if topic not in known:
+            fail(fv.unknown_value_message("--topic", topic, known), 2)
+    if entity is not None:
+        specs = Gazetteer.load(settings.entities_file).config.entities
+        known = fv.known_entities(store.engine, (e.id for e in specs))
+        if not fv.entity_matches(entity, known):
+            names = {e.name.lower(): e.id for e in specs}
+            fail(fv.unknown_value_message("--entity", entity, known, names), 2)
+
+
+@app.command("search", cls=SearchCommand)
 def search_command(
     words: Annotated[list[str] | None, typer.Argument(
         help=QUERY_HELP, show_default=False, metavar="QUERY")] = None,
@@ -83,16 +131,16 @@ def search_command(
 ) -> None:
     """Search articles by their title, highlights and body: headline matches first, best
     first, then the rest, newest first; each with a snippet in which the matching words are
-    wrapped in double asterisks.
+    bold (in json, csv and ndjson: wrapped in double asterisks).
 
-    Example: newsmon search '"free trade agreement" india -steel' --topic trade --since 7d
+    Example: newsmon search '"free trade agreement"' india -steel --topic trade --since 7d
     """
     from sqlalchemy.exc import SQLAlchemyError
 
     from storage.query_language import QuerySyntaxError, parse_query
     from storage.search import SearchFilters, search
 
-    query = " ".join(words) if words else None
+    query = " ".join(w.removeprefix(_NEGATION) for w in words) if words else None
     try:
         node = parse_query(query) if query is not None else None
     except QuerySyntaxError as exc:
@@ -107,6 +155,7 @@ def search_command(
                             story_id=story)
     store = open_store(settings)
     try:
+        check_filter_values(settings, store, source=source, topic=topic, entity=entity)
         hits = search(store, node, filters, limit=limit, order=sort.value)
     except SQLAlchemyError as exc:
         fail(f"search failed: {exc.__class__.__name__}: {getattr(exc, 'orig', exc)}")
@@ -119,5 +168,6 @@ def search_command(
                      "title": h.title, "snippet": h.snippet, "url": h.url,
                      "published_at": h.published_at, "rank": h.rank})
     what = f"for {query!r}" if query else "newest"
-    print_rows(rows, COLUMNS, fmt, title=f"{len(rows)} articles {what} (times in {tz.key})",
+    noun = "article" if len(rows) == 1 else "articles"
+    print_rows(rows, COLUMNS, fmt, title=f"{len(rows)} {noun} {what} (times in {tz.key})",
                tz=tz, empty="no articles match")

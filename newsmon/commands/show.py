@@ -180,7 +180,7 @@ def _print(d: ArticleDetail, tz: ZoneInfo, full_body: bool,
     console.print(Text(f"#{r.id} · {r.source} · {when}"
                        + ("" if r.published_at else " (first seen; no publication time)"),
                        style="dim"))
-    console.print(Text(r.url, style="cyan"))
+    console.print(Text(r.url, style="cyan"), soft_wrap=True)  # whole, to copy
     facts = [("topic", r.primary_topic or "off-topic")]
     if r.topics:
         facts.append(("scores", ", ".join(f"{t} {s:.1f}" for t, s in

@@ -11,7 +11,15 @@ import typer
 
 from newsmon.app import app
 from newsmon.options import ConfigOption, console, open_store, settings_from
-from newsmon.output import Column, FormatOption, OutputFormat, plain, print_rows, status_style
+from newsmon.output import (
+    Column,
+    FormatOption,
+    OutputFormat,
+    cell,
+    plain,
+    print_rows,
+    status_style,
+)
 
 #: Exit status when no live service holds this database's lock.
 EXIT_NOT_RUNNING = 3
@@ -68,7 +76,8 @@ def status_command(fmt: FormatOption = OutputFormat.TABLE, config: ConfigOption 
     else:
         if state.alive and holder is not None and state.age is not None:
             console.print(f"[green]running[/]: pid {holder.pid} on host {holder.host}, "
-                          f"since {holder.started_at:%Y-%m-%d %H:%M:%S} UTC, heartbeat "
+                          f"since {cell(holder.started_at, ZoneInfo(settings.default_timezone))} "
+                          f"{settings.default_timezone}, heartbeat "
                           f"{state.age.total_seconds():.0f} s ago", highlight=False)
         elif holder is not None and state.age is not None:
             console.print(f"[red]not running[/]: the last service (pid {holder.pid} on host "
