@@ -113,3 +113,14 @@ def make_engine(url: str, *, create: bool = True, **kwargs: Any) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
     return engine
+
+
+def dialect_insert(engine: Engine, table: Any) -> Any:
+    """An INSERT for ``table`` with the dialect's ``on_conflict_do_*`` (PostgreSQL or SQLite)."""
+    if engine.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(table)
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert(table)

@@ -16,9 +16,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from storage.engine import dialect_insert
 from storage.host_models import HostPause, HostSlot, RobotsTxt
 
 #: Compare-and-set attempts before :meth:`HostStore.reserve` gives up and lets a request go.
@@ -42,9 +41,7 @@ class HostStore:
         self.engine = engine
 
     def _insert(self, table: Any) -> Any:
-        if self.engine.dialect.name == "postgresql":
-            return pg_insert(table)
-        return sqlite_insert(table)
+        return dialect_insert(self.engine, table)
 
     # -- robots.txt --------------------------------------------------------------------
 

@@ -17,9 +17,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Engine, Select, delete, func, insert, literal, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from storage.engine import dialect_insert
 from storage.models import Article, CrawlRun, HttpValidator, SourceRow
 from storage.scheduler_models import SchedulerLock, SourceState
 from storage.types import UTCDateTime
@@ -108,9 +107,7 @@ class SchedulerStore:
         self.engine = engine
 
     def _insert(self, table: Any) -> Any:
-        if self.engine.dialect.name == "postgresql":
-            return pg_insert(table)
-        return sqlite_insert(table)
+        return dialect_insert(self.engine, table)
 
     # -- the lock row ------------------------------------------------------------------
 
