@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 import yaml
+from distributed_support import wait_for
 
 from config import load_settings
 from config.schema import Settings
@@ -180,17 +181,6 @@ def test_network_errors_and_download_delay(tmp_path: Path, own_site: SampleSite,
 
 
 # -- in the real service ---------------------------------------------------------------------
-
-
-def wait_for(predicate: Callable[[], Any], timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.2)
 
 
 def run_pids(db_url: str) -> dict[int, int | None]:

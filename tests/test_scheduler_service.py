@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 import yaml
+from distributed_support import wait_for
 from sqlalchemy import func, select
 from typer.testing import CliRunner, Result
 
@@ -42,17 +43,6 @@ SLOW_ARTICLE = ("/bharat-defence-wire/india-news/"
                 "army-orders-1200-loitering-munitions-emergency-procurement-101732415.html")
 
 pytestmark = pytest.mark.slow
-
-
-def wait_for(predicate: Callable[[], Any], timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.2)
 
 
 def assert_no_overlap(runs: list[RunView]) -> None:
