@@ -251,6 +251,7 @@ class CrawlSettings(_Strict):
     retries: int = Field(default=2, ge=0, le=10)
     # Hard wall-clock limit for one source's crawl run (the child process is killed after it).
     source_timeout: PositiveDuration = timedelta(minutes=10)
+    # Memory one crawl may add to its process (its child under the service), in MiB.
     memory_limit_mb: int = Field(default=1024, ge=64)
     max_articles_per_run: int = Field(default=500, ge=1)
     # Article links read from one listing page; the rest are counted (links_over_cap), and

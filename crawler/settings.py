@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import resource
+import sys
 from typing import Any
 
 from scrapy import Spider
@@ -10,6 +12,13 @@ from scrapy.crawler import Crawler
 from config.loader import warn_placeholder_contact
 from config.schema import Settings
 from storage.store import Store
+
+
+def process_peak_mb() -> int:
+    """The most resident memory this process has used so far, in MiB (Scrapy's measure)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    # Linux counts kilobytes, macOS bytes.
+    return int(peak / (1024 * 1024 if sys.platform == "darwin" else 1024))
 
 
 def scrapy_settings(settings: Settings, **overrides: Any) -> dict[str, Any]:
@@ -35,7 +44,10 @@ def scrapy_settings(settings: Settings, **overrides: Any) -> dict[str, Any]:
         "RETRY_TIMES": crawl.retries,
         "REDIRECT_MAX_TIMES": 5,
         "CLOSESPIDER_TIMEOUT": crawl.source_timeout.total_seconds(),
-        "MEMUSAGE_LIMIT_MB": crawl.memory_limit_mb,
+        # Scrapy compares the process's peak RSS with this: the limit is what the crawl may
+        # add to the process it runs in, so a crawl in a process that was already big once
+        # (a long-lived worker, a test run) is not closed before it starts.
+        "MEMUSAGE_LIMIT_MB": crawl.memory_limit_mb + process_peak_mb(),
         "TELNETCONSOLE_ENABLED": False,
         "LOG_FORMATTER": "crawler.logformatter.QuietLogFormatter",
         "LOG_LEVEL": "WARNING",

@@ -256,3 +256,33 @@ async def test_placeholder_contact_url_is_warned_about_once(
         "site operators can read about your crawler and reach you"]
     assert {_sent(r, "User-Agent") for r in records} == {
         f"Mozilla/5.0 (compatible; newsmon/{newsmon_version()}; +{PLACEHOLDER_CONTACT_URL})"}
+
+
+@pytest_twisted.ensureDeferred
+async def test_memory_limit_counts_what_the_crawl_adds_not_the_process_peak(
+    site: SampleSite, tmp_path: Path, make_settings: Callable[..., Settings]
+) -> None:
+    """Scrapy's MEMUSAGE compares the process's peak RSS with its limit. A crawl in a
+    process that was already bigger than ``memory_limit_mb`` (this test run, a long-lived
+    worker) used to be shut down at its first check; the limit now counts from the peak
+    at the crawl's start."""
+    from crawler.settings import process_peak_mb, scrapy_settings
+
+    limit = 64
+    # The case itself: this process was once far bigger than the limit (and is no longer).
+    ballast = b"x" * (400 * 1024 * 1024)
+    del ballast
+    assert process_peak_mb() > 400 + limit
+    url = f"sqlite:///{tmp_path / 'mem.db'}"
+    settings = make_settings(url, crawl={"download_delay": 0, "autothrottle": False,
+                                         "retries": 0, "memory_limit_mb": limit})
+    assert scrapy_settings(settings)["MEMUSAGE_LIMIT_MB"] >= process_peak_mb() + limit
+    store = Store.from_url(url)
+    try:
+        results = await crawl_async(settings, settings.enabled_sources(), store=store,
+                                    MEMUSAGE_CHECK_INTERVAL_SECONDS=0.01)
+        assert {r.status for r in results} == {"ok"}
+        kept, _ = _expected(site)
+        assert len(store.articles()) == len(kept)
+    finally:
+        store.close()
