@@ -480,6 +480,9 @@ def test_the_local_date_is_the_day_where_the_text_was_written() -> None:
     ("21 maart 2019", "2019-03-21"),  # Dutch
     ("vom 24. April bis 2. Oktober 2017", "2017-04-24"),  # a range: the year of its end
     ("3 Dec - 5 Jan 2027", "2026-12-03"),  # a range over the new year
+    ("2022-5-5 22:17:36", "2022-05-05"),  # ISO order without zero padding (some CMSs)
+    ("2022-05-6T12:00:00.000Z", "2022-05-06"),
+    ("2022-5-5", "2022-05-05"),
 ])
 def test_dates_as_real_pages_print_them(text: str, day: str) -> None:
     result = parse(text, datetime(2026, 12, 2, 10, 0, tzinfo=UTC), "Europe/Berlin")
@@ -491,6 +494,8 @@ def test_dates_as_real_pages_print_them(text: str, day: str) -> None:
     "Tue, 31 Nov 2026 10:00:00 GMT",  # no 31 November: the clock is not put on today
     "Sat, 29 Feb 2025 23:00 +0000",  # 2025 is no leap year
     "© 2024 Example Media 10:00",
+    "2022-13-5",  # no 13th month
+    "2022-2-30 10:00",
 ])
 def test_an_impossible_or_unread_date_is_rejected_whole(text: str) -> None:
     assert parse(text, datetime(2026, 12, 2, 10, 0, tzinfo=UTC), "UTC") is None

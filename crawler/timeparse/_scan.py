@@ -73,7 +73,7 @@ _ALTERNATIVES: Final = (
            rf"(?P<ar_u>{alternation(ARABIC_UNITS)}){_LETTER_AFTER_NOT}"),
     ("rp", rf"{_LETTER_BEFORE_NOT}(?:{alternation(AGO_BEFORE)})\s+(?P<rp_body>{_AMOUNTS})"),
     ("rs", rf"(?P<rs_body>{_AMOUNTS})\s*(?:{alternation(AGO_AFTER)}){_LETTER_AFTER_NOT}"),
-    ("iso", rf"{_NUMBER_BEFORE_NOT}(?P<iso_y>{_YEAR})-(?P<iso_mo>[01]\d)-(?P<iso_d>[0-3]\d)"
+    ("iso", rf"{_NUMBER_BEFORE_NOT}(?P<iso_y>{_YEAR})-(?P<iso_mo>[01]?\d)-(?P<iso_d>[0-3]?\d)"
             r"(?:(?:T|\s+|,\s*)(?P<iso_h>[0-2]\d):(?P<iso_mi>[0-5]\d)"
             r"(?::(?P<iso_s>[0-5]\d)(?:[.,](?P<iso_f>\d{1,9}))?)?"
             rf"(?:\s*(?P<iso_zone>{ZONE_PATTERN}))?)?(?![0-9])"),
