@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import Engine, select, update
 
-from storage.engine import dialect_insert
+from storage.engine import WRITES, dialect_insert
 from storage.host_models import HostPause, HostSlot, RobotsTxt
 
 #: Compare-and-set attempts before :meth:`HostStore.reserve` gives up and lets a request go.
@@ -39,6 +39,8 @@ def _aware(value: datetime) -> datetime:
 class HostStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        # Writes queue for SQLite's write lock (BEGIN IMMEDIATE, storage.engine).
+        self._writes = engine.execution_options(**{WRITES: True})
 
     def _insert(self, table: Any) -> Any:
         return dialect_insert(self.engine, table)
@@ -63,7 +65,7 @@ class HostStore:
                   "expires_at": expires_at}
         stmt = self._insert(RobotsTxt.__table__).values(netloc=netloc, **values)
         stmt = stmt.on_conflict_do_update(index_elements=["netloc"], set_=values)
-        with self.engine.begin() as conn:
+        with self._writes.begin() as conn:
             conn.execute(stmt)
 
     # -- pauses ------------------------------------------------------------------------
@@ -74,7 +76,7 @@ class HostStore:
         stmt = stmt.on_conflict_do_update(
             index_elements=["host"], set_={"until": until, "reason": reason},
             where=HostPause.__table__.c.until < until)
-        with self.engine.begin() as conn:
+        with self._writes.begin() as conn:
             conn.execute(stmt)
 
     def paused(self, host: str, now: datetime | None = None) -> tuple[datetime, str] | None:
@@ -94,14 +96,14 @@ class HostStore:
         caller, in any process, gets a moment at least ``delay`` after it."""
         now = now or datetime.now(UTC)
         table = HostSlot.__table__
-        with self.engine.begin() as conn:
+        with self._writes.begin() as conn:
             inserted = conn.execute(self._insert(table).values(host=host, next_at=now + delay)
                                     .on_conflict_do_nothing(index_elements=["host"])
                                     .returning(table.c.host)).scalar()
         if inserted is not None:
             return now
         for _ in range(RESERVE_TRIES):
-            with self.engine.begin() as conn:
+            with self._writes.begin() as conn:
                 raw = conn.execute(select(table.c.next_at).where(table.c.host == host)).scalar()
                 if raw is None:
                     break

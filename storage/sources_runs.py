@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import sessionmaker
 
+from storage.engine import WRITES
 from storage.models import CrawlRun, HttpValidator, SourceRow
 from storage.records import RunStats
 
@@ -28,8 +29,12 @@ class SourcesRuns:
 
     def __init__(self, engine: Engine, insert: Callable[[Any], Any]) -> None:
         self.engine = engine
+        # Writes begin with SQLite's BEGIN IMMEDIATE and queue for the lock (storage.engine):
+        # a plain deferred write gave up after one busy_timeout beside other crawls' batches.
+        self._writes = engine.execution_options(**{WRITES: True})
         self._insert = insert
         self._sessions = sessionmaker(engine, expire_on_commit=False)
+        self._write_sessions = sessionmaker(self._writes, expire_on_commit=False)
         self._source_ids: dict[str, int] = {}
         self._source_kinds: dict[str, str] = {}
 
@@ -40,7 +45,7 @@ class SourcesRuns:
         cached = self._source_ids.get(name)
         if cached is not None and kind in ("unknown", self._source_kinds.get(name)):
             return cached
-        with self.engine.begin() as conn:
+        with self._writes.begin() as conn:
             conn.execute(
                 self._insert(SourceRow.__table__)
                 .values(name=name, kind=kind, created_at=utcnow())
@@ -59,7 +64,7 @@ class SourcesRuns:
 
     def start_run(self, source: str, started_at: datetime | None = None) -> int:
         """Open a ``running`` run of ``source`` (this host and process); return its id."""
-        with self._sessions() as session, session.begin():
+        with self._write_sessions() as session, session.begin():
             run = CrawlRun(
                 source_name=source, started_at=started_at or utcnow(), status="running",
                 host=socket.gethostname(), pid=os.getpid(),
@@ -70,7 +75,7 @@ class SourcesRuns:
 
     def finish_run(self, run_id: int, status: str, stats: RunStats) -> None:
         """Close run ``run_id`` with ``status`` and its counts."""
-        with self.engine.begin() as conn:
+        with self._writes.begin() as conn:
             conn.execute(
                 update(CrawlRun).where(CrawlRun.id == run_id).values(
                     status=status, finished_at=utcnow(), requests=stats.requests,
@@ -109,5 +114,5 @@ class SourcesRuns:
             index_elements=["url"],
             set_={"etag": etag, "last_modified": last_modified, "checked_at": utcnow()},
         )
-        with self.engine.begin() as conn:
+        with self._writes.begin() as conn:
             conn.execute(stmt)

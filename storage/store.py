@@ -125,7 +125,7 @@ class Store:
     def mark_fetched(self, fetched: dict[str, datetime]) -> None:
         """Note that the articles under these URL keys were fetched at these times and had
         not changed (a re-fetch answered 304): ``fetched_at`` moves on, nothing else."""
-        with self.engine.begin() as conn:
+        with self.engine.execution_options(**{WRITES: True}).begin() as conn:
             for key, at in fetched.items():
                 ids = select(ArticleURL.article_id).where(ArticleURL.url_key == key)
                 conn.execute(update(Article).where(Article.id.in_(ids),
