@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import typer
-from typer import _coercion, _param_types
+from typer import _coercion, _display, _param_types
 from typer.core import TyperOption
 
 app = typer.Typer(
@@ -33,12 +33,13 @@ def _no_type_for_flags(self: TyperOption, ctx: Any) -> str | None:
 TyperOption.display_type_rich = _no_type_for_flags  # type: ignore[method-assign]
 
 # A bad choice (--format xml) comes back as pydantic's message, which starts "Value error, ".
-_error_msg = _coercion.get_error_msg
+_error_msg = _display.get_error_msg
 
 
 def _plain_error_msg(exc: Any) -> str:
     return _error_msg(exc).removeprefix("Value error, ")
 
 
-_coercion.get_error_msg = _plain_error_msg
-_param_types.get_error_msg = _plain_error_msg
+# Both modules import it by name.
+_coercion.get_error_msg = _plain_error_msg  # type: ignore[attr-defined]
+_param_types.get_error_msg = _plain_error_msg  # type: ignore[attr-defined]
