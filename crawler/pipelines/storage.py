@@ -193,7 +193,7 @@ class StoragePipeline:
         """``count`` articles not stored because the database could not be written: none of
         them is counted as stored."""
         self.stats.inc_value("newsmon/store_failures", count)
-        self._error(f"{what}: {count} articles not stored "
+        self._error(f"{what}: {count} article{'' if count == 1 else 's'} not stored "
                     f"({exc if isinstance(exc, str) else database_reason(exc)})")
 
     def _error(self, message: str) -> None:
