@@ -56,6 +56,8 @@ def scrapy_settings(settings: Settings, **overrides: Any) -> dict[str, Any]:
         "NEWSMON_MAX_ARTICLES_PER_RUN": crawl.max_articles_per_run,
         "NEWSMON_MAX_LINKS_PER_PAGE": crawl.max_links_per_page,
         "NEWSMON_DATABASE_URL": settings.database_url,
+        # Which source an article several sources lead to is credited to (Store.credit).
+        "NEWSMON_SOURCE_ORDER": [s.name for s in settings.sources],
         "NEWSMON_TOPICS_FILE": settings.topics_file,
         "NEWSMON_ENTITIES_FILE": settings.entities_file,
         # Evaluated by the StoragePipeline after each batch's commit (alerts.evaluate).

@@ -37,6 +37,11 @@ STATUS_STYLE = {"ok": "green", "partial": "yellow", "failed": "red", "timeout": 
                 "works": "green", "feed only": "yellow", "blocked": "red", "broken": "bold red"}
 
 
+def counted(count: int, noun: str) -> str:
+    """``"1 article"``, ``"2 articles"``, ``"1,204 articles"``."""
+    return f"{count:,} {noun if count == 1 else noun + 's'}"
+
+
 class OutputFormat(StrEnum):
     TABLE = "table"
     JSON = "json"

@@ -34,29 +34,40 @@ def source_state_label(enabled: bool, failures: int, threshold: int,
 
 
 def source_rows(settings: Settings, store: SchedulerStore) -> list[dict[str, Any]]:
-    """One row per configured source, in configuration order."""
+    """One row per configured source, in configuration order; ``configured`` is True.
+
+    On a database none of the configured sources has run on while others have (the demo's,
+    opened with the default settings), one row per source it records instead, by name, with
+    ``configured`` False and no kind or schedule: what the database holds, not a list of
+    configured sources that never ran there."""
     states = store.states()
     threshold = settings.scheduler.failure_threshold
     now = datetime.now(UTC)
+    listed: list[tuple[str, str | None, bool, str | None]] = [
+        (s.name, s.kind.value, s.enabled, describe(s.schedule)) for s in settings.sources]
+    recorded = store.recorded_sources()
+    configured = True
+    if recorded and not set(recorded) & {name for name, *_ in listed}:
+        listed, configured = [(name, None, True, None) for name in recorded], False
     rows = []
-    for source in settings.sources:
-        history = store.history(source.name)
-        state = states.get(source.name)
+    for name, kind, enabled, schedule in listed:
+        history = store.history(name)
+        state = states.get(name)
         failures = history.consecutive_failures
-        quiet = staleness(store.engine, source.name, factor=settings.scheduler.stale_factor,
+        quiet = staleness(store.engine, name, factor=settings.scheduler.stale_factor,
                           floor=settings.scheduler.stale_floor, now=now)
         stale = quiet is not None and quiet.stale
-        label = source_state_label(source.enabled, failures, threshold, history.last_status,
-                                   stale)
+        label = source_state_label(enabled, failures, threshold, history.last_status, stale)
         backed_off_until = (state.backed_off_until if state is not None and label == "backed off"
                             else None)
         rows.append({
-            "name": source.name,
-            "kind": source.kind.value,
-            "enabled": source.enabled,
-            "schedule": describe(source.schedule),
+            "name": name,
+            "configured": configured,
+            "kind": kind,
+            "enabled": enabled,
+            "schedule": schedule,
             "state": label,
-            "next_run": state.next_run_at if state is not None and source.enabled else None,
+            "next_run": state.next_run_at if state is not None and enabled else None,
             "last_run": history.last_run_at,
             "last_status": history.last_status,
             "last_success": history.last_success_at,
@@ -67,3 +78,11 @@ def source_rows(settings: Settings, store: SchedulerStore) -> list[dict[str, Any
             "stale": quiet.describe(now) if quiet is not None and stale else None,
         })
     return rows
+
+
+def unconfigured_note(rows: list[dict[str, Any]]) -> str:
+    """What a table title adds when :func:`source_rows` listed the database's own sources."""
+    if rows and not rows[0]["configured"]:
+        return (" - the sources this database records; none of them is in the sources file "
+                "(give the settings that crawled it: --config)")
+    return ""

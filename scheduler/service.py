@@ -153,8 +153,9 @@ class Service:
             alerts = self._start_alerts()
             for line in startup_lines(self.settings, self._first_runs):
                 logger.info("%s", line)
-            logger.info("newsmon scheduler running: pid %s on %s, up to %d crawls at once",
-                        os.getpid(), socket.gethostname(), self.conf.max_parallel)
+            logger.info("newsmon scheduler running: pid %s on %s, up to %d %s at once",
+                        os.getpid(), socket.gethostname(), self.conf.max_parallel,
+                        "crawl" if self.conf.max_parallel == 1 else "crawls")
             warn_placeholder_contact(self.settings)  # once here, not per crawl child
             self._serve()
             self._stop()
@@ -243,8 +244,9 @@ class Service:
         self._wait_idle(time.monotonic() + grace, until_signal=2)
         running = self._running()
         if running:
-            logger.warning("stopping %d crawls (%s); they will be recorded as interrupted",
-                           len(running), ", ".join(running))
+            logger.warning("stopping %d %s (%s); %s will be recorded as interrupted",
+                           len(running), "crawl" if len(running) == 1 else "crawls",
+                           ", ".join(running), "it" if len(running) == 1 else "they")
         self.terminate.set()
         self._wait_idle(time.monotonic() + self.conf.kill_after.total_seconds() + 10)
         self.scheduler.shutdown(wait=True)

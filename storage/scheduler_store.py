@@ -291,6 +291,13 @@ class SchedulerStore:
             blocked=int(last[3] or 0) if last is not None else 0,
         )
 
+    def recorded_sources(self) -> list[str]:
+        """The names of the sources this database has runs or articles of, sorted."""
+        with self.engine.connect() as conn:
+            names = set(conn.execute(select(CrawlRun.source_name).distinct()).scalars())
+            names.update(conn.execute(select(SourceRow.name)).scalars())
+        return sorted(names)
+
     def runs(self, source: str | None = None, limit: int = 50) -> list[RunView]:
         """The latest ``limit`` runs, newest first, of one source or all."""
         stmt = self._run_select().order_by(CrawlRun.id.desc()).limit(limit)

@@ -96,6 +96,43 @@ class Store:
                 ).scalars())
         return found
 
+    def credit(self, keys: Iterable[str], source: str, order: Sequence[str]) -> int:
+        """Credit ``source`` with the stored articles known under ``keys`` that it ranks
+        before their credited source in ``order`` (the sources file's order; a source not
+        in it ranks after every one that is, and ``source`` itself must be in it). Which
+        source is credited for an article several sources lead to then depends on the
+        configuration, not on which crawl stored it first (docs/schema.md). Returns how
+        many articles changed hands; their stories are recounted."""
+        from storage.reprocess import recount
+
+        rank = {name: i for i, name in enumerate(order)}
+        mine = rank.get(source)
+        wanted = list(dict.fromkeys(keys))
+        if mine is None or not wanted:
+            return 0
+        before = set(order[:mine])
+        source_id = self._records.source_id(source, "unknown")
+        losing: dict[int, int | None] = {}
+        with self.engine.connect() as conn:  # a read first: most calls move nothing
+            for i in range(0, len(wanted), 500):
+                losing.update((aid, sid) for aid, sid, name in conn.execute(
+                    select(Article.id, Article.story_id, SourceRow.name)
+                    .join(ArticleURL, ArticleURL.article_id == Article.id)
+                    .join(SourceRow, SourceRow.id == Article.source_id)
+                    .where(ArticleURL.url_key.in_(wanted[i:i + 500]),
+                           Article.source_id != source_id)) if name not in before)
+        if not losing:
+            return 0
+        with self.write_session() as session, session.begin():
+            # Again in the write: another crawl may have credited an earlier source since.
+            earlier = select(SourceRow.id).where(SourceRow.name.in_(sorted(before)))
+            moved = session.connection().execute(
+                update(Article).where(Article.id.in_(sorted(losing)),
+                                      Article.source_id.not_in(earlier))
+                .values(source_id=source_id)).rowcount
+            recount(session, sorted({s for s in losing.values() if s is not None}))
+        return int(moved or 0)
+
     def refetch_due(self, keys: Iterable[str], modified: dict[str, datetime], *,
                     first_seen_since: datetime | None, checked_before: datetime
                     ) -> dict[str, datetime]:

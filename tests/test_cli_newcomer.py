@@ -14,7 +14,9 @@ import struct
 import subprocess
 import sys
 import termios
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -207,10 +209,6 @@ def test_small_things_a_newcomer_meets(demo_config: str) -> None:
     one = piped("search", "navy", "-n", "1", "--config", demo_config)
     assert one.returncode == 0, one.stderr
     assert one.stdout.splitlines()[0] == "1 article for 'navy' (times in Asia/Kolkata)"
-    nothing = piped("parse-time", "last Tuesday", "--now", "2026-11-25T12:00Z", "--tz", "UTC")
-    assert nothing.returncode == 0
-    assert nothing.stdout == "\n"  # one line per input, for scripts ...
-    assert nothing.stderr.strip() == "no time found in 'last Tuesday'"  # ... and why
 
 
 def test_new_mexico_is_not_mexico() -> None:
@@ -218,3 +216,198 @@ def test_new_mexico_is_not_mexico() -> None:
 
     assert extract_entities("Tests at White Sands in New Mexico went well.") == []
     assert [e.id for e in extract_entities("Mexico and New Mexico")] == ["country:mx"]
+
+
+# -- issue 22, items 5 and 8: each through ``python -m newsmon`` as a child process, piped --------
+
+def child(*args: str, **extra: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "newsmon", *args], env=env(**extra),
+                          capture_output=True, text=True, timeout=120)
+
+
+def one_line(text: str) -> str:
+    """Rich's error box, unboxed: its words on one line."""
+    return " ".join(text.replace("│", " ").replace("╭", " ").replace("╰", " ")
+                    .replace("─", " ").replace("╮", " ").replace("╯", " ").split())
+
+
+def demo_shift() -> int:
+    """Days from the sample's own day (25 November 2026) to today in the demo's zone."""
+    return (datetime.now(ZoneInfo("Asia/Kolkata")).date() - date(2026, 11, 25)).days
+
+
+def test_the_demo_sample_is_dated_relative_to_the_day_it_runs_and_credited_stably(
+        demo_run: tuple[Path, str]) -> None:
+    from crawler.sample_site import load_expected
+
+    folder, _ = demo_run
+    config = str(folder / "settings.yaml")
+    exported = child("--config", config, "export")
+    assert exported.returncode == 0, exported.stderr
+    stored = {a["title"]: a for a in map(json.loads, exported.stdout.splitlines())}
+    expected = [e for e in load_expected("http://x") if not e["dropped"]]
+    assert len(stored) == len(expected) == 15
+    shift = timedelta(days=demo_shift())
+    for entry in expected:
+        # Credited to the first source in the sources file that leads to it, every run.
+        assert stored[entry["title"]]["source"] == entry["source"], entry
+        published = datetime.fromisoformat(stored[entry["title"]]["published_at"])
+        if "published_utc" in entry:  # fixed in the files: moved by whole days
+            assert published == datetime.fromisoformat(entry["published_utc"]) + shift, entry
+        else:  # "2 hours ago": relative to the crawl already
+            ago = datetime.now(UTC) - published
+            assert abs(ago.total_seconds() - entry["published_ago_seconds"]) < 600, entry
+    digest = child("--config", config, "digest", "-f", "json")
+    assert digest.returncode == 0, digest.stderr
+    doc = json.loads(digest.stdout)
+    today = datetime.now(ZoneInfo("Asia/Kolkata")).date()
+    assert doc["day"] == today.isoformat()
+    local = ZoneInfo("Asia/Kolkata")
+    today_titles = {e["title"] for e in expected if "published_utc" in e
+                    and (datetime.fromisoformat(e["published_utc"]) + shift)
+                    .astimezone(local).date() == today}
+    assert today_titles == {  # the sample's own day, and the night before it in IST
+        "Government notifies export incentive scheme for defence electronics makers",
+        "Army awards $1.2 billion contract for next-generation counter-drone interceptors"}
+    relative = {e["title"] for e in expected if "published_utc" not in e  # "2 hours ago"
+                and datetime.fromisoformat(stored[e["title"]]["published_at"])
+                .astimezone(local).date() == today}
+    listed = {s["title"] for sec in doc["sections"] for s in sec["stories"]}
+    assert listed == today_titles | relative
+    assert doc["totals"]["articles"] == len(today_titles | relative)
+
+
+def test_sources_and_status_on_the_demo_database_show_its_sources(
+        demo_run: tuple[Path, str]) -> None:
+    folder, _ = demo_run
+    database = f"sqlite:///{folder / 'demo.db'}"  # the default settings: 18+ real sources
+    listed = child("--database", database, "sources", "-f", "json")
+    assert listed.returncode == 0, listed.stderr
+    rows = json.loads(listed.stdout)
+    assert [r["name"] for r in rows] == DEMO_SOURCES
+    assert {(r["configured"], r["schedule"], r["last_status"]) for r in rows} == {
+        (False, None, "ok")}
+    assert [r["articles"] for r in rows] == [3, 2, 2, 3, 3, 2]
+    table = child("--database", database, "sources")
+    assert table.stdout.splitlines()[0] == (
+        "Sources (times in Asia/Kolkata) - the sources this database records; none of them "
+        "is in the sources file (give the settings that crawled it: --config) - no service "
+        "running: next runs are as last scheduled")
+    status = child("--database", database, "status")
+    assert status.returncode == 3  # no service
+    lines = status.stdout.splitlines()
+    assert lines[:2] == [
+        "not running: no newsmon service holds this database",
+        "Sources (times in Asia/Kolkata) - the sources this database records; none of them "
+        "is in the sources file (give the settings that crawled it: --config)"]
+    assert sorted(line.split()[0] for line in lines[3:]) == DEMO_SOURCES
+
+
+def test_status_says_since_when_in_the_zone_of_its_table(
+        demo_run: tuple[Path, str], tmp_path: Path) -> None:
+    import shutil
+
+    from storage import Store
+    from storage.scheduler_store import LockHolder, SchedulerStore
+
+    folder, _ = demo_run
+    db = tmp_path / "running.db"
+    shutil.copy(folder / "demo.db", db)
+    store = Store.from_url(f"sqlite:///{db}")
+    try:
+        assert SchedulerStore(store.engine).try_insert_lock(LockHolder(
+            token="t", host="elsewhere.example", pid=4242,
+            started_at=datetime(2026, 12, 3, 8, 0, tzinfo=UTC),
+            heartbeat_at=datetime.now(UTC)))
+    finally:
+        store.close()
+    status = child("--config", str(folder / "settings.yaml"), "--database", f"sqlite:///{db}",
+                   "status")
+    assert status.returncode == 0, status.stderr
+    first, title = status.stdout.splitlines()[:2]
+    assert re.fullmatch(r"running: pid 4242 on host elsewhere\.example, since 2026-12-03 "
+                        r"13:30:00 Asia/Kolkata, heartbeat \d s ago", first), first
+    assert title == "Sources (times in Asia/Kolkata)"
+
+
+def test_db_upgrade_names_one_head(tmp_path: Path) -> None:
+    from storage.migrate import HEAD
+
+    result = child("--database", f"sqlite:///{tmp_path / 'new.db'}", "db", "upgrade")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == f"database at revision {HEAD} (heads: {HEAD})\n"
+
+
+def test_a_mysql_url_is_refused_for_what_it_is() -> None:
+    result = child("--database", "mysql://u@localhost/news", "sources")
+    assert result.returncode == 2
+    assert result.stderr == (
+        "Error: database URL 'mysql://u@localhost/news': newsmon stores into SQLite "
+        "(sqlite:///relative/path.db or sqlite:////absolute/path.db) or PostgreSQL "
+        "(postgresql://user@host/db), not mysql\nFix database_url in the settings or "
+        "$NEWSMON_DATABASE_URL.\n")
+    assert "psycopg" not in result.stderr
+
+
+@pytest.mark.parametrize(("command", "choices"), [
+    ("search", "'table', 'json', 'csv', 'ndjson'"),
+    ("digest", "'markdown', 'html', 'json', 'text'"),
+])
+def test_a_bad_format_says_so_plainly(command: str, choices: str) -> None:
+    result = child(command, "--format", "xml")
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert f"Error Invalid value for '--format' / '-f': 'xml' is not one of {choices}." \
+        in one_line(result.stderr)
+    assert "Value error" not in result.stderr
+
+
+def test_one_article_is_one_article(demo_run: tuple[Path, str], tmp_path: Path) -> None:
+    folder, _ = demo_run
+    config = str(folder / "settings.yaml")
+    rows = [json.loads(line) for line in child("--config", config, "export").stdout.splitlines()]
+    at = datetime.fromisoformat(next(r for r in rows if r["title"].startswith("India-US"))
+                                ["published_at"])
+    out = tmp_path / "one.jsonl"
+    result = child("--config", config, "export", "--since",
+                   (at - timedelta(seconds=1)).isoformat(), "--until",
+                   (at + timedelta(seconds=1)).isoformat(), "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == f"1 article written to {out}\n"
+    assert len(out.read_text(encoding="utf-8").splitlines()) == 1
+
+
+def test_the_markdown_digest_keeps_parentheses(demo_run: tuple[Path, str]) -> None:
+    folder, _ = demo_run
+    day = date(2026, 11, 24) + timedelta(days=demo_shift())  # the Navy story's day
+    result = child("--config", str(folder / "settings.yaml"), "digest", "--date",
+                   day.isoformat())
+    assert result.returncode == 0, result.stderr
+    assert "independent propulsion (AIP) submarines" in result.stdout
+    assert "\\(AIP\\)" not in result.stdout
+
+
+def test_parse_time_never_prints_an_empty_line_for_an_argument() -> None:
+    result = child("parse-time", "last Tuesday", "--now", "2026-11-25T12:00Z", "--tz", "UTC")
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert result.stderr == "could not read a time in 'last Tuesday'\n"
+    both = child("parse-time", "2h", "last Tuesday", "--now", "2026-11-25T12:00Z", "--tz", "UTC")
+    assert both.returncode == 1
+    assert both.stdout == "2026-11-25T10:00:00+00:00\n"
+
+
+@pytest.mark.parametrize("args", [["--help"], ["search", "--help"], ["run", "--help"],
+                                  ["crawl", "--help"]])
+def test_help_shows_no_type_beside_flags(args: list[str]) -> None:
+    result = child(*args, COLUMNS="100")
+    assert result.returncode == 0, result.stderr
+    assert "<bool>" not in result.stdout
+    rows = {one_line(line).split()[0]: one_line(line) for line in result.stdout.splitlines()
+            if line.startswith("│ -")}
+    assert rows["--help"] == "--help Show this message and exit."
+    if args[0] == "crawl":  # a counter takes no value either
+        assert rows["--verbose"] == "--verbose -v More log output (-v info, -vv debug)."
+        assert rows["--source"].startswith("--source -s <list[str]> Crawl only")
+    if args[0] == "search":  # an option that takes a value still says which
+        assert rows["--limit"].startswith("--limit -n <int range> [1<=x<=10000]")

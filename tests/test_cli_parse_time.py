@@ -26,11 +26,21 @@ def runner() -> CliRunner:
 
 def test_arguments_one_line_each_in_order(runner: CliRunner) -> None:
     result = runner.invoke(app, [
-        "parse-time", "Updated: Nov 24, 2026, 11:02 pm IST", "G20", "2 hours ago",
+        "parse-time", "Updated: Nov 24, 2026, 11:02 pm IST", "2 hours ago",
         "--now", NOW, "--tz", "Asia/Kolkata",
     ])
     assert result.exit_code == 0, result.output
-    assert result.stdout == "2026-11-24T17:32:00+00:00\n\n2026-11-25T10:00:00+00:00\n"
+    assert result.stdout == "2026-11-24T17:32:00+00:00\n2026-11-25T10:00:00+00:00\n"
+
+
+def test_an_argument_with_no_time_prints_no_line_and_exits_1(runner: CliRunner) -> None:
+    result = runner.invoke(app, [
+        "parse-time", "Updated: Nov 24, 2026, 11:02 pm IST", "G20", "--now", NOW,
+        "--tz", "Asia/Kolkata",
+    ])
+    assert result.exit_code == 1
+    assert result.stdout == "2026-11-24T17:32:00+00:00\n"
+    assert result.stderr == "could not read a time in 'G20'\n"
 
 
 def test_standard_input_when_no_arguments(runner: CliRunner) -> None:

@@ -415,3 +415,22 @@ def test_sources_yaml_passes_the_config_schema(tmp_path: Path) -> None:
 def test_bundled_files_are_package_data() -> None:
     assert SOURCES_PATH.is_file() and EXPECTED_PATH.is_file()
     assert (SITE_ROOT / "robots.txt").is_file()
+
+
+def test_dates_shift_by_whole_days_in_the_forms_the_site_prints() -> None:
+    from crawler.sample_site.dates import shift_dates, shift_path
+
+    text = ("<pubDate>Tue, 24 Nov 2026 23:02:00 +0530</pubDate> Monday, November 23, 2026; "
+            "Updated: Nov 24, 2026, 11:02 pm IST; Posted On: 24 NOV 2026 6:15PM; "
+            "22 November 2026; 24.11.2026 &ndash; 08:30; 2026-11-24T14:30:00-05:00 "
+            "/land/2026/11/24/army cdd-2026-11-24-4411 targets for 2027–2030, October 2026, "
+            "articles-2026-11-a.xml, id 101732901")
+    assert shift_dates(text, 8) == (
+        "<pubDate>Wed, 2 Dec 2026 23:02:00 +0530</pubDate> Tuesday, December 1, 2026; "
+        "Updated: Dec 2, 2026, 11:02 pm IST; Posted On: 2 DEC 2026 6:15PM; "
+        "30 November 2026; 02.12.2026 &ndash; 08:30; 2026-12-02T14:30:00-05:00 "
+        "/land/2026/12/02/army cdd-2026-12-02-4411 targets for 2027–2030, October 2026, "
+        "articles-2026-11-a.xml, id 101732901")
+    assert shift_dates(text, 0) == text
+    assert shift_path("/cdd/land/2026/12/02/army.html", -8) == "/cdd/land/2026/11/24/army.html"
+    assert shift_dates("Thu, 31 Dec 2026", 1) == "Fri, 1 Jan 2027"

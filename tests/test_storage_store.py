@@ -272,3 +272,28 @@ def test_opening_a_database_at_its_head_reads_and_never_waits_for_a_writer(
         writer.close()
     # The slow path would wait for the lock for up to 60 s (storage.engine); a read does not.
     assert waited < 4, waited
+
+
+def test_an_article_several_sources_lead_to_is_credited_to_the_first_configured(
+        store: Store) -> None:
+    order = ["home", "partner", "aggregator"]
+    store.upsert_articles([record(source="aggregator", alias_keys=["agg.example/x"])])
+
+    def credited() -> str:
+        (article,) = store.articles()
+        return article.source.name
+
+    assert store.credit(["example.com/a"], "unconfigured", order) == 0  # not in the order
+    assert store.credit(["example.com/b"], "home", order) == 0  # no such article
+    assert store.credit(["agg.example/x"], "partner", order) == 1  # under an alias too
+    assert credited() == "partner"
+    assert store.credit(["example.com/a"], "aggregator", order) == 0  # later: keeps partner
+    assert credited() == "partner"
+    assert store.credit(["example.com/a"], "home", order) == 1
+    assert credited() == "home"
+    assert store.credit(["example.com/a"], "home", order) == 0  # already
+    assert store.credit(["example.com/a"], "partner", order) == 0
+    assert credited() == "home"
+    # A source no longer configured loses to any configured one.
+    assert store.credit(["example.com/a"], "aggregator", ["aggregator"]) == 1
+    assert credited() == "aggregator"

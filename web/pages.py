@@ -185,7 +185,9 @@ def _configured(request: Request) -> dict[str, dict[str, Any]]:
     from storage.scheduler_store import SchedulerStore
 
     rows = source_rows(request.app.state.settings, SchedulerStore(_store(request).engine))
-    return {r["name"]: r for r in rows}
+    # On a database none of them ran on, source_rows lists that database's sources instead:
+    # this page lists those anyway (from the database) and calls them "not configured".
+    return {r["name"]: r for r in rows if r["configured"]}
 
 
 __all__ = ["router"]

@@ -20,8 +20,9 @@ from crawler.settings import store_for
 from crawler.spiders.failures import database_reason
 from storage.article import ArticleRecord
 from storage.batch import BatchResult, database_unavailable, store_batch
-from storage.records import StoryMatcher
+from storage.records import Outcome, StoryMatcher
 from storage.store import Store
+from storage.write import record_keys
 
 if TYPE_CHECKING:
     from alerts.evaluate import AlertEvaluator
@@ -56,8 +57,11 @@ class StoragePipeline:
 
     def __init__(self, crawler: Crawler, stats: StatsCollector, batch_size: int = 50,
                  matcher: StoryMatcher | None = None, batch_seconds: float = 2.0,
-                 write_queue: int = 2, alerts: AlertEvaluator | None = None) -> None:
+                 write_queue: int = 2, alerts: AlertEvaluator | None = None,
+                 source_order: list[str] | None = None) -> None:
         self.crawler = crawler
+        # The sources file's order, for the credit of an article met again (Store.credit).
+        self._order = source_order or []
         self.alerts = alerts  # watchlists, evaluated on each batch after its commit
         self.matcher = matcher
         self.stats = stats
@@ -85,7 +89,8 @@ class StoragePipeline:
         return cls(crawler, crawler.stats, crawler.settings.getint("NEWSMON_BATCH_SIZE", 50),
                    SimilarityMatcher(gazetteer),
                    crawler.settings.getfloat("NEWSMON_BATCH_SECONDS", 2.0),
-                   crawler.settings.getint("NEWSMON_WRITE_QUEUE", 2), alerts)
+                   crawler.settings.getint("NEWSMON_WRITE_QUEUE", 2), alerts,
+                   crawler.settings.getlist("NEWSMON_SOURCE_ORDER"))
 
     def open_spider(self) -> None:
         assert self.crawler.spider is not None
@@ -137,6 +142,15 @@ class StoragePipeline:
             return _Written(len(batch), failed=exc)
         result = store_batch(store, batch, self.matcher)
         written = _Written(len(batch), result=result)
+        if self._order and self._source is not None:  # met again: maybe credited here now
+            again = [k for rec, outcome in zip(batch, result.outcomes, strict=True)
+                     if outcome is not None and outcome is not Outcome.NEW
+                     for k in record_keys(rec)]
+            if again:
+                try:
+                    store.credit(again, self._source[0], self._order)
+                except Exception:  # the articles are stored; only their credit is not moved
+                    logger.exception("credit of %d stored articles not moved", len(again))
         if self.alerts is not None and result.stored:
             try:  # the outbox only: sending is the delivery worker's (alerts.delivery)
                 written.alerts = self.alerts.after_write(store, batch, result.outcomes)
@@ -179,7 +193,7 @@ class StoragePipeline:
         """``count`` articles not stored because the database could not be written: none of
         them is counted as stored."""
         self.stats.inc_value("newsmon/store_failures", count)
-        self._error(f"{what}: {count} articles not stored "
+        self._error(f"{what}: {count} article{'' if count == 1 else 's'} not stored "
                     f"({exc if isinstance(exc, str) else database_reason(exc)})")
 
     def _error(self, message: str) -> None:

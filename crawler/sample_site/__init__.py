@@ -20,6 +20,8 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from crawler.sample_site.dates import shift_dates, shift_path
+
 logger = logging.getLogger(__name__)
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -105,10 +107,14 @@ class SampleSite:
     (``requests`` per path, ``bytes_sent`` of bodies, ``records``) are thread-safe and updated
     before each response goes out, so a client that has read a response sees it counted;
     ``reset()`` clears them together with the delays and statuses set by ``set_delay()`` and
-    ``set_status()``.
+    ``set_status()``. With ``shift_days``, every full date the files print (and the dated
+    paths) is served that many days later (:mod:`crawler.sample_site.dates`; the demo's sample
+    dated relative to the day it runs).
     """
 
-    def __init__(self, root: str | Path | None = None, host: str = "127.0.0.1", port: int = 0):
+    def __init__(self, root: str | Path | None = None, host: str = "127.0.0.1", port: int = 0,
+                 shift_days: int = 0):
+        self.shift_days = shift_days
         self.root = Path(root).resolve() if root is not None else SITE_ROOT
         if not self.root.is_dir():
             raise FileNotFoundError(f"Sample site root {self.root} is not a directory")
@@ -366,7 +372,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _resolve(self, path: str, site: SampleSite) -> _Resource | str | None:
         """The file for ``path``, a redirect target (str) for a bare directory, or None."""
-        parts = [p for p in posixpath.normpath(path).split("/") if p not in ("", ".", "..")]
+        on_disk = shift_path(path, -site.shift_days)  # the file's own date
+        parts = [p for p in posixpath.normpath(on_disk).split("/") if p not in ("", ".", "..")]
         file = site.root.joinpath(*parts)
         try:
             file = file.resolve()
@@ -379,7 +386,7 @@ class _Handler(BaseHTTPRequestHandler):
             file = file / "index.html"
         if not file.is_file():
             return None
-        return _load(file, site.base_url)
+        return _load(file, site.base_url, site.shift_days)
 
     def _not_modified(self, resource: _Resource) -> bool:
         # RFC 9110 section 13.2.2: If-None-Match wins; If-Modified-Since only counts without it.
@@ -400,12 +407,14 @@ class _Handler(BaseHTTPRequestHandler):
         return False
 
 
-def _load(file: Path, base_url: str) -> _Resource:
+def _load(file: Path, base_url: str, shift_days: int = 0) -> _Resource:
     data = file.read_bytes()
     suffix = file.suffix.lower()
     content_type = _CONTENT_TYPES.get(suffix, "application/octet-stream")
     if suffix in _TEMPLATE_SUFFIXES:
         data = data.replace(BASE_TOKEN.encode(), base_url.encode())
+        if shift_days:
+            data = shift_dates(data.decode("utf-8"), shift_days).encode("utf-8")
         if suffix == ".xml":
             head = data[:512].lstrip()
             if head.startswith(b"<?xml"):
@@ -421,6 +430,8 @@ def _load(file: Path, base_url: str) -> _Resource:
         # gzip bytes themselves. Its URLs are templates too, so re-compress after substituting;
         # mtime=0 keeps the bytes, and so the ETag, stable.
         text = gzip.decompress(data).replace(BASE_TOKEN.encode(), base_url.encode())
+        if shift_days:
+            text = shift_dates(text.decode("utf-8"), shift_days).encode("utf-8")
         data = gzip.compress(text, compresslevel=9, mtime=0)
         content_type = "application/x-gzip"
     etag = '"' + hashlib.sha256(data).hexdigest()[:32] + '"'

@@ -87,6 +87,9 @@ class SourceSpider(Spider):
         self.first_error: str | None = None
         self.entries = EntryLedger()
         self._following = DeferredLock()
+        # The sources file's order: an article several sources lead to is credited to the
+        # first of them in it (Store.credit), whichever crawl stored it first.
+        self.source_order: list[str] = []
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> SourceSpider:
@@ -94,6 +97,7 @@ class SourceSpider(Spider):
         assert isinstance(spider, SourceSpider)
         if spider.max_articles is None:
             spider.max_articles = crawler.settings.getint("NEWSMON_MAX_ARTICLES_PER_RUN", 500)
+        spider.source_order = crawler.settings.getlist("NEWSMON_SOURCE_ORDER")
         crawler.signals.connect(spider._item_passed, signal=signals.item_scraped)
         return spider
 
@@ -307,6 +311,8 @@ class SourceSpider(Spider):
         known = store.known_keys(k for k, _ in entries)
         if not known:
             return known, {}
+        if self.source_order:  # listed here too: credited here if this source comes first
+            store.credit(known, self.source.name, self.source_order)
         now = datetime.now(UTC)
         modified = {k: h.modified_at for k, h in entries if k in known and h.modified_at}
         young = (now - self.source.refetch_within if self.source.refetch_within is not None

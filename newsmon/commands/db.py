@@ -6,6 +6,7 @@ import typer
 
 from newsmon.app import app
 from newsmon.options import ConfigOption, console, err_console, open_store, settings_from
+from newsmon.output import counted
 
 db_app = typer.Typer(help="Database schema commands.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
@@ -51,4 +52,4 @@ def index_command(config: ConfigOption = None) -> None:
                 store.engine, progress=lambda n: bar.advance(task, n))
     finally:
         store.close()
-    console.print(f"indexed {done:,} articles for search", highlight=False)
+    console.print(f"indexed {counted(done, 'article')} for search", highlight=False)

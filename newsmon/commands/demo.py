@@ -18,6 +18,9 @@ if TYPE_CHECKING:
     from storage import Store
 
 
+DEMO_ZONE = "Asia/Kolkata"
+
+
 def demo_settings_file(folder: Path, base_url: str, database_url: str) -> Path:
     """Write a settings file and the sample site's source list into ``folder``."""
     import yaml
@@ -28,7 +31,7 @@ def demo_settings_file(folder: Path, base_url: str, database_url: str) -> Path:
     settings = {
         "database_url": database_url,
         "data_dir": str(folder),
-        "default_timezone": "Asia/Kolkata",
+        "default_timezone": DEMO_ZONE,
         # A local server: no need to be slow or to wait for AutoThrottle to warm up.
         "crawl": {"download_delay": 0, "autothrottle": False, "source_timeout": "2m"},
         "sources_file": "sources.yaml",
@@ -80,11 +83,17 @@ def demo_command(
     """Crawl a bundled sample site served on 127.0.0.1 and show what was stored. No internet.
 
     The database stays (the global --database URL, else demo.db in the folder) with a
-    settings file naming the demo's sources, for the three commands printed at the end.
+    settings file naming the demo's sources, for the three commands printed at the end. The
+    sample is dated relative to the day the demo runs: its last day is today (in
+    Asia/Kolkata), so `newsmon digest` shows it.
 
     Example: newsmon demo --folder /tmp/newsmon-demo
     """
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
     from crawler.sample_site import SampleSite
+    from crawler.sample_site.dates import days_to
 
     setup_logging(verbose)
     where = (folder or default_folder()).resolve()
@@ -95,7 +104,9 @@ def demo_command(
     url = os.environ.get("NEWSMON_DATABASE_URL") or f"sqlite:///{where / 'demo.db'}"
     if url == f"sqlite:///{where / 'demo.db'}":
         (where / "demo.db").unlink(missing_ok=True)  # the sample site's port changes each run
-    with SampleSite() as site:
+    # The sample is served dated relative to today (its own day, 25 November 2026, becomes
+    # today in the demo's zone), so that `newsmon digest` shows today's part of it.
+    with SampleSite(shift_days=days_to(datetime.now(ZoneInfo(DEMO_ZONE)).date())) as site:
         settings_file = demo_settings_file(where, site.base_url, url)
         settings = settings_from(settings_file)
         console.print(f"Sample site on {site.base_url}; storing into {url}", soft_wrap=True)

@@ -15,7 +15,7 @@ import typer
 from newsmon.app import app
 from newsmon.commands.search import SinceOption, UntilOption, time_window
 from newsmon.options import ConfigOption, err_console, fail, open_store, settings_from
-from newsmon.output import csv_safe, plain
+from newsmon.output import counted, csv_safe, plain
 
 
 class ExportFormat(StrEnum):
@@ -80,6 +80,7 @@ def export_command(
                 n = _write(rows, fmt, fh)
         except OSError as exc:
             fail(f"cannot write {out}: {exc.strerror or exc}", 2)
-        err_console.print(f"{n} articles written to {out}", highlight=False, soft_wrap=True)
+        err_console.print(f"{counted(n, 'article')} written to {out}", highlight=False,
+                          soft_wrap=True)
     finally:
         store.close()

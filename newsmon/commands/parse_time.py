@@ -77,7 +77,11 @@ def parse_time_command(
         "modified.")] = False,
     config: ConfigOption = None,
 ) -> None:
-    """Print each timestamp as an ISO-8601 UTC time, one line per input (empty: none found).
+    """Print each timestamp as an ISO-8601 UTC time, one line each. A text given as an
+    argument in which no time is found prints no line: the error output says so, and the exit
+    status is 1. Read from standard input, each line gives one output line, empty where no
+    time is found, so that the lines stay aligned; with --json, every text gives an object
+    (dt null where no time is found).
 
     Example: newsmon parse-time "2 hours ago" --now 2026-11-25T12:00Z --tz Asia/Kolkata
     """
@@ -89,11 +93,17 @@ def parse_time_command(
     # Not typer.echo, which flushes every line: a batch of thousands of lines would cost
     # more in writes than in parsing. stdout is line-buffered on a terminal anyway.
     write = sys.stdout.write
+    unread = 0
     for line in lines:
         text = line.rstrip("\r\n")
         result = parse(text, when, zone)
-        write(_line(result, text, as_json) + "\n")
-        if result is None and texts:  # said on the command line: say why the line is empty
+        if result is None and texts and not as_json:  # an error, not an empty line
+            unread += 1
             sys.stdout.flush()
-            err_console.print(f"no time found in {text!r}", highlight=False, soft_wrap=True)
+            err_console.print(f"could not read a time in {text!r}", highlight=False,
+                              soft_wrap=True)
+            continue
+        write(_line(result, text, as_json) + "\n")
     sys.stdout.flush()
+    if unread:
+        raise typer.Exit(1)

@@ -10,6 +10,7 @@ import typer
 from newsmon.app import app
 from newsmon.commands.search import time_window
 from newsmon.options import ConfigOption, console, fail, open_store, settings_from
+from newsmon.output import counted
 
 
 @app.command("reprocess")
@@ -55,4 +56,4 @@ def reprocess_command(
                 progress=lambda n, total: progress.update(task, completed=n, total=total))
     finally:
         store.close()
-    console.print(f"reprocessed {done} articles")
+    console.print(f"reprocessed {counted(done, 'article')}")

@@ -52,7 +52,7 @@ def sources_command(ctx: typer.Context, fmt: FormatOption = OutputFormat.TABLE,
     if ctx.invoked_subcommand is not None:
         return
     from scheduler.lock import service_state
-    from scheduler.report import source_rows
+    from scheduler.report import source_rows, unconfigured_note
     from storage.scheduler_store import SchedulerStore
 
     settings = settings_from(config)
@@ -64,7 +64,7 @@ def sources_command(ctx: typer.Context, fmt: FormatOption = OutputFormat.TABLE,
     finally:
         store.close()
     tz = ZoneInfo(settings.default_timezone)
-    title = f"Sources (times in {tz.key})"
+    title = f"Sources (times in {tz.key})" + unconfigured_note(rows)
     if not live:
         title += " - no service running: next runs are as last scheduled"
     print_rows(rows, COLUMNS, fmt, title=title, tz=tz,

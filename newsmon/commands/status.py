@@ -16,6 +16,7 @@ from newsmon.output import (
     FormatOption,
     OutputFormat,
     cell,
+    counted,
     plain,
     print_rows,
     status_style,
@@ -45,7 +46,7 @@ def status_command(fmt: FormatOption = OutputFormat.TABLE, config: ConfigOption 
     Example: newsmon status || systemctl start newsmon
     """
     from scheduler.lock import service_state
-    from scheduler.report import source_rows
+    from scheduler.report import source_rows, unconfigured_note
     from storage import search_index
     from storage.scheduler_store import SchedulerStore
 
@@ -87,10 +88,11 @@ def status_command(fmt: FormatOption = OutputFormat.TABLE, config: ConfigOption 
             console.print("[red]not running[/]: no newsmon service holds this database",
                           highlight=False)
         if waiting:
-            console.print(f"search index: {waiting:,} articles waiting to be indexed "
+            console.print(f"search index: {counted(waiting, 'article')} waiting to be indexed "
                           "(newsmon db index)", highlight=False)
         tz = ZoneInfo(settings.default_timezone)
-        print_rows(rows, COLUMNS, fmt, title=f"Sources (times in {tz.key})", tz=tz,
+        print_rows(rows, COLUMNS, fmt, title=f"Sources (times in {tz.key})"
+                   + unconfigured_note(rows), tz=tz,
                    empty="no sources configured")
     if not state.alive:
         raise typer.Exit(EXIT_NOT_RUNNING)

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from newsmon.app import app
 from newsmon.options import ConfigOption, console, fail, settings_from
-from newsmon.output import Column, FormatOption, OutputFormat, plain, print_rows
+from newsmon.output import Column, FormatOption, OutputFormat, counted, plain, print_rows
 
 WORKER_STYLE = {"busy": "cyan", "idle": "green", "lost": "bold red", "suspended": "yellow"}
 COLUMNS = (
@@ -65,7 +65,7 @@ def workers_command(fmt: FormatOption = OutputFormat.TABLE, config: ConfigOption
     live = sum(1 for w in workers if w.state != "lost")
     console.print(f"queue [bold]{queue.name}[/]: {depth.queued} queued, {depth.running} "
                   f"running, {depth.scheduled} waiting for a retry, {depth.failed} failed; "
-                  f"{live} live workers", highlight=False)
+                  f"{counted(live, 'live worker')}", highlight=False)
     tz = ZoneInfo(settings.default_timezone)
     print_rows(rows, COLUMNS, fmt, title=f"Workers (times in {tz.key})", tz=tz,
                empty="no workers: start some with 'newsmon worker'")

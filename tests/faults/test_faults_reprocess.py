@@ -186,7 +186,7 @@ def test_reprocess_refuses_while_a_service_holds_the_lock_unless_forced(
         assert [a.topic_scores for a in store.articles()] == [{}]  # untouched
         forced = CliRunner().invoke(app, ["reprocess", "--config", str(config), "--force"])
         assert forced.exit_code == 0, forced.output
-        assert "reprocessed 1 articles" in forced.output
+        assert "reprocessed 1 article\n" in forced.output
         assert [set(a.topic_scores) for a in store.articles()] == [set(TOPICS)]
     finally:
         holder.terminate()
