@@ -14,6 +14,7 @@ to this article itself (its link text is the headline) is the article's own.
 from __future__ import annotations
 
 import re
+from urllib.parse import urlsplit
 
 from lxml.html import HtmlElement
 
@@ -53,10 +54,22 @@ def _words(el: HtmlElement) -> set[str]:
     return out
 
 
+# A link into one of these folders goes to a writer's page, not to another article: a
+# byline's author link beside the article's own time is no teaser.
+_AUTHOR_PATH = re.compile(
+    r"(?:^|/)(?:authors?|autor(?:es|en)?|auteurs?|autor[ei]|writers?|journalists?|"
+    r"reporters?|columnists?|profiles?|staff)/", re.IGNORECASE)
+
+
 def _is_link(a: HtmlElement) -> bool:
+    """``a`` leads to another page that may be another article."""
     href = (a.get("href") or "").strip().lower()
-    return bool(href) and not href.startswith(("#", "javascript:", "mailto:", "tel:")) and (
-        a.get("rel") or "").lower() != "bookmark"
+    if not href or href.startswith(("#", "javascript:", "mailto:", "tel:")):
+        return False
+    rel = (a.get("rel") or "").lower().split()
+    if "bookmark" in rel or "author" in rel:
+        return False
+    return not _AUTHOR_PATH.search(urlsplit(href).path)
 
 
 class Texts:
