@@ -1,6 +1,7 @@
 """What ``newsmon sources`` and ``newsmon status`` report: each configured source with its
-schedule, next run, last status, last success, article count and failure streak, and whether
-it is stale (its runs succeed, nothing new is stored: :mod:`storage.staleness`).
+schedule (an adaptive interval as it is now, and why: :mod:`scheduler.adaptive`), next run,
+last status, last success, article count and failure streak, and whether it is stale (its
+runs succeed, nothing new is stored: :mod:`storage.staleness`).
 
 The run history (``crawl_runs``) is the truth for the last run, the last success and the
 failure streak, so manual ``newsmon crawl`` runs count too; ``source_state`` adds what only the
@@ -13,7 +14,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from config.schema import Settings
-from scheduler.jobs import describe
+from scheduler.adaptive import read_cadence
+from scheduler.jobs import format_duration
 from storage.scheduler_store import SchedulerStore
 from storage.staleness import staleness
 
@@ -50,11 +52,13 @@ def source_rows(settings: Settings, store: SchedulerStore) -> list[dict[str, Any
                                    stale)
         backed_off_until = (state.backed_off_until if state is not None and label == "backed off"
                             else None)
+        cadence = read_cadence(source.name, source.schedule, settings.scheduler, store, now)
         rows.append({
             "name": source.name,
             "kind": source.kind.value,
             "enabled": source.enabled,
-            "schedule": describe(source.schedule),
+            "schedule": cadence.describe(),
+            "interval": format_duration(cadence.interval) if cadence.interval else None,
             "state": label,
             "next_run": state.next_run_at if state is not None and source.enabled else None,
             "last_run": history.last_run_at,
