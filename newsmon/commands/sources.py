@@ -46,8 +46,7 @@ def sources_command(ctx: typer.Context, fmt: FormatOption = OutputFormat.TABLE,
     shows as it is now and why ("every 3h: 8 new articles/day over 7 days"). A source
     failing scheduler.failure_threshold times in a row is "backed off" (run less often) until
     it succeeds again; one whose runs succeed but store nothing new for much longer than
-    usual is "stale". `newsmon sources check` tries
-    the sources live.
+    usual is "stale". `newsmon sources check` tries the sources live.
 
     Example: newsmon sources --format csv > sources.csv
     """
