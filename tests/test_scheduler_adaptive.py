@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 import subprocess
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -17,7 +17,14 @@ import pytest
 import yaml
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
-from distributed_support import newsmon_argv, wait_for
+from distributed_support import (  # noqa: F401  (fixtures)
+    REDIS_URL,
+    Proc,
+    newsmon_argv,
+    procs_fixture,
+    queue_name_fixture,
+    wait_for,
+)
 
 from config import ConfigError, load_settings
 from config.schema import Schedule, SchedulerSettings, Settings
@@ -226,48 +233,45 @@ def feed_server() -> Iterator[str]:
     server.server_close()
 
 
-def test_the_service_reschedules_a_source_when_its_interval_changes(
-        db_url: str, store: Store, feed_server: str, caplog: pytest.LogCaptureFixture) -> None:
-    """The first run (a pre-checked 304: no crawl process) finds a history of 8 articles 3 h
-    apart: the job's trigger becomes every 3 h from then on; a cron source's stays exact."""
-    feed = f"{feed_server}/feed.xml"
-    settings = Settings.model_validate({
-        "database_url": db_url, "crawl": {"obey_robots": False, "download_delay": 0},
-        "scheduler": {"heartbeat_interval": "1s"},
-        "sources": [
-            {"name": "wire", "kind": "rss", "urls": [feed], "refetch_within": None,
-             "schedule": {"interval": "30m", "min_interval": "5m", "max_interval": "6h"}},
-            {"name": "daily", "kind": "rss", "urls": [f"{feed_server}/daily.xml"],
-             "schedule": {"cron": "0 3 * * *", "timezone": "Asia/Kolkata"}},
-        ]})
+def adaptive_sources(feed_server: str) -> list[dict[str, Any]]:
+    return [
+        {"name": "wire", "kind": "rss", "urls": [f"{feed_server}/feed.xml"],
+         "refetch_within": None,
+         "schedule": {"interval": "30m", "min_interval": "5m", "max_interval": "6h"}},
+        {"name": "daily", "kind": "rss", "urls": [f"{feed_server}/daily.xml"],
+         "schedule": {"cron": "0 3 * * *", "timezone": "Asia/Kolkata"}},
+    ]
+
+
+def run_until_rescheduled(settings: Settings, store: Store, feed_server: str,
+                          caplog: pytest.LogCaptureFixture) -> None:
+    """Start the real service on ``settings`` (a history of 8 articles 3 h apart stored for
+    ``wire``, its feed's ETag kept), wait for its first run (a 304: no crawl process) and
+    check that its job was rescheduled from the configured 30m to every 3h, and that the cron
+    source's trigger stayed as configured."""
     now = datetime.now(UTC)
     newest = now - timedelta(hours=1)
     add_history(store, "wire", [newest - timedelta(hours=3 * k) for k in range(8)],
                 seen=now - timedelta(hours=2))
-    store.save_validators(feed, '"v1"', None)
+    store.save_validators(f"{feed_server}/feed.xml", '"v1"', None)
     sched = SchedulerStore(store.engine)
     service = Service(settings, sched, config_path=None)
+    caplog.set_level(logging.INFO, logger="scheduler.service")
     thread = threading.Thread(target=service.run)
     thread.start()
     try:
-        def interval() -> timedelta | None:
-            job = service.scheduler.get_job("wire") if service.scheduler else None
-            return job.trigger.interval if job is not None else None  # type: ignore[no-any-return]
-
-        caplog.set_level(logging.INFO, logger="scheduler.service")
-
         def rescheduled() -> list[str]:
             return [r.getMessage().split(", next run at")[0] for r in caplog.records
                     if "was every" in r.getMessage()]
 
         # (The line is logged once the new schedule is saved.)
-        wait_for(rescheduled, 20, "the job rescheduled")
+        wait_for(rescheduled, 40, "the job rescheduled")
         # Before its first run the source had no history of its own: the configured 30m.
         assert rescheduled() == ["wire: every 3h: 8 new articles/day over 7 days (was every 30m)"]
-        assert interval() == timedelta(hours=3)
         assert service.scheduler is not None
         job = service.scheduler.get_job("wire")
         assert isinstance(job.trigger, IntervalTrigger)
+        assert job.trigger.interval == timedelta(hours=3)
         assert job.misfire_grace_time == 3600 and job.max_instances == 1
         assert timedelta(hours=3) - timedelta(seconds=30) <= job.next_run_time - now <= (
             timedelta(hours=3, minutes=1))
@@ -286,6 +290,41 @@ def test_the_service_reschedules_a_source_when_its_interval_changes(
         thread.join(30)
     assert not thread.is_alive()
     assert sched.lock_holder() is None
+
+
+def test_the_service_reschedules_a_source_when_its_interval_changes(
+        db_url: str, store: Store, feed_server: str, caplog: pytest.LogCaptureFixture) -> None:
+    """The first run (a pre-checked 304: no crawl process) finds a history of 8 articles 3 h
+    apart: the job's trigger becomes every 3 h from then on; a cron source's stays exact."""
+    settings = Settings.model_validate({
+        "database_url": db_url, "crawl": {"obey_robots": False, "download_delay": 0},
+        "scheduler": {"heartbeat_interval": "1s"}, "sources": adaptive_sources(feed_server)})
+    run_until_rescheduled(settings, store, feed_server, caplog)
+
+
+@pytest.mark.slow
+@pytest.mark.redis
+@pytest.mark.parametrize("db_url", [pytest.param("postgresql", marks=pytest.mark.postgres)],
+                         indirect=True)
+def test_distributed_the_service_reschedules_after_a_workers_run(
+        tmp_path: Path, db_url: str, store: Store, feed_server: str, queue_name: str,
+        procs: Callable[..., Proc], caplog: pytest.LogCaptureFixture) -> None:
+    """Distributed: a ``newsmon worker`` makes the run (its own pre-check, a 304), and the
+    service that queued it reschedules the source just the same."""
+    (tmp_path / "sources.yaml").write_text(yaml.safe_dump({"sources": adaptive_sources(
+        feed_server)}))
+    config = tmp_path / "settings.yaml"
+    config.write_text(yaml.safe_dump({
+        "database_url": db_url, "data_dir": str(tmp_path), "sources_file": "sources.yaml",
+        "contact_url": "https://ops.example.org/newsmon",
+        "crawl": {"obey_robots": False, "download_delay": 0},
+        "scheduler": {"heartbeat_interval": "1s", "grace_period": "2s", "kill_after": "2s"},
+        "distributed": {"redis_url": REDIS_URL, "queue": queue_name,
+                        "visibility_timeout": "4s"}}))
+    worker = procs("worker", config)
+    run_until_rescheduled(load_settings(config, env={}), store, feed_server, caplog)
+    assert worker.stop() == 0, worker.output()
+    assert "not modified (pre-check, no crawl)" in worker.output()
 
 
 # -- newsmon sources -------------------------------------------------------------------------
