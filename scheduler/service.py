@@ -491,9 +491,13 @@ class Service:
         self.scheduler.reschedule_job(name, trigger=build_trigger(new.schedule))
         job = self.scheduler.modify_job(
             name, misfire_grace_time=misfire_grace(new.schedule, self.conf, now))
-        self.store.save_schedule(name, schedule_key(source.schedule), new.describe(),
-                                 job.next_run_time)
         was = format_duration(old.interval) if old is not None and old.interval else "?"
+        try:
+            self.store.save_schedule(name, schedule_key(source.schedule), new.describe(),
+                                     job.next_run_time)
+        except SQLAlchemyError as exc:  # the job has it; the next save of next runs too
+            logger.warning("%s: cannot save its new schedule: %s", name,
+                           getattr(exc, "orig", None) or exc)
         logger.info("%s: %s (was every %s), next run at %s", name, new.describe(), was,
                     job.next_run_time.isoformat(timespec="seconds"))
 

@@ -265,7 +265,10 @@ def run_until_rescheduled(settings: Settings, store: Store, feed_server: str,
                     if "was every" in r.getMessage()]
 
         # (The line is logged once the new schedule is saved.)
-        wait_for(rescheduled, 40, "the job rescheduled")
+        try:
+            wait_for(rescheduled, 40, "the job rescheduled")
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}; the service said:\n{caplog.text}") from None
         # Before its first run the source had no history of its own: the configured 30m.
         assert rescheduled() == ["wire: every 3h: 8 new articles/day over 7 days (was every 30m)"]
         assert service.scheduler is not None
