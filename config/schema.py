@@ -17,6 +17,7 @@ from pydantic import (
     ConfigDict,
     Field,
     PrivateAttr,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -66,6 +67,16 @@ def _positive(td: timedelta) -> timedelta:
     if td <= timedelta(0):
         raise ValueError("must be longer than zero")
     return td
+
+
+def _short(td: timedelta) -> str:
+    """``5400s`` -> ``1h30m``: a duration as settings files write it."""
+    total, parts = int(td.total_seconds()), []
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        n, total = divmod(total, size)
+        if n:
+            parts.append(f"{n}{unit}")
+    return "".join(parts) or "0s"
 
 
 def _check_timezone(name: str) -> str:
@@ -161,12 +172,42 @@ class _Strict(BaseModel):
 
 
 class Schedule(_Strict):
-    """When a source is crawled: every ``interval`` (with random ``jitter``) or by ``cron``."""
+    """When a source is crawled: every ``interval`` (with random ``jitter``) or by ``cron``.
+
+    ``min_interval`` / ``max_interval`` let an interval follow the source's publishing rate
+    (:mod:`scheduler.adaptive`) between the two; unset, each is ``interval`` itself (or the
+    ``scheduler:`` default). A cron schedule takes neither: it runs exactly at its times."""
 
     interval: PositiveDuration | None = None
     jitter: Duration = timedelta(0)
     cron: str | None = None
     timezone: TimeZoneName = "UTC"
+    min_interval: PositiveDuration | None = None
+    max_interval: PositiveDuration | None = None
+
+    @field_validator("min_interval", "max_interval")
+    @classmethod
+    def _bound_of_an_interval(cls, value: timedelta | None, info: ValidationInfo
+                              ) -> timedelta | None:
+        if value is None:
+            return value
+        if "interval" not in info.data:
+            return value  # its own error is reported
+        if info.data.get("cron") is not None:
+            raise ValueError(f"{info.field_name} adapts an interval schedule; a cron "
+                             "schedule runs exactly at its times (remove it, or give "
+                             "'interval' instead of 'cron')")
+        interval = info.data.get("interval")
+        if interval is None:
+            raise ValueError(f"{info.field_name} needs 'interval' (e.g. interval: 15m), the "
+                             "interval the source starts from")
+        lower = info.field_name == "min_interval"
+        if (value > interval) if lower else (value < interval):
+            raise ValueError(
+                f"{info.field_name} ({_short(value)}) is {'longer' if lower else 'shorter'} "
+                f"than interval ({_short(interval)}); it must be "
+                f"{'at most' if lower else 'at least'} the interval")
+        return value
 
     @model_validator(mode="after")
     def _one_trigger(self) -> Schedule:
@@ -298,6 +339,22 @@ class SchedulerSettings(_Strict):
     # stale_floor stale too.
     stale_factor: float = Field(default=4.0, ge=1.0)
     stale_floor: PositiveDuration = timedelta(days=2)
+    # Adaptive intervals (scheduler.adaptive): the default min_interval / max_interval of
+    # every interval schedule that sets none. Unset (the default), a source's interval stays
+    # exactly as configured; a default that would exclude a source's own interval is widened
+    # to it, so a default never makes a source faster or slower than its interval on its own.
+    min_interval: PositiveDuration | None = None
+    max_interval: PositiveDuration | None = None
+
+    @field_validator("max_interval")
+    @classmethod
+    def _max_not_below_min(cls, value: timedelta | None, info: ValidationInfo
+                           ) -> timedelta | None:
+        low = info.data.get("min_interval")
+        if value is not None and low is not None and value < low:
+            raise ValueError(f"max_interval ({_short(value)}) is shorter than min_interval "
+                             f"({_short(low)})")
+        return value
 
 
 class SmtpSecurity(StrEnum):

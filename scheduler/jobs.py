@@ -61,8 +61,14 @@ def describe(schedule: Schedule) -> str:
 def schedule_key(schedule: Schedule) -> str:
     """A fingerprint of a schedule: a persisted next run time counts only under the same one."""
     if schedule.interval is not None:
-        return (f"interval:{schedule.interval.total_seconds():g}:"
-                f"{schedule.jitter.total_seconds():g}")
+        key = (f"interval:{schedule.interval.total_seconds():g}:"
+               f"{schedule.jitter.total_seconds():g}")
+        if schedule.min_interval is not None or schedule.max_interval is not None:
+            # Only when set, so that the key of a schedule without bounds stays as it was.
+            low, high = schedule.min_interval, schedule.max_interval
+            key += (f":{low.total_seconds() if low else 0:g}:"
+                    f"{high.total_seconds() if high else 0:g}")
+        return key
     return f"cron:{schedule.cron}:{schedule.timezone}:{schedule.jitter.total_seconds():g}"
 
 

@@ -1,6 +1,7 @@
 """What ``newsmon sources`` and ``newsmon status`` report: each configured source with its
-schedule, next run, last status, last success, article count and failure streak, and whether
-it is stale (its runs succeed, nothing new is stored: :mod:`storage.staleness`).
+schedule (an adaptive interval as it is now, and why: :mod:`scheduler.adaptive`), next run,
+last status, last success, article count and failure streak, and whether it is stale (its
+runs succeed, nothing new is stored: :mod:`storage.staleness`).
 
 The run history (``crawl_runs``) is the truth for the last run, the last success and the
 failure streak, so manual ``newsmon crawl`` runs count too; ``source_state`` adds what only the
@@ -12,8 +13,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from config.schema import Settings
-from scheduler.jobs import describe
+from config.schema import Settings, Source
+from scheduler.adaptive import read_cadence
+from scheduler.jobs import format_duration
 from storage.scheduler_store import SchedulerStore
 from storage.staleness import staleness
 
@@ -43,14 +45,14 @@ def source_rows(settings: Settings, store: SchedulerStore) -> list[dict[str, Any
     states = store.states()
     threshold = settings.scheduler.failure_threshold
     now = datetime.now(UTC)
-    listed: list[tuple[str, str | None, bool, str | None]] = [
-        (s.name, s.kind.value, s.enabled, describe(s.schedule)) for s in settings.sources]
+    listed: list[tuple[str, str | None, bool, Source | None]] = [
+        (s.name, s.kind.value, s.enabled, s) for s in settings.sources]
     recorded = store.recorded_sources()
     configured = True
     if recorded and not set(recorded) & {name for name, *_ in listed}:
         listed, configured = [(name, None, True, None) for name in recorded], False
     rows = []
-    for name, kind, enabled, schedule in listed:
+    for name, kind, enabled, source in listed:
         history = store.history(name)
         state = states.get(name)
         failures = history.consecutive_failures
@@ -60,12 +62,16 @@ def source_rows(settings: Settings, store: SchedulerStore) -> list[dict[str, Any
         label = source_state_label(enabled, failures, threshold, history.last_status, stale)
         backed_off_until = (state.backed_off_until if state is not None and label == "backed off"
                             else None)
+        cadence = (read_cadence(name, source.schedule, settings.scheduler, store, now)
+                   if source is not None else None)
         rows.append({
             "name": name,
             "configured": configured,
             "kind": kind,
             "enabled": enabled,
-            "schedule": schedule,
+            "schedule": cadence.describe() if cadence is not None else None,
+            "interval": (format_duration(cadence.interval)
+                         if cadence is not None and cadence.interval else None),
             "state": label,
             "next_run": state.next_run_at if state is not None and enabled else None,
             "last_run": history.last_run_at,

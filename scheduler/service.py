@@ -55,13 +55,13 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from config.loader import warn_placeholder_contact
 from config.schema import Settings, Source
+from scheduler.adaptive import Cadence, bounds, read_cadence
 from scheduler.banner import startup_lines
 from scheduler.child import CrawlResult, CrawlSupervisor, run_process
 from scheduler.jobs import (
     DIGEST_JOB_ID,
     backoff_delay,
     build_trigger,
-    describe,
     digest_trigger,
     first_run_time,
     format_duration,
@@ -130,6 +130,8 @@ class Service:
         # Runs that could not be opened while the database was away: (source, due, why).
         self._missed: list[tuple[str, datetime, str]] = []
         self._failures: dict[str, int] = {}
+        #: Each source's effective schedule (its interval adapted: scheduler.adaptive).
+        self._cadences: dict[str, Cadence] = {}
         self._signals = 0
         self._wake_r, self._wake_w = os.pipe()
         os.set_blocking(self._wake_w, False)
@@ -303,17 +305,19 @@ class Service:
         for name, source in self.sources.items():
             state = states.get(name)
             first = first_run_time(source.schedule, state, now)
+            cadence = read_cadence(name, source.schedule, self.conf, self.store, now)
+            self._cadences[name] = cadence
             scheduler.add_job(
-                self._run_source, build_trigger(source.schedule), args=[name], id=name,
+                self._run_source, build_trigger(cadence.schedule), args=[name], id=name,
                 name=name, max_instances=1, coalesce=True,
-                misfire_grace_time=misfire_grace(source.schedule, self.conf, now),
+                misfire_grace_time=misfire_grace(cadence.schedule, self.conf, now),
                 next_run_time=first, replace_existing=True,
             )
-            self.store.save_schedule(name, schedule_key(source.schedule),
-                                     describe(source.schedule), first)
+            self.store.save_schedule(name, schedule_key(source.schedule), cadence.describe(),
+                                     first)
             self._failures[name] = state.consecutive_failures if state else 0
             self._first_runs[name] = first
-            logger.debug("%s: %s, next run %s", name, describe(source.schedule),
+            logger.debug("%s: %s, next run %s", name, cadence.describe(),
                          first.isoformat(timespec="seconds"))
         if search_index.enabled(self.store.engine):
             scheduler.add_job(self._run_index, IntervalTrigger(seconds=INDEX_EVERY_S),
@@ -443,8 +447,10 @@ class Service:
         before = self._failures.get(name, 0)
         failures = history.consecutive_failures
         self._failures[name] = failures
+        self._adapt(source, now)
         until: datetime | None = None
-        delay = backoff_delay(nominal_period(source.schedule, now), failures, self.conf)
+        effective = self._cadences[name].schedule if name in self._cadences else source.schedule
+        delay = backoff_delay(nominal_period(effective, now), failures, self.conf)
         if delay is not None and result.status in FAILURE and not self.draining.is_set():
             until = now + delay
             job = self.scheduler.get_job(name) if self.scheduler is not None else None
@@ -460,6 +466,42 @@ class Service:
                                last_success_at=history.last_success_at,
                                backed_off_until=until)
         self._save_next_runs([name])
+
+    def _adapt(self, source: Source, now: datetime) -> None:
+        """Follow the source's publishing rate (:mod:`scheduler.adaptive`): when its interval
+        changed, its job gets the new trigger (next run one new interval from now) and grace.
+
+        Only the trigger changes: the job stays the one job of its source (``max_instances=1``,
+        the run lock, the supervision of its process are untouched), and a back-off set after
+        this still wins. A database error keeps the interval as it was."""
+        name = source.name
+        if (self.scheduler is None or self.draining.is_set()
+                or bounds(source.schedule, self.conf) is None):
+            return
+        try:
+            new = read_cadence(name, source.schedule, self.conf, self.store, now)
+        except SQLAlchemyError as exc:
+            logger.warning("%s: cannot read its publishing rate; its interval stays: %s",
+                           name, getattr(exc, "orig", None) or exc)
+            return
+        old = self._cadences.get(name)
+        self._cadences[name] = new
+        if old is not None and old.interval == new.interval:
+            return
+        if self.scheduler.get_job(name) is None:
+            return
+        self.scheduler.reschedule_job(name, trigger=build_trigger(new.schedule))
+        job = self.scheduler.modify_job(
+            name, misfire_grace_time=misfire_grace(new.schedule, self.conf, now))
+        was = format_duration(old.interval) if old is not None and old.interval else "?"
+        try:
+            self.store.save_schedule(name, schedule_key(source.schedule), new.describe(),
+                                     job.next_run_time)
+        except SQLAlchemyError as exc:  # the job has it; the next save of next runs too
+            logger.warning("%s: cannot save its new schedule: %s", name,
+                           getattr(exc, "orig", None) or exc)
+        logger.info("%s: %s (was every %s), next run at %s", name, new.describe(), was,
+                    job.next_run_time.isoformat(timespec="seconds"))
 
     def _run_index(self) -> None:
         """PostgreSQL: index what bulk writers left queued for search (crawls index their

@@ -100,6 +100,17 @@ class SourceHistory:
     blocked: int = 0  # pages refused or walled in the last finished run
 
 
+@dataclass(frozen=True, slots=True)
+class Publishing:
+    """What one source published in a window (its articles' published time, else the time
+    newsmon first saw them): the rate :mod:`scheduler.adaptive` reads."""
+
+    count: int  # articles whose time is in [since, now]
+    oldest: datetime | None  # the earliest and latest of those times
+    newest: datetime | None
+    last: datetime | None  # the latest time of any article of the source (until now)
+
+
 class SchedulerStore:
     """The service's tables and the run-history views, on an engine the caller owns."""
 
@@ -238,6 +249,31 @@ class SchedulerStore:
                 .where(HttpValidator.url.in_(list(urls)))
             ).all()
         return {r[0]: (r[1], r[2]) for r in rows}
+
+    def publishing(self, source: str, since: datetime, now: datetime) -> Publishing | None:
+        """The articles of ``source`` published in ``[since, now]`` (a missing published time
+        counts as the first-seen one); None when the source has no successful run yet.
+
+        Bounded by ``first_seen_at >= since`` (an article is not stored before it is
+        published), so it reads the window's rows through the index, not the whole source;
+        ``last`` is read only when the window is empty."""
+        at = func.coalesce(Article.published_at, Article.first_seen_at)
+        of_source = Article.source_id == (
+            select(SourceRow.id).where(SourceRow.name == source).scalar_subquery())
+        with self.engine.connect() as conn:
+            ran = conn.execute(select(CrawlRun.id).where(
+                CrawlRun.source_name == source, CrawlRun.status.in_(SUCCESS)).limit(1)).first()
+            if ran is None:
+                return None
+            count, oldest, newest = conn.execute(
+                select(func.count(Article.id), func.min(at), func.max(at))
+                .where(of_source, Article.first_seen_at >= since, at >= since, at <= now)
+            ).one()
+            last: datetime | None = newest
+            if not count:
+                last = conn.execute(select(func.max(at)).where(of_source, at <= now)).scalar()
+        return Publishing(count=int(count), oldest=_aware(oldest), newest=_aware(newest),
+                          last=_aware(last))
 
     def running_runs(self) -> list[tuple[int, str, str | None, int | None, datetime]]:
         """(id, source, host, pid, started_at) of every run still marked ``running``."""
