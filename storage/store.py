@@ -17,15 +17,19 @@ from storage.models import Article, ArticleURL, CrawlRun, SourceRow
 from storage.records import Outcome, RunStats, StoryMatcher
 from storage.sources_runs import SourcesRuns
 from storage.write import ArticleWriter
-from storage.write_postgres import PostgresWriter
 from storage.write_sqlite import SqliteWriter
 
 logger = logging.getLogger(__name__)
 
 
 def writer_for(engine: Engine) -> ArticleWriter:
-    """The article writer of ``engine``'s database: the one place the write path picks it."""
-    return PostgresWriter() if engine.dialect.name == "postgresql" else SqliteWriter()
+    """The article writer of ``engine``'s database: the one place the write path picks it.
+    The PostgreSQL one (and SQLAlchemy's PostgreSQL dialect) is imported only for PostgreSQL."""
+    if engine.dialect.name == "postgresql":
+        from storage.write_postgres import PostgresWriter
+
+        return PostgresWriter()
+    return SqliteWriter()
 
 
 class Store:
