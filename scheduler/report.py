@@ -15,7 +15,7 @@ from typing import Any
 from config.schema import Settings
 from scheduler.jobs import describe
 from storage.scheduler_store import SchedulerStore
-from storage.staleness import staleness
+from storage.staleness import staleness_of
 
 
 def source_state_label(enabled: bool, failures: int, threshold: int,
@@ -38,13 +38,16 @@ def source_rows(settings: Settings, store: SchedulerStore) -> list[dict[str, Any
     states = store.states()
     threshold = settings.scheduler.failure_threshold
     now = datetime.now(UTC)
+    names = [source.name for source in settings.sources]
+    histories = store.histories(names)
+    quiets = staleness_of(store.engine, names, factor=settings.scheduler.stale_factor,
+                          floor=settings.scheduler.stale_floor, now=now)
     rows = []
     for source in settings.sources:
-        history = store.history(source.name)
+        history = histories[source.name]
         state = states.get(source.name)
         failures = history.consecutive_failures
-        quiet = staleness(store.engine, source.name, factor=settings.scheduler.stale_factor,
-                          floor=settings.scheduler.stale_floor, now=now)
+        quiet = quiets[source.name]
         stale = quiet is not None and quiet.stale
         label = source_state_label(source.enabled, failures, threshold, history.last_status,
                                    stale)
