@@ -84,9 +84,13 @@ def test_quick_commands_do_not_import_the_crawl_stack(tmp_path: Path, config: Pa
     modules = {name.split(".")[0] for name in found}
     assert "storage" in modules or args[0] == "parse-time"  # it did run
     assert modules & CRAWL_STACK == set()
-    # On SQLite, neither SQLAlchemy's PostgreSQL dialect (and its drivers, asyncio) nor the
+    # The database is at the head revision: one read of alembic_version says so, no Alembic.
+    assert "alembic" not in modules
+    # On SQLite not SQLAlchemy's PostgreSQL dialect (and its drivers, asyncio); not the
     # other commands' modules.
     assert {m for m in found if m.startswith("sqlalchemy.dialects.postgresql")} == set()
+    # Reading commands: not the write path (the writers, story filing), loaded on a write.
+    assert {m for m in found if m.startswith(("storage.write", "storage.stories"))} == set()
     assert {m for m in found if m.startswith("newsmon.commands.")} == {
         f"newsmon.commands.{args[0].replace('-', '_')}"}
 
