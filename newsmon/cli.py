@@ -1,6 +1,8 @@
-"""Console entry point: imports every command module so it registers, then runs the app.
+"""Console entry point: imports the command modules so they register, then runs the app.
 
-The command modules are cheap to import (``newsmon --help`` imports them all): each imports
+``newsmon COMMAND`` imports only the module(s) registering COMMAND (:data:`COMMAND_MODULES`),
+so Typer builds one command's options, not every command's; ``newsmon --help`` and a name
+that is no command import them all. The command modules are cheap to import: each imports
 its heavy dependencies (Scrapy, the database, the settings schema) in the command itself;
 tests/test_cli_startup.py holds them to it."""
 
@@ -18,10 +20,31 @@ import typer
 from newsmon import commands
 from newsmon.app import app
 
+#: The modules of newsmon.commands that register each top-level command or group (a test
+#: checks this against what importing them all registers).
+COMMAND_MODULES: dict[str, tuple[str, ...]] = {
+    "alerts": ("alerts",), "watch": ("alerts",), "crawl": ("crawl",), "db": ("db", "db_migrate"),
+    "demo": ("demo",), "digest": ("digest",), "export": ("export",), "extract": ("extract",),
+    "parse-time": ("parse_time",), "reprocess": ("reprocess",), "run": ("run",),
+    "runs": ("runs",), "search": ("search",), "serve": ("serve",), "show": ("show",),
+    "sources": ("sources",), "stats": ("stats",), "status": ("status",),
+    "worker": ("worker",), "workers": ("workers",),
+}
 
-def _load_commands() -> None:
-    for mod in pkgutil.iter_modules(commands.__path__):
-        importlib.import_module(f"{commands.__name__}.{mod.name}")
+
+def _load_commands(command: str | None = None) -> None:
+    """Import the modules registering ``command`` (None, or a name that is no command:
+    every command module, as ``newsmon --help`` and "No such command" need)."""
+    names = COMMAND_MODULES.get(command or "") or tuple(
+        mod.name for mod in pkgutil.iter_modules(commands.__path__))
+    for name in names:
+        importlib.import_module(f"{commands.__name__}.{name}")
+
+
+def command_name(argv: Sequence[str]) -> str | None:
+    """The command ``argv`` (without the global options) names; None if it starts with an
+    option (``--help``) or is empty."""
+    return argv[0] if argv and not argv[0].startswith("-") else None
 
 
 #: Options every command takes, before or after its name: option -> environment variable.
@@ -78,7 +101,7 @@ def _global(
 def main() -> None:
     argv, env = global_options(sys.argv[1:])
     os.environ.update(env)
-    _load_commands()
+    _load_commands(command_name(argv))
     app(args=argv, prog_name="newsmon")
 
 

@@ -17,7 +17,7 @@ from config.schema import Settings, Source
 from scheduler.adaptive import read_cadence
 from scheduler.jobs import format_duration
 from storage.scheduler_store import SchedulerStore
-from storage.staleness import staleness
+from storage.staleness import staleness_of
 
 
 def source_state_label(enabled: bool, failures: int, threshold: int,
@@ -51,13 +51,16 @@ def source_rows(settings: Settings, store: SchedulerStore) -> list[dict[str, Any
     configured = True
     if recorded and not set(recorded) & {name for name, *_ in listed}:
         listed, configured = [(name, None, True, None) for name in recorded], False
+    names = [name for name, *_ in listed]
+    histories = store.histories(names)
+    quiets = staleness_of(store.engine, names, factor=settings.scheduler.stale_factor,
+                          floor=settings.scheduler.stale_floor, now=now)
     rows = []
     for name, kind, enabled, source in listed:
-        history = store.history(name)
+        history = histories[name]
         state = states.get(name)
         failures = history.consecutive_failures
-        quiet = staleness(store.engine, name, factor=settings.scheduler.stale_factor,
-                          floor=settings.scheduler.stale_floor, now=now)
+        quiet = quiets[name]
         stale = quiet is not None and quiet.stale
         label = source_state_label(enabled, failures, threshold, history.last_status, stale)
         backed_off_until = (state.backed_off_until if state is not None and label == "backed off"

@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from sqlalchemy import ColumnElement, bindparam, func, literal
-from sqlalchemy.dialects.postgresql import REGCONFIG, TSQUERY
 
 TS_CONFIG = "english"
 
@@ -289,6 +288,8 @@ def to_fts5(node: Query) -> str:
 
 def to_tsquery(node: Query) -> ColumnElement[Any]:
     """The PostgreSQL ``tsquery`` expression for ``node``, every term a bound value."""
+    from sqlalchemy.dialects.postgresql import REGCONFIG, TSQUERY  # not imported on SQLite
+
     cfg = literal(TS_CONFIG, REGCONFIG)
     if isinstance(node, Term):
         return func.plainto_tsquery(cfg, bindparam(None, node.text), type_=TSQUERY)

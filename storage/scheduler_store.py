@@ -296,36 +296,37 @@ class SchedulerStore:
 
     def history(self, source: str, scan: int = 200) -> SourceHistory:
         """Last run, last success and the current failure streak of ``source``."""
+        return self.histories([source], scan)[source]
+
+    def histories(self, sources: Sequence[str], scan: int = 200) -> dict[str, SourceHistory]:
+        """:meth:`history` of each of ``sources``, in three queries whatever their number
+        (each source's latest ``scan`` runs are read for its failure streak)."""
+        names = list(dict.fromkeys(sources))
+        latest = (select(CrawlRun.source_name, CrawlRun.status, CrawlRun.started_at,
+                         CrawlRun.finished_at, CrawlRun.blocked,
+                         func.row_number().over(partition_by=CrawlRun.source_name,
+                                                order_by=CrawlRun.id.desc()).label("n"))
+                  .where(CrawlRun.source_name.in_(names)).subquery())
         with self.engine.connect() as conn:
-            rows = conn.execute(
-                select(CrawlRun.status, CrawlRun.started_at, CrawlRun.finished_at,
-                       CrawlRun.blocked)
-                .where(CrawlRun.source_name == source)
-                .order_by(CrawlRun.id.desc()).limit(scan)
-            ).all()
-            last_success = conn.execute(
-                select(func.max(CrawlRun.finished_at))
-                .where(CrawlRun.source_name == source, CrawlRun.status.in_(SUCCESS))
-            ).scalar()
-            articles = conn.execute(
-                select(func.count(Article.id)).join(SourceRow, SourceRow.id == Article.source_id)
-                .where(SourceRow.name == source)
-            ).scalar_one()
-        streak = 0
-        for status, _started, _finished, _blocked in rows:
-            if status in SUCCESS:
-                break
-            if status in FAILURE:
-                streak += 1
-        last = next((r for r in rows if r[0] != "running"), rows[0] if rows else None)
-        return SourceHistory(
-            last_run_at=(last[2] or last[1]) if last is not None else None,
-            last_status=last[0] if last is not None else None,
-            last_success_at=_aware(last_success),
-            consecutive_failures=streak,
-            articles=int(articles),
-            blocked=int(last[3] or 0) if last is not None else 0,
-        )
+            rows = conn.execute(select(latest.c.source_name, latest.c.status,
+                                       latest.c.started_at, latest.c.finished_at,
+                                       latest.c.blocked)
+                                .where(latest.c.n <= scan).order_by(latest.c.source_name,
+                                                                    latest.c.n)).all()
+            last_success = dict(conn.execute(
+                select(CrawlRun.source_name, func.max(CrawlRun.finished_at))
+                .where(CrawlRun.source_name.in_(names), CrawlRun.status.in_(SUCCESS))
+                .group_by(CrawlRun.source_name)).all())
+            articles = dict(conn.execute(
+                select(SourceRow.name, func.count(Article.id))
+                .join(SourceRow, SourceRow.id == Article.source_id)
+                .where(SourceRow.name.in_(names)).group_by(SourceRow.name)).all())
+        runs: dict[str, list[tuple[str, datetime, datetime | None, int | None]]] = {
+            name: [] for name in names}
+        for name, status, started, finished, blocked in rows:
+            runs[name].append((status, started, finished, blocked))
+        return {name: _history(runs[name], last_success.get(name), articles.get(name, 0))
+                for name in names}
 
     def recorded_sources(self) -> list[str]:
         """The names of the sources this database has runs or articles of, sorted."""
@@ -411,3 +412,23 @@ def _aware(value: datetime | None) -> datetime | None:
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _history(rows: Sequence[tuple[str, datetime, datetime | None, int | None]],
+             last_success: datetime | None, articles: int) -> SourceHistory:
+    """A source's history from its latest runs, newest first."""
+    streak = 0
+    for status, _started, _finished, _blocked in rows:
+        if status in SUCCESS:
+            break
+        if status in FAILURE:
+            streak += 1
+    last = next((r for r in rows if r[0] != "running"), rows[0] if rows else None)
+    return SourceHistory(
+        last_run_at=(last[2] or last[1]) if last is not None else None,
+        last_status=last[0] if last is not None else None,
+        last_success_at=_aware(last_success),
+        consecutive_failures=streak,
+        articles=int(articles),
+        blocked=int(last[3] or 0) if last is not None else 0,
+    )

@@ -13,21 +13,30 @@ here is a no-op: FTS5 triggers keep that index in sync (``storage.search_sqlite`
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from functools import cache
 
 from sqlalchemy.engine import Connection, Engine
 
 from storage.search_base import SearchBackend
-from storage.search_postgres import PostgresSearch
 from storage.search_sqlite import SqliteSearch
 
 BATCH = 500
 
-_POSTGRES, _SQLITE = PostgresSearch(), SqliteSearch()
+_SQLITE = SqliteSearch()
+
+
+@cache
+def _postgres() -> SearchBackend:
+    """The PostgreSQL back-end, imported (with SQLAlchemy's PostgreSQL dialect) on first use:
+    a command on SQLite never loads it."""
+    from storage.search_postgres import PostgresSearch
+
+    return PostgresSearch()
 
 
 def backend_for(bind: Engine | Connection) -> SearchBackend:
     """The search back-end of ``bind``'s database."""
-    return _POSTGRES if bind.dialect.name == "postgresql" else _SQLITE
+    return _postgres() if bind.dialect.name == "postgresql" else _SQLITE
 
 
 def enabled(bind: Engine | Connection) -> bool:

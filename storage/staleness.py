@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from statistics import median
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import SQLAlchemyError
@@ -66,21 +66,53 @@ def staleness(engine: Engine, source: str, *, factor: float, floor: timedelta,
               now: datetime | None = None) -> Staleness | None:
     """The staleness of ``source`` as of ``now`` (runs started later are not looked at);
     None if its latest finished run did not succeed or it never succeeded."""
+    return staleness_of(engine, [source], factor=factor, floor=floor, now=now)[source]
+
+
+def staleness_of(engine: Engine, names: Iterable[str], *, factor: float, floor: timedelta,
+                 now: datetime | None = None) -> dict[str, Staleness | None]:
+    """:func:`staleness` of each of ``names``, in three queries whatever their number."""
     now = now or datetime.now(UTC)
-    done = (CrawlRun.source_name == source, CrawlRun.started_at <= now,
+    wanted = list(dict.fromkeys(names))
+    done = (CrawlRun.source_name.in_(wanted), CrawlRun.started_at <= now,
             CrawlRun.status != "running")
+    newest = (select(CrawlRun.source_name, CrawlRun.status,
+                     func.row_number().over(
+                         partition_by=CrawlRun.source_name,
+                         order_by=(CrawlRun.started_at.desc(), CrawlRun.id.desc())).label("n"))
+              .where(*done).subquery())
     with engine.connect() as conn:
-        last = conn.execute(select(CrawlRun.status).where(*done)
-                            .order_by(CrawlRun.started_at.desc(), CrawlRun.id.desc())
-                            .limit(1)).scalar()
-        if last not in SUCCESS:
-            return None
-        ok = (*done, CrawlRun.status.in_(SUCCESS))
-        times = [_aware(t) for t in conn.execute(
-            select(CrawlRun.started_at).where(*ok, CrawlRun.new > 0)
-            .order_by(CrawlRun.started_at.desc()).limit(LEARN_FROM)).scalars()]
-        first = _aware(conn.execute(select(func.min(CrawlRun.started_at)).where(*ok)).scalar())
-    stamps = [t for t in times if t is not None]
+        last = dict(conn.execute(select(newest.c.source_name, newest.c.status)
+                                 .where(newest.c.n == 1)).all())
+        ok_names = [n for n in wanted if last.get(n) in SUCCESS]
+        times: dict[str, list[datetime]] = {n: [] for n in ok_names}
+        first: dict[str, Any] = {}
+        if ok_names:
+            ok = (CrawlRun.source_name.in_(ok_names), CrawlRun.started_at <= now,
+                  CrawlRun.status.in_(SUCCESS))
+            learn = (select(CrawlRun.source_name, CrawlRun.started_at,
+                            func.row_number().over(partition_by=CrawlRun.source_name,
+                                                   order_by=CrawlRun.started_at.desc())
+                            .label("n"))
+                     .where(*ok, CrawlRun.new > 0).subquery())
+            for name, started in conn.execute(
+                    select(learn.c.source_name, learn.c.started_at)
+                    .where(learn.c.n <= LEARN_FROM).order_by(learn.c.source_name, learn.c.n)):
+                if (stamp := _aware(started)) is not None:
+                    times[name].append(stamp)
+            first = dict(conn.execute(
+                select(CrawlRun.source_name, func.min(CrawlRun.started_at))
+                .where(*ok).group_by(CrawlRun.source_name)).all())
+    out: dict[str, Staleness | None] = dict.fromkeys(wanted)
+    for name in ok_names:
+        out[name] = _judge(times[name], _aware(first.get(name)), now, factor, floor)
+    return out
+
+
+def _judge(stamps: list[datetime], first: datetime | None, now: datetime, factor: float,
+           floor: timedelta) -> Staleness | None:
+    """Staleness from the starts of a source's latest runs that stored something new
+    (newest first) and of its first success."""
     quiet_since = stamps[0] if stamps else first
     if quiet_since is None:
         return None
@@ -94,12 +126,8 @@ def staleness(engine: Engine, source: str, *, factor: float, floor: timedelta,
 def stale_sources(engine: Engine, names: Iterable[str], *, factor: float, floor: timedelta,
                   now: datetime | None = None) -> dict[str, Staleness]:
     """The stale ones among ``names``, with their staleness."""
-    out = {}
-    for name in names:
-        found = staleness(engine, name, factor=factor, floor=floor, now=now)
-        if found is not None and found.stale:
-            out[name] = found
-    return out
+    found = staleness_of(engine, names, factor=factor, floor=floor, now=now)
+    return {name: quiet for name, quiet in found.items() if quiet is not None and quiet.stale}
 
 
 def history_staleness(settings: Settings) -> dict[str, str]:

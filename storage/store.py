@@ -5,27 +5,36 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any
+from functools import cached_property, partial
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage.article import ArticleRecord
-from storage.engine import WRITES, make_engine
+from storage.engine import WRITES, dialect_insert, make_engine
 from storage.migrate import upgrade
 from storage.models import Article, ArticleURL, CrawlRun, SourceRow
 from storage.records import Outcome, RunStats, StoryMatcher
 from storage.sources_runs import SourcesRuns
-from storage.write import ArticleWriter
-from storage.write_postgres import PostgresWriter
-from storage.write_sqlite import SqliteWriter
+
+if TYPE_CHECKING:
+    from storage.write import ArticleWriter
 
 logger = logging.getLogger(__name__)
 
 
 def writer_for(engine: Engine) -> ArticleWriter:
-    """The article writer of ``engine``'s database: the one place the write path picks it."""
-    return PostgresWriter() if engine.dialect.name == "postgresql" else SqliteWriter()
+    """The article writer of ``engine``'s database: the one place the write path picks it.
+    Imported on the first write (a reading command never loads the write path), the
+    PostgreSQL one (and SQLAlchemy's PostgreSQL dialect) only for PostgreSQL."""
+    if engine.dialect.name == "postgresql":
+        from storage.write_postgres import PostgresWriter
+
+        return PostgresWriter()
+    from storage.write_sqlite import SqliteWriter
+
+    return SqliteWriter()
 
 
 class Store:
@@ -48,8 +57,7 @@ class Store:
         # Writes that read first (story filing, known keys): on SQLite they begin IMMEDIATE.
         self._writes = sessionmaker(engine.execution_options(**{WRITES: True}),
                                     expire_on_commit=False)
-        self._writer = writer_for(engine)
-        self._records = SourcesRuns(engine, self._writer.insert)
+        self._records = SourcesRuns(engine, partial(dialect_insert, engine))
 
     @classmethod
     def from_url(cls, url: str, *, migrate: bool = True, defer_search_index: bool = False,
@@ -61,6 +69,10 @@ class Store:
         if migrate:
             upgrade(store.engine)
         return store
+
+    @cached_property
+    def _writer(self) -> ArticleWriter:
+        return writer_for(self.engine)
 
     def close(self) -> None:
         self.engine.dispose()

@@ -7,7 +7,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, DateTime, Text, bindparam, cast
-from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import Float, Integer, TypeDecorator, TypeEngine
 
@@ -59,6 +58,8 @@ def pg_array(values: Iterable[Any], item_type: TypeEngine[Any]) -> ColumnElement
     dumps a Python list element by element in Python (~15 ms for 10,000 numbers or strings),
     where joining the literal takes ~1 ms: for the batch lookups that send tens of thousands
     of LSH buckets and headline pairs at once."""
+    from sqlalchemy.dialects.postgresql import ARRAY  # PostgreSQL only: not imported on SQLite
+
     if isinstance(item_type, Integer | Float):  # numbers need no quoting: one join
         literal = "{" + ",".join(map(repr if isinstance(item_type, Float) else str,
                                      values)) + "}"

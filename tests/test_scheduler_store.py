@@ -85,6 +85,20 @@ def test_failure_streak_last_success_and_article_count(store: Store,
     assert sched.history("alpha").consecutive_failures == 0
 
 
+def test_histories_of_several_sources_in_one_call(store: Store, sched: SchedulerStore) -> None:
+    for source, status in [("alpha", "ok"), ("beta", "failed"), ("alpha", "failed"),
+                           ("beta", "timeout"), ("beta", "failed"), ("alpha", "partial")]:
+        add_run(store, sched, source, status)  # interleaved: each source's runs are its own
+    found = sched.histories(["alpha", "beta", "never-ran"])
+    assert {n: (h.consecutive_failures, h.last_status, h.last_success_at is not None)
+            for n, h in found.items()} == {"alpha": (0, "partial", True),
+                                           "beta": (3, "failed", False),
+                                           "never-ran": (0, None, False)}
+    # The streak is counted within each source's latest ``scan`` runs.
+    assert sched.histories(["beta"], scan=2)["beta"].consecutive_failures == 2
+    assert found == {n: sched.history(n) for n in ("alpha", "beta", "never-ran")}
+
+
 def test_runs_newest_first_per_source(store: Store, sched: SchedulerStore) -> None:
     ids = [add_run(store, sched, s, "ok") for s in ("alpha", "beta", "alpha")]
     assert [r.id for r in sched.runs()] == ids[::-1]

@@ -20,7 +20,7 @@ from digest import build_digest, render
 from newsmon.app import app
 from newsmon.cli import _load_commands
 from storage import RunStats, Store
-from storage.staleness import stale_sources, staleness
+from storage.staleness import stale_sources, staleness, staleness_of
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 
@@ -79,6 +79,20 @@ def test_failing_new_and_silent_sources(store: Store) -> None:
     assert silent.quiet_since == NOW - timedelta(hours=72)
     assert set(stale_sources(store.engine, ["broken", "nobody", "silent"], factor=4,
                              floor=timedelta(days=2), now=NOW)) == {"silent"}
+
+
+def test_several_sources_at_once(store: Store) -> None:
+    history(store, "hourly", timedelta(hours=6), storing=6, quiet=timedelta(hours=30))
+    history(store, "weekly", timedelta(days=7), storing=4, quiet=timedelta(hours=30))
+    history(store, "broken", timedelta(hours=1), storing=5, quiet=timedelta(days=5))
+    run(store, "broken", NOW - timedelta(minutes=5), new=0, status="failed")
+    found = staleness_of(store.engine, ["hourly", "weekly", "broken", "nobody"], factor=4,
+                         floor=timedelta(hours=1), now=NOW)
+    assert {n: None if q is None else (q.stale, q.usual_gap, q.quiet_since)
+            for n, q in found.items()} == {
+        "hourly": (True, timedelta(hours=6), NOW - timedelta(hours=30)),
+        "weekly": (False, timedelta(days=7), NOW - timedelta(hours=30)),
+        "broken": None, "nobody": None}
 
 
 def test_sources_status_and_digest_flag_it(tmp_path: Path, db_url: str, store: Store) -> None:
