@@ -13,20 +13,19 @@ own batch comes.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, func, select, tuple_, update
-from sqlalchemy.orm import Session
 
 from storage.article import ArticleRecord
-from storage.models import Article, Story, StoryLink
+from storage.models import Article, StoryLink
 from storage.records import StoryMatcher
+from storage.recount import recount
 from storage.store import Store
 from storage.stories import NewArticle, story_filer
-from storage.stories.common import _aware
 
 #: (first_seen_at, id) of the last article of a batch: where the next batch starts.
 Position = tuple[datetime, int]
@@ -102,29 +101,3 @@ def refile_batch(
     return Batch(len(items), end)
 
 
-def recount(session: Session, story_ids: Sequence[int]) -> None:
-    """Recompute the primary, title, counts and times of ``story_ids`` from their articles;
-    drop those left without articles."""
-    for i in range(0, len(story_ids), 500):
-        chunk = list(story_ids[i:i + 500])
-        session.execute(delete(Story).where(
-            Story.id.in_(chunk),
-            ~select(Article.id).where(Article.story_id == Story.id).exists()))
-        stats = session.execute(
-            select(Article.story_id, func.count(Article.id),
-                   func.count(func.distinct(Article.source_id)),
-                   func.min(Article.first_seen_at),
-                   func.max(func.coalesce(Article.published_at, Article.first_seen_at)))
-            .where(Article.story_id.in_(chunk)).group_by(Article.story_id)).all()
-        for story_id, n, sources, first, last in stats:
-            primary = session.execute(
-                select(Article.id, Article.title).where(Article.story_id == story_id)
-                .order_by(Article.first_seen_at, Article.id).limit(1)).one()
-            session.execute(update(Story).where(Story.id == story_id).values(
-                article_count=n, source_count=sources, first_seen_at=_when(first),
-                last_seen_at=_when(last), primary_article_id=primary[0], title=primary[1]))
-
-
-def _when(value: datetime | str) -> datetime:
-    """Aggregates over times come back as text on SQLite, bypassing the column type."""
-    return _aware(value)

@@ -21,15 +21,16 @@ from sqlalchemy import Engine, Select, delete, func, insert, literal, select, up
 from storage.engine import dialect_insert
 from storage.models import Article, CrawlRun, HttpValidator, SourceRow
 from storage.scheduler_models import SchedulerLock, SourceState
+from storage.source_history import FAILURE as FAILURE
+from storage.source_history import SUCCESS as SUCCESS
+from storage.source_history import Publishing as Publishing
+from storage.source_history import SourceHistory as SourceHistory
+from storage.source_history import SourceHistoryQueries
 from storage.types import UTCDateTime
 
 logger = logging.getLogger(__name__)
 
 LOCK_ID = 1
-#: Run statuses that count as a success or as a failure; the others (running, interrupted)
-#: say nothing about the source and neither reset nor extend a failure streak.
-SUCCESS = frozenset({"ok", "partial"})
-FAILURE = frozenset({"failed", "timeout"})
 
 
 def utcnow() -> datetime:
@@ -88,30 +89,7 @@ class RunView:
         return round((self.finished - self.started).total_seconds(), 1)
 
 
-@dataclass(frozen=True, slots=True)
-class SourceHistory:
-    """What the run history says about one source."""
-
-    last_run_at: datetime | None
-    last_status: str | None
-    last_success_at: datetime | None
-    consecutive_failures: int
-    articles: int
-    blocked: int = 0  # pages refused or walled in the last finished run
-
-
-@dataclass(frozen=True, slots=True)
-class Publishing:
-    """What one source published in a window (its articles' published time, else the time
-    newsmon first saw them): the rate :mod:`scheduler.adaptive` reads."""
-
-    count: int  # articles whose time is in [since, now]
-    oldest: datetime | None  # the earliest and latest of those times
-    newest: datetime | None
-    last: datetime | None  # the latest time of any article of the source (until now)
-
-
-class SchedulerStore:
+class SchedulerStore(SourceHistoryQueries):
     """The service's tables and the run-history views, on an engine the caller owns."""
 
     def __init__(self, engine: Engine) -> None:
@@ -250,31 +228,6 @@ class SchedulerStore:
             ).all()
         return {r[0]: (r[1], r[2]) for r in rows}
 
-    def publishing(self, source: str, since: datetime, now: datetime) -> Publishing | None:
-        """The articles of ``source`` published in ``[since, now]`` (a missing published time
-        counts as the first-seen one); None when the source has no successful run yet.
-
-        Bounded by ``first_seen_at >= since`` (an article is not stored before it is
-        published), so it reads the window's rows through the index, not the whole source;
-        ``last`` is read only when the window is empty."""
-        at = func.coalesce(Article.published_at, Article.first_seen_at)
-        of_source = Article.source_id == (
-            select(SourceRow.id).where(SourceRow.name == source).scalar_subquery())
-        with self.engine.connect() as conn:
-            ran = conn.execute(select(CrawlRun.id).where(
-                CrawlRun.source_name == source, CrawlRun.status.in_(SUCCESS)).limit(1)).first()
-            if ran is None:
-                return None
-            count, oldest, newest = conn.execute(
-                select(func.count(Article.id), func.min(at), func.max(at))
-                .where(of_source, Article.first_seen_at >= since, at >= since, at <= now)
-            ).one()
-            last: datetime | None = newest
-            if not count:
-                last = conn.execute(select(func.max(at)).where(of_source, at <= now)).scalar()
-        return Publishing(count=int(count), oldest=_aware(oldest), newest=_aware(newest),
-                          last=_aware(last))
-
     def running_runs(self) -> list[tuple[int, str, str | None, int | None, datetime]]:
         """(id, source, host, pid, started_at) of every run still marked ``running``."""
         with self.engine.connect() as conn:
@@ -293,47 +246,6 @@ class SchedulerStore:
                     run_id, "interrupted", message, only_if_running=True):
                 closed.append(run_id)
         return closed
-
-    def history(self, source: str, scan: int = 200) -> SourceHistory:
-        """Last run, last success and the current failure streak of ``source``."""
-        return self.histories([source], scan)[source]
-
-    def histories(self, sources: Sequence[str], scan: int = 200) -> dict[str, SourceHistory]:
-        """:meth:`history` of each of ``sources``, in three queries whatever their number
-        (each source's latest ``scan`` runs are read for its failure streak)."""
-        names = list(dict.fromkeys(sources))
-        latest = (select(CrawlRun.source_name, CrawlRun.status, CrawlRun.started_at,
-                         CrawlRun.finished_at, CrawlRun.blocked,
-                         func.row_number().over(partition_by=CrawlRun.source_name,
-                                                order_by=CrawlRun.id.desc()).label("n"))
-                  .where(CrawlRun.source_name.in_(names)).subquery())
-        with self.engine.connect() as conn:
-            rows = conn.execute(select(latest.c.source_name, latest.c.status,
-                                       latest.c.started_at, latest.c.finished_at,
-                                       latest.c.blocked)
-                                .where(latest.c.n <= scan).order_by(latest.c.source_name,
-                                                                    latest.c.n)).all()
-            last_success = dict(conn.execute(
-                select(CrawlRun.source_name, func.max(CrawlRun.finished_at))
-                .where(CrawlRun.source_name.in_(names), CrawlRun.status.in_(SUCCESS))
-                .group_by(CrawlRun.source_name)).all())
-            articles = dict(conn.execute(
-                select(SourceRow.name, func.count(Article.id))
-                .join(SourceRow, SourceRow.id == Article.source_id)
-                .where(SourceRow.name.in_(names)).group_by(SourceRow.name)).all())
-        runs: dict[str, list[tuple[str, datetime, datetime | None, int | None]]] = {
-            name: [] for name in names}
-        for name, status, started, finished, blocked in rows:
-            runs[name].append((status, started, finished, blocked))
-        return {name: _history(runs[name], last_success.get(name), articles.get(name, 0))
-                for name in names}
-
-    def recorded_sources(self) -> list[str]:
-        """The names of the sources this database has runs or articles of, sorted."""
-        with self.engine.connect() as conn:
-            names = set(conn.execute(select(CrawlRun.source_name).distinct()).scalars())
-            names.update(conn.execute(select(SourceRow.name)).scalars())
-        return sorted(names)
 
     def runs(self, source: str | None = None, limit: int = 50) -> list[RunView]:
         """The latest ``limit`` runs, newest first, of one source or all."""
@@ -403,32 +315,3 @@ class SchedulerStore:
         stmt = stmt.on_conflict_do_update(index_elements=["source_name"], set_=values)
         with self.engine.begin() as conn:
             conn.execute(stmt)
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    # Aggregates (max) lose the column type on some dialects; make them aware UTC again.
-    if value is None:
-        return None
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-def _history(rows: Sequence[tuple[str, datetime, datetime | None, int | None]],
-             last_success: datetime | None, articles: int) -> SourceHistory:
-    """A source's history from its latest runs, newest first."""
-    streak = 0
-    for status, _started, _finished, _blocked in rows:
-        if status in SUCCESS:
-            break
-        if status in FAILURE:
-            streak += 1
-    last = next((r for r in rows if r[0] != "running"), rows[0] if rows else None)
-    return SourceHistory(
-        last_run_at=(last[2] or last[1]) if last is not None else None,
-        last_status=last[0] if last is not None else None,
-        last_success_at=_aware(last_success),
-        consecutive_failures=streak,
-        articles=int(articles),
-        blocked=int(last[3] or 0) if last is not None else 0,
-    )

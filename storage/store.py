@@ -115,7 +115,7 @@ class Store:
         source is credited for an article several sources lead to then depends on the
         configuration, not on which crawl stored it first (docs/schema.md). Returns how
         many articles changed hands; their stories are recounted."""
-        from storage.reprocess import recount
+        from storage.recount import recount
 
         rank = {name: i for i, name in enumerate(order)}
         mine = rank.get(source)
