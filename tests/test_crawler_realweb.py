@@ -67,9 +67,11 @@ async def test_every_real_page_is_stored_once_from_its_page_or_its_entry(
     assert len(stored) == len(pages)
     fates = {p.fate for p in pages}
     assert fates == {"ok", "403", "503", "wall", "robots", "429"}
-    # The disallowed pages were never fetched; the rate-limited ones twice (429, then the page).
+    # The disallowed pages were never fetched; the rate-limited ones at least twice (429, then
+    # the page after its Retry-After; once more where a loaded machine timed a download out),
+    # and stored from the page (checked above).
     for page in pages:
         if page.fate == "robots":
             assert page.path not in hits
         if page.fate == "429":
-            assert hits[page.path] == 2
+            assert hits[page.path] >= 2
