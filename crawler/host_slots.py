@@ -17,13 +17,18 @@ The middleware sits last before the downloader (process_request) and first after
 (process_response, process_exception), so a slot is held around the download alone, and
 released before a retry or redirect copies the request. While no slot is free one request
 per host and crawl asks the database again every ``NEWSMON_HOST_LEASE_POLL`` seconds; the
-others wait in the process. A database that does not answer within ``NEWSMON_HOST_DB_WAIT``
-lets the request go without a slot (as without shared state), with a warning.
+others wait in the process. These calls have a database thread of their own
+(:func:`crawler.dbthread.in_hosts_thread`), so they do not queue behind batch writes. A
+database that does not answer within ``NEWSMON_HOST_LEASE_WAIT`` (a single-row write: half a
+second by default) lets the request go without a slot (as without shared state), with a
+warning, and so do the requests of the next :data:`DB_BACKOFF` seconds without asking it (a
+stalled database would otherwise hold every request that long).
 """
 
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -37,7 +42,7 @@ from scrapy.utils.httpobj import urlparse_cached
 from twisted.internet.defer import DeferredLock
 from twisted.internet.task import LoopingCall
 
-from crawler.dbthread import in_db_thread
+from crawler.dbthread import in_hosts_thread
 from crawler.hosts import _bounded, _hosts
 from storage.hosts import HostStore
 
@@ -45,6 +50,8 @@ logger = logging.getLogger(__name__)
 
 #: The request meta key of the slot a request holds (its lease's holder name).
 LEASE_META = "newsmon_host_lease"
+#: Seconds requests go without shared state after the database failed to answer in time.
+DB_BACKOFF = 10.0
 
 
 class HostSlotsMiddleware:
@@ -55,7 +62,7 @@ class HostSlotsMiddleware:
         self.delay = timedelta(seconds=settings.getfloat("NEWSMON_HOST_DELAY", 0.0))
         self.ttl = timedelta(seconds=settings.getfloat("NEWSMON_HOST_LEASE_TTL", 30.0))
         self.poll = settings.getfloat("NEWSMON_HOST_LEASE_POLL", 0.1)
-        self.db_wait = settings.getfloat("NEWSMON_HOST_DB_WAIT", 2.0)
+        self.db_wait = settings.getfloat("NEWSMON_HOST_LEASE_WAIT", 0.5)
         # Each lease's holder is "<this crawl>/<n>": renewed and released one by one, and
         # all of this crawl's at its end.
         self.name = f"{uuid.uuid4().hex[:20]}/"
@@ -63,6 +70,7 @@ class HostSlotsMiddleware:
         self._held: dict[str, tuple[str, int]] = {}  # holder -> (host, slot)
         self._asking: dict[str, DeferredLock] = {}  # one request per host asks the database
         self._renewal: LoopingCall | None = None
+        self._no_db_until = 0.0  # time.monotonic()
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> HostSlotsMiddleware:
@@ -86,7 +94,7 @@ class HostSlotsMiddleware:
         hosts = _hosts(self.crawler)
         if hosts is None or not self._held:
             return
-        d = in_db_thread(hosts.renew, list(self._held), self.ttl)
+        d = in_hosts_thread(hosts.renew, list(self._held), self.ttl)
         d.addErrback(lambda f: logger.warning("cannot renew the host slots held: %s", f.value))
 
     async def spider_closed(self) -> None:
@@ -97,7 +105,7 @@ class HostSlotsMiddleware:
         if hosts is None:
             return
         try:
-            await maybe_deferred_to_future(in_db_thread(hosts.release_all, self.name))
+            await _bounded(in_hosts_thread(hosts.release_all, self.name), self.db_wait)
         except Exception as exc:  # they expire on their own
             logger.warning("cannot give back the host slots of this crawl: %s", exc)
 
@@ -107,7 +115,7 @@ class HostSlotsMiddleware:
         request.meta.pop(LEASE_META, None)
         host = urlparse_cached(request).hostname
         hosts = _hosts(self.crawler) if host else None
-        if hosts is None or host is None:
+        if hosts is None or host is None or time.monotonic() < self._no_db_until:
             return None
         if self.slots > 0:
             holder = await self._take(hosts, host)
@@ -115,10 +123,10 @@ class HostSlotsMiddleware:
                 request.meta[LEASE_META] = holder
         if self.delay > timedelta(0):
             try:
-                start = await _bounded(in_db_thread(hosts.reserve, host, self.delay),
+                start = await _bounded(in_hosts_thread(hosts.reserve, host, self.delay),
                                        self.db_wait)
             except Exception as exc:
-                logger.warning("cannot reserve a slot of %s: %s", host, exc)
+                self._database_away("cannot reserve the next moment of %s: %s", host, exc)
                 return None
             wait = (start - datetime.now(UTC)).total_seconds()
             if wait > 0:
@@ -132,14 +140,14 @@ class HostSlotsMiddleware:
         await maybe_deferred_to_future(lock.acquire())
         try:
             waited = False
-            while True:
+            while time.monotonic() >= self._no_db_until:
                 self._count += 1
                 holder = f"{self.name}{self._count}"
                 try:
-                    slot = await _bounded(in_db_thread(
+                    slot = await _bounded(in_hosts_thread(
                         hosts.lease, host, self.slots, holder, self.ttl), self.db_wait)
                 except Exception as exc:
-                    logger.warning("cannot take a slot of %s: %s", host, exc)
+                    self._database_away("cannot take a slot of %s: %s", host, exc)
                     return None
                 if slot is not None:
                     self._held[holder] = (host, slot)
@@ -148,8 +156,15 @@ class HostSlotsMiddleware:
                     waited = True
                     self._inc("newsmon/host_slot_waits")
                 await sleep(self.poll)
+            return None
         finally:
             lock.release()
+
+    def _database_away(self, message: str, host: str, exc: Exception) -> None:
+        self._no_db_until = time.monotonic() + DB_BACKOFF
+        self._inc("newsmon/host_db_away")
+        logger.warning(message + f"; requests go without shared host limits for "
+                       f"{DB_BACKOFF:g} s", host, exc)
 
     def _give_back(self, request: Request) -> None:
         holder = request.meta.pop(LEASE_META, None)
@@ -157,7 +172,7 @@ class HostSlotsMiddleware:
         hosts = _hosts(self.crawler)
         if held is None or hosts is None:
             return
-        d = in_db_thread(hosts.release, held[0], held[1], holder)
+        d = in_hosts_thread(hosts.release, held[0], held[1], holder)
         d.addErrback(lambda f: logger.warning("cannot give back a slot of %s: %s", held[0],
                                               f.value))
 

@@ -85,6 +85,9 @@ def scrapy_settings(settings: Settings, **overrides: Any) -> dict[str, Any]:
                                      if crawl.shared_host_concurrency else 0),
         # A slot held by a process that stopped renewing it (it died) is free after this.
         "NEWSMON_HOST_LEASE_TTL": 30.0,
+        # The longest a request waits for its slot's write (then it goes, and the next ones
+        # for a while: crawler/host_slots.py), so a stalled database holds downloads little.
+        "NEWSMON_HOST_LEASE_WAIT": 0.5,
         # The longest a request waits for the database's word on its host (then it goes).
         "NEWSMON_HOST_DB_WAIT": 2.0,
         "DOWNLOADER_MIDDLEWARES": {

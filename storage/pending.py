@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, delete, func, select
+from sqlalchemy import Engine, delete, func, select, update
 
 from storage.engine import dialect_insert
 from storage.models import ArticleURL
@@ -70,6 +70,14 @@ class PendingStore:
                 .order_by(table.c.page_retry_at, table.c.url_key).limit(limit)).all()
         return [Pending(r.url_key, r.url, dict(r.entry or {}), r.page_error, r.page_attempts,
                         _aware(r.page_retry_at)) for r in rows]
+
+    def postpone(self, url_key: str, page_attempts: int, page_retry_at: datetime | None) -> None:
+        """Count a try of ``url_key``'s page before it is made, so a try that ends in
+        nothing (the page is no article, the crawl is killed) still spends one; a try that
+        is refused again writes the same values (:meth:`keep`)."""
+        with self.engine.begin() as conn:
+            conn.execute(update(PendingPage).where(PendingPage.url_key == url_key).values(
+                page_attempts=page_attempts, page_retry_at=page_retry_at))
 
     def any_due(self, source: str, now: datetime) -> bool:
         table = PendingPage.__table__

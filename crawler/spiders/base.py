@@ -27,7 +27,7 @@ from twisted.python.failure import Failure
 from config.schema import Source
 from crawler.dbthread import run_db
 from crawler.extraction.page import FetchedPage
-from crawler.fallback import refused
+from crawler.fallback import RetryPolicy, refused
 from crawler.middlewares import fetched_at, page_age
 from crawler.spiders.encoding import response_text
 from crawler.spiders.entries import EntryLedger, Verdict
@@ -152,10 +152,19 @@ class SourceSpider(Spider):
 
     def _pending_due(self, store: Store, limit: int) -> list[Pending]:
         """In the database thread: the pending entries due (:mod:`storage.pending`), after
-        removing those stored as articles by now."""
+        removing those stored as articles by now; each try counted before it is made."""
         pending = PendingStore(store.engine)
         pending.settle(self.source.name)
-        return pending.due(self.source.name, datetime.now(UTC), limit) if limit > 0 else []
+        if limit <= 0:
+            return []
+        now = datetime.now(UTC)
+        assert self.crawler is not None
+        policy = RetryPolicy.from_settings(self.crawler.settings)
+        due = pending.due(self.source.name, now, limit)
+        for entry in due:
+            tries = entry.page_attempts + 1
+            pending.postpone(entry.url_key, tries, policy.next_try(tries, now))
+        return due
 
     async def start_request(self, url: str) -> Request:
         """A request for a feed, sitemap or listing URL, conditional when we saw it before."""
