@@ -45,8 +45,10 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
+## The suite in TEST_WORKERS processes (pytest-xdist), one test module per worker at a time.
+TEST_WORKERS ?= 2
 unit: install services browser
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
 
 ## Everything CI runs: lint, types, the whole test suite on SQLite and PostgreSQL.
 test: lint typecheck unit
