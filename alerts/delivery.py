@@ -27,6 +27,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
 from alerts.channels import DeliveryError, send
 from config.schema import Settings
@@ -36,6 +37,9 @@ from storage.store import Store
 logger = logging.getLogger(__name__)
 
 LEASE = timedelta(seconds=120)
+#: How long the attempts of handed-over rows wait for the crawl's next write transaction to
+#: record them (:meth:`DeliveryWorker.take_outcomes`) before the worker writes them itself.
+RECORD_AFTER = 1.0
 Sender = Callable[[str, Any, list[dict[str, Any]], Any], None]
 
 
@@ -135,9 +139,14 @@ def record(store: Store, outcomes: Sequence[Outcome]) -> None:
     if not outcomes:
         return
     with store.write_session() as session, session.begin():
-        for ids, values in outcomes:
-            session.execute(update(AlertDelivery).where(AlertDelivery.id.in_(ids))
-                            .values(**values))
+        apply(session, outcomes)
+
+
+def apply(session: Session, outcomes: Sequence[Outcome]) -> None:
+    """Write the attempts ``outcomes`` describe in ``session``'s transaction."""
+    for ids, values in outcomes:
+        session.execute(update(AlertDelivery).where(AlertDelivery.id.in_(ids))
+                        .values(**values))
 
 
 _workers: weakref.WeakSet[DeliveryWorker] = weakref.WeakSet()
@@ -169,7 +178,10 @@ class DeliveryWorker:
         self.url = store.engine.url.render_as_string(hide_password=False)
         self.interval = (settings.alerts.poll_interval or timedelta(seconds=0.5)).total_seconds()
         self._inbox: queue.SimpleQueue[list[Due] | None] = queue.SimpleQueue()
-        self._outcomes: queue.SimpleQueue[list[Outcome] | None] = queue.SimpleQueue()
+        self._outcomes: list[Outcome] = []
+        self._oldest = 0.0  # monotonic time the oldest unrecorded outcome was added
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self._recorder: threading.Thread | None = None
 
@@ -199,7 +211,23 @@ class DeliveryWorker:
         except Exception:  # the rows stay leased and fall due again when the lease ends
             logger.exception("alert delivery of %d handed-over rows failed", len(due))
             return
-        self._outcomes.put(outcomes)
+        self.give_back(outcomes)
+
+    def take_outcomes(self) -> list[Outcome]:
+        """The attempts not recorded yet, for the caller to write in the transaction it
+        holds anyway (the crawl's next batch of events): SQLite then sees no extra writer
+        while the crawl writes. On a rollback the caller must :meth:`give_back` them."""
+        with self._lock:
+            out, self._outcomes = self._outcomes, []
+        return out
+
+    def give_back(self, outcomes: list[Outcome]) -> None:
+        if not outcomes:
+            return
+        with self._lock:
+            if not self._outcomes:
+                self._oldest = time.monotonic()
+            self._outcomes.extend(outcomes)
 
     def _run(self) -> None:
         next_poll = time.monotonic() + self.interval
@@ -217,16 +245,19 @@ class DeliveryWorker:
                 next_poll = time.monotonic() + self.interval
 
     def _record(self) -> None:
+        """Write the attempts nobody took within RECORD_AFTER (the crawl wrote nothing)."""
         while True:
-            batch = [self._outcomes.get()]
-            while not self._outcomes.empty():  # what piled up while the last write waited
-                batch.append(self._outcomes.get())
-            outcomes = [o for b in batch if b is not None for o in b]
-            try:
-                record(self.store, outcomes)
-            except Exception:  # unrecorded: the rows fall due again when the lease ends
-                logger.exception("recording %d alert deliveries failed", len(outcomes))
-            if any(b is None for b in batch):
+            stopping = self._stopping.wait(RECORD_AFTER / 4)
+            with self._lock:
+                due = stopping or (self._outcomes
+                                   and time.monotonic() - self._oldest >= RECORD_AFTER)
+            if due:
+                outcomes = self.take_outcomes()
+                try:
+                    record(self.store, outcomes)
+                except Exception:  # unrecorded: the rows fall due again when the lease ends
+                    logger.exception("recording %d alert deliveries failed", len(outcomes))
+            if stopping:
                 return
 
     def stop(self, final_pass: bool = True) -> None:
@@ -239,7 +270,7 @@ class DeliveryWorker:
             due = self._inbox.get()
             if due:
                 self._send(due)
-        self._outcomes.put(None)
+        self._stopping.set()
         if self._recorder is not None:
             self._recorder.join()
         if final_pass:
@@ -252,4 +283,5 @@ class DeliveryWorker:
         self.stop()
 
 
-__all__ = ["DeliveryWorker", "Due", "deliver_due", "local_worker", "record", "send_claimed"]
+__all__ = ["DeliveryWorker", "Due", "apply", "deliver_due", "local_worker", "record",
+           "send_claimed"]

@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 from sqlalchemy import insert as insert_table
 from sqlalchemy.orm import Session
 
-from alerts.delivery import LEASE, Due, local_worker
+from alerts.delivery import LEASE, DeliveryWorker, Due, apply, local_worker
 from alerts.match import MatchableArticle, MatcherIndex, WatchlistMatcher, article_text
 from config.watchlists import Watchlist
 from storage.alert_models import AlertDelivery, AlertEvent
@@ -171,35 +171,17 @@ class AlertEvaluator:
         # written leased to it, so no other worker claims them meanwhile.
         worker = local_worker(store)
         handed: list[Due] = []
-        with store.write_session() as session, session.begin():
-            conn = session.connection()
-            # One cached statement, sent as multi-row INSERTs (SQLAlchemy's insertmanyvalues).
-            # A conflict (another writer alerted it first) returns no row: that one sends it.
-            stmt = dialect_insert(store.engine, AlertEvent).on_conflict_do_nothing(
-                index_elements=["watchlist", "story_id", "event", "event_key"]).returning(
-                AlertEvent.id, AlertEvent.watchlist, AlertEvent.story_id, AlertEvent.event,
-                AlertEvent.event_key)
-            result = conn.execute(stmt, [
-                {"watchlist": k[0], "event": k[2], "event_key": k[3], "story_id": k[1],
-                 "article_id": p.art.article_id, "created_at": now, "payload": bodies[k]}
-                for k, p in by_key.items()])
-            written: dict[int, tuple[Any, ...]] = {
-                r[0]: (r[1], r[2], r[3], r[4]) for r in result}
-            deliveries = []
-            for event_id, k in written.items():
-                wl = by_key[k].watchlist
-                until = window_end(now, wl.batch) if wl.batch else None
-                due_at = until or (now + LEASE if worker is not None else now)
-                deliveries += [{"event_id": event_id, "watchlist": wl.name, "target": target,
-                                "status": "pending", "attempts": 0, "due_at": due_at,
-                                "batch_until": until, "created_at": now}
-                               for target in wl.notify]
-            if deliveries:
-                inserted = conn.execute(insert_table(AlertDelivery).returning(
-                    AlertDelivery.id, AlertDelivery.event_id, AlertDelivery.target,
-                    AlertDelivery.batch_until), deliveries).all()
-                handed = [Due(d_id, target, written[e_id][0], None, 0, bodies[written[e_id]])
-                          for d_id, e_id, target, until in inserted if until is None]
+        # The attempts that worker made since: recorded here, in a transaction the crawl
+        # holds anyway, rather than by a second writer competing for SQLite's lock.
+        outcomes = worker.take_outcomes() if worker is not None else []
+        try:
+            with store.write_session() as session, session.begin():
+                apply(session, outcomes)
+                written, handed = self._insert(session, store, by_key, bodies, now, worker)
+        except BaseException:
+            if worker is not None:
+                worker.give_back(outcomes)
+            raise
         for k in written.values():
             p = by_key[k]
             logger.info("alert %s %s: story %d (article %d)", p.watchlist.name, p.event,
@@ -207,6 +189,43 @@ class AlertEvaluator:
         if worker is not None and handed:
             worker.hand_over(handed)
         return len(written)
+
+    def _insert(self, session: Session, store: Store,
+                by_key: dict[tuple[str, int | None, str, int], _Planned],
+                bodies: dict[tuple[str, int | None, str, int], dict[str, Any]], now: datetime,
+                worker: DeliveryWorker | None
+                ) -> tuple[dict[int, tuple[Any, ...]], list[Due]]:
+        """Insert the events (those not alerted already) and their deliveries."""
+        handed: list[Due] = []
+        conn = session.connection()
+        # One cached statement, sent as multi-row INSERTs (SQLAlchemy's insertmanyvalues).
+        # A conflict (another writer alerted it first) returns no row: that one sends it.
+        stmt = dialect_insert(store.engine, AlertEvent).on_conflict_do_nothing(
+            index_elements=["watchlist", "story_id", "event", "event_key"]).returning(
+            AlertEvent.id, AlertEvent.watchlist, AlertEvent.story_id, AlertEvent.event,
+            AlertEvent.event_key)
+        result = conn.execute(stmt, [
+            {"watchlist": k[0], "event": k[2], "event_key": k[3], "story_id": k[1],
+             "article_id": p.art.article_id, "created_at": now, "payload": bodies[k]}
+            for k, p in by_key.items()])
+        written: dict[int, tuple[Any, ...]] = {
+            r[0]: (r[1], r[2], r[3], r[4]) for r in result}
+        deliveries = []
+        for event_id, k in written.items():
+            wl = by_key[k].watchlist
+            until = window_end(now, wl.batch) if wl.batch else None
+            due_at = until or (now + LEASE if worker is not None else now)
+            deliveries += [{"event_id": event_id, "watchlist": wl.name, "target": target,
+                            "status": "pending", "attempts": 0, "due_at": due_at,
+                            "batch_until": until, "created_at": now}
+                           for target in wl.notify]
+        if deliveries:
+            inserted = conn.execute(insert_table(AlertDelivery).returning(
+                AlertDelivery.id, AlertDelivery.event_id, AlertDelivery.target,
+                AlertDelivery.batch_until), deliveries).all()
+            handed = [Due(d_id, target, written[e_id][0], None, 0, bodies[written[e_id]])
+                      for d_id, e_id, target, until in inserted if until is None]
+        return written, handed
 
 
 def _stored(session: Session, records: list[ArticleRecord]) -> dict[str, StoredArticle]:
