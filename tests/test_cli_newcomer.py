@@ -14,7 +14,7 @@ import struct
 import subprocess
 import sys
 import termios
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -231,30 +231,38 @@ def one_line(text: str) -> str:
                     .replace("─", " ").replace("╮", " ").replace("╯", " ").split())
 
 
-def demo_shift() -> int:
-    """Days from the sample's own day (25 November 2026) to today in the demo's zone."""
-    return (datetime.now(ZoneInfo("Asia/Kolkata")).date() - date(2026, 11, 25)).days
+def stored_by_title(config: str) -> dict[str, dict[str, object]]:
+    exported = child("--config", config, "export")
+    assert exported.returncode == 0, exported.stderr
+    return {a["title"]: a for a in map(json.loads, exported.stdout.splitlines())}
 
 
 def test_the_demo_sample_is_dated_relative_to_the_day_it_runs_and_credited_stably(
         demo_run: tuple[Path, str]) -> None:
     from crawler.sample_site import load_expected
+    from crawler.sample_site.dates import FIXTURE_LATEST
 
     folder, _ = demo_run
     config = str(folder / "settings.yaml")
-    exported = child("--config", config, "export")
-    assert exported.returncode == 0, exported.stderr
-    stored = {a["title"]: a for a in map(json.loads, exported.stdout.splitlines())}
+    stored = stored_by_title(config)
     expected = [e for e in load_expected("http://x") if not e["dropped"]]
     assert len(stored) == len(expected) == 15
-    shift = timedelta(days=demo_shift())
+    fixed = [e for e in expected if "published_utc" in e]
+    assert max(datetime.fromisoformat(e["published_utc"]) for e in fixed) == FIXTURE_LATEST
+    shifts = {datetime.fromisoformat(str(stored[e["title"]]["published_at"]))
+              - datetime.fromisoformat(e["published_utc"]) for e in fixed}
+    assert len(shifts) == 1, shifts  # every fixed date moved by the same whole days
+    shift = shifts.pop()
+    assert shift.days > 0 and shift == timedelta(days=shift.days)
+    # As recent as it can be without a date ahead of the crawl: the latest is under a day old.
+    age = datetime.now(UTC) - (FIXTURE_LATEST + shift)
+    assert timedelta(0) <= age < timedelta(days=1, minutes=10), age
     for entry in expected:
         # Credited to the first source in the sources file that leads to it, every run.
         assert stored[entry["title"]]["source"] == entry["source"], entry
-        published = datetime.fromisoformat(stored[entry["title"]]["published_at"])
-        if "published_utc" in entry:  # fixed in the files: moved by whole days
-            assert published == datetime.fromisoformat(entry["published_utc"]) + shift, entry
-        else:  # "2 hours ago": relative to the crawl already
+        published = datetime.fromisoformat(str(stored[entry["title"]]["published_at"]))
+        assert published <= datetime.now(UTC), entry
+        if "published_utc" not in entry:  # "2 hours ago": relative to the crawl already
             ago = datetime.now(UTC) - published
             assert abs(ago.total_seconds() - entry["published_ago_seconds"]) < 600, entry
     digest = child("--config", config, "digest", "-f", "json")
@@ -266,11 +274,10 @@ def test_the_demo_sample_is_dated_relative_to_the_day_it_runs_and_credited_stabl
     today_titles = {e["title"] for e in expected if "published_utc" in e
                     and (datetime.fromisoformat(e["published_utc"]) + shift)
                     .astimezone(local).date() == today}
-    assert today_titles == {  # the sample's own day, and the night before it in IST
-        "Government notifies export incentive scheme for defence electronics makers",
-        "Army awards $1.2 billion contract for next-generation counter-drone interceptors"}
+    # The latest (10:12 in India) is under a day old: today's once India's clock has passed it.
+    assert today_titles or datetime.now(local).time() < time(10, 13)
     relative = {e["title"] for e in expected if "published_utc" not in e  # "2 hours ago"
-                and datetime.fromisoformat(stored[e["title"]]["published_at"])
+                and datetime.fromisoformat(str(stored[e["title"]]["published_at"]))
                 .astimezone(local).date() == today}
     listed = {s["title"] for sec in doc["sections"] for s in sec["stories"]}
     assert listed == today_titles | relative
@@ -379,7 +386,10 @@ def test_one_article_is_one_article(demo_run: tuple[Path, str], tmp_path: Path) 
 
 def test_the_markdown_digest_keeps_parentheses(demo_run: tuple[Path, str]) -> None:
     folder, _ = demo_run
-    day = date(2026, 11, 24) + timedelta(days=demo_shift())  # the Navy story's day
+    navy = stored_by_title(str(folder / "settings.yaml"))[
+        "Navy’s Project-75I submarine deal enters final cost talks with Konkan Shipbuilders"]
+    day = datetime.fromisoformat(str(navy["published_at"])).astimezone(
+        ZoneInfo("Asia/Kolkata")).date()  # the Navy story's day
     result = child("--config", str(folder / "settings.yaml"), "digest", "--date",
                    day.isoformat())
     assert result.returncode == 0, result.stderr

@@ -1,17 +1,19 @@
 """Move the bundled site's dates by whole days, so that ``newsmon demo`` reads a sample dated
-relative to the day it runs (issue 22). The files stay dated November 2026; the server rewrites
-full dates (a year, a month and a day) as it serves them, in the forms the site prints, with
-the weekday recomputed, and reads dated paths (``/2026/11/24/``) back to the files'."""
+relative to the moment it runs (issue 22): as recent as it can be with no date in the future.
+The files stay dated November 2026; the server rewrites full dates (a year, a month and a day)
+as it serves them, in the forms the site prints, with the weekday recomputed, and reads dated
+paths (``/2026/11/24/``) back to the files'."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from functools import partial
 
-#: The day the fixtures were written as crawled on (their "3 hours ago" is 25 November 2026).
-FIXTURE_DAY = date(2026, 11, 25)
+#: The latest time the fixtures print: the export-incentive notice, 10:12 IST on 25 November
+#: (``expected.json``'s latest ``published_utc``; a test keeps the two equal).
+FIXTURE_LATEST = datetime(2026, 11, 25, 4, 42, tzinfo=UTC)
 
 _MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august",
            "september", "october", "november", "december")
@@ -107,6 +109,8 @@ def shift_path(path: str, days: int) -> str:
     return pattern.sub(partial(_shifted, days=days, render=render), path)
 
 
-def days_to(today: date) -> int:
-    """The shift that makes the fixtures' own day (:data:`FIXTURE_DAY`) ``today``."""
-    return (today - FIXTURE_DAY).days
+def days_before(now: datetime) -> int:
+    """The largest shift in whole days that leaves every date the fixtures print at or before
+    ``now``: the sample's latest article is then less than a day old, and none is dated ahead
+    of the crawl (moving the fixtures' day to today's date would, before 10:12 in India)."""
+    return (now - FIXTURE_LATEST) // timedelta(days=1)

@@ -84,16 +84,15 @@ def demo_command(
 
     The database stays (the global --database URL, else demo.db in the folder) with a
     settings file naming the demo's sources, for the three commands printed at the end. The
-    sample is dated relative to the day the demo runs: its last day is today (in
-    Asia/Kolkata), so `newsmon digest` shows it.
+    sample is dated relative to when the demo runs: its latest article is less than a day
+    old and none is dated in the future, so `newsmon digest` shows the recent part of it.
 
     Example: newsmon demo --folder /tmp/newsmon-demo
     """
-    from datetime import datetime
-    from zoneinfo import ZoneInfo
+    from datetime import UTC, datetime
 
     from crawler.sample_site import SampleSite
-    from crawler.sample_site.dates import days_to
+    from crawler.sample_site.dates import days_before
 
     setup_logging(verbose)
     where = (folder or default_folder()).resolve()
@@ -104,9 +103,9 @@ def demo_command(
     url = os.environ.get("NEWSMON_DATABASE_URL") or f"sqlite:///{where / 'demo.db'}"
     if url == f"sqlite:///{where / 'demo.db'}":
         (where / "demo.db").unlink(missing_ok=True)  # the sample site's port changes each run
-    # The sample is served dated relative to today (its own day, 25 November 2026, becomes
-    # today in the demo's zone), so that `newsmon digest` shows today's part of it.
-    with SampleSite(shift_days=days_to(datetime.now(ZoneInfo(DEMO_ZONE)).date())) as site:
+    # The sample is served dated relative to now (moved by whole days, its latest article less
+    # than a day old and none in the future), so that `newsmon digest` shows today's part of it.
+    with SampleSite(shift_days=days_before(datetime.now(UTC))) as site:
         settings_file = demo_settings_file(where, site.base_url, url)
         settings = settings_from(settings_file)
         console.print(f"Sample site on {site.base_url}; storing into {url}", soft_wrap=True)
