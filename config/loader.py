@@ -110,6 +110,25 @@ def _watchlist(raw: list[Any], idx: int) -> str:
     return f"watchlist {name!r} (entry {idx + 1})" if name else f"watchlist (entry {idx + 1})"
 
 
+#: What a mapping field looks like, for the message when something else is given.
+_MAPPING_EXAMPLES = {
+    "schedule": "{interval: 15m, jitter: 1m} or {cron: '0 */2 * * *'}",
+    "headers": "{Accept: text/html}",
+    "cookies": "{consent: 'yes'}",
+}
+
+
+def _not_a_mapping(loc: tuple[Any, ...], given: Any) -> str:
+    """pydantic's 'Input should be a valid dictionary or instance of Schedule', for people."""
+    field = next((str(p) for p in reversed(loc) if isinstance(p, str)), "")
+    example = _MAPPING_EXAMPLES.get(field)
+    kind = {str: "the text", int: "the number", float: "the number", bool: "the value",
+            list: "a list"}.get(type(given), f"a {type(given).__name__}")
+    what = f"{kind} {given!r}" if given is not None else "nothing"
+    shape = f" such as {example}" if example else " (field: value lines)"
+    return f"expected a mapping{shape}, got {what}"
+
+
 def _describe(
     exc: ValidationError, raw_sources: list[Any], settings_path: Path, sources_path: Path,
     raw_watchlists: list[Any] | None = None, watchlists_path: Path | None = None,
@@ -122,6 +141,8 @@ def _describe(
         msg = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
             msg = "unknown field"
+        elif err["type"] in ("model_type", "dict_type"):
+            msg = _not_a_mapping(loc, err.get("input"))
         if len(loc) >= 2 and loc[0] == "watchlists" and isinstance(loc[1], int):
             problems_by_file.setdefault(watchlists_path, []).append(
                 f"{_watchlist(raw_watchlists, loc[1])}, field '{_field_path(loc[2:])}': {msg}")

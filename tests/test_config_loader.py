@@ -56,6 +56,22 @@ def test_errors_name_file_source_and_field(tmp_path: Path) -> None:
         in message
 
 
+def test_a_schedule_written_as_text_says_what_a_schedule_looks_like(tmp_path: Path) -> None:
+    sources = write(tmp_path / "sources.yaml", """sources:
+  - {name: wire, kind: rss, urls: ["https://example.com/feed"], schedule: "*/5 * * * *"}
+  - {name: second, kind: rss, urls: ["https://example.com/f2"], selectors: 3}
+""")
+    settings = write(tmp_path / "settings.yaml", "sources_file: sources.yaml\n")
+    with pytest.raises(ConfigError) as err:
+        load_settings(settings, env={})
+    assert str(err.value) == (
+        f"invalid configuration in {sources}:\n"
+        "  - source 'wire' (entry 1), field 'schedule': expected a mapping such as "
+        "{interval: 15m, jitter: 1m} or {cron: '0 */2 * * *'}, got the text '*/5 * * * *'\n"
+        "  - source 'second' (entry 2), field 'selectors': expected a mapping (field: value "
+        "lines), got the number 3")
+
+
 def test_duplicate_source_names_and_keys(tmp_path: Path) -> None:
     dup_names = write(tmp_path / "a.yaml", """sources:
   - {name: same, kind: rss, urls: ["https://a.example/feed"]}
@@ -120,7 +136,8 @@ def test_bad_user_agent_settings_name_the_field(tmp_path: Path, text: str, probl
      "stored ETag"),
     ('headers: {"Accept": "a", "accept": "b"}',
      "field 'headers': header 'accept' is given twice (as 'Accept')"),
-    ('headers: ["Accept: text/html"]', "field 'headers': Input should be a valid dictionary"),
+    ('headers: ["Accept: text/html"]', "field 'headers': expected a mapping such as "
+     "{Accept: text/html}, got a list ['Accept: text/html']"),
     ('cookies: {"consent": "yes; admin=1"}',
      "field 'cookies': cookie 'consent': the value must not contain spaces, quotes, commas, "
      "semicolons, backslashes or control characters"),
