@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from crawler.dedup.amounts import amounts, counts, describe, event_day
+from crawler.dedup.amounts import amounts, counts, describe, event_day, percents
 from crawler.dedup.salient import conflict, story_keys
 
 CRORE_36K = "amount:INR:360000000000"
@@ -98,3 +98,38 @@ def test_the_day_a_lede_names(text: str, day: str | None) -> None:
 def test_ledes_naming_other_days_conflict() -> None:
     assert conflict({"imd", "day:wd2"}, {"imd", "day:wd3"}) == "Wednesday / Thursday"
     assert conflict({"imd", "day:wd2"}, {"imd", "day:11-18"}) is None
+
+
+@pytest.mark.parametrize(("text", "keys"), [
+    ("a safeguard duty of 12% on flat steel", ["pct:12"]),
+    ("starting at twelve per cent, then 11.5 per cent", ["pct:12", "pct:11.5"]),
+    ("GDP grew 7.4 percent, up from 6.70 pc", ["pct:7.4", "pct:6.7"]),
+    ("Zölle von 25 Prozent; une hausse de 3,5 % ; un 10 por ciento", ["pct:25", "pct:3.5",
+                                                                         "pct:10"]),
+    ("a 2026 budget, 36,000 crore and six corvettes", []),
+])
+def test_percentages_are_read_as_the_number_they_state(text: str, keys: list[str]) -> None:
+    assert list(percents(text)) == keys
+
+
+def test_headlines_stating_other_percentages_conflict() -> None:
+    """Two countries' steel duties on one day: a 12% duty and a 25% duty are other events.
+    Only the headline's percentages count: a lede cites the other rates of one event."""
+    india = story_keys("Trade watchdog recommends 12% safeguard duty on flat steel",
+                       "The authority recommended a 12% duty on flat steel imports on "
+                       "Friday; shares rose 4%.", "en")
+    same = story_keys("Steel shares up four per cent as 12 per cent duty backed",
+                      "Steel shares gained four per cent on Friday after the authority "
+                      "backed a safeguard duty of twelve per cent on flat steel.", "en")
+    other = story_keys("Ministry sets 25% safeguard duty on flat steel imports",
+                       "The ministry imposed a 25% duty on flat steel imports on Friday.",
+                       "en")
+    assert "~pct:12" in india and "pct:12" not in india  # a guard key only
+    assert "~pct:4" not in india  # the lede's
+    assert conflict(india, same) is None
+    assert conflict(india, other) == "12% / 25%"
+    assert conflict(same, other) == "12% / 25%"
+    # A headline that states no percentage says nothing either way.
+    assert conflict(india, story_keys("Steel duty recommended", "The authority set a 30% "
+                                      "duty on Friday.", "en")) is None
+    assert describe("pct:11.5") == "11.5%"

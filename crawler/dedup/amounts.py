@@ -4,7 +4,8 @@
 each the key ``amount:INR:360000000000`` (the currency's ISO code, the value in units,
 rounded to three significant digits so that "$2.1 billion" and "$2.10 bn" meet). "six
 corvettes" and "6 corvettes" are one count: :func:`counts` gives ``count:6:corvette`` (the
-noun as the caller's ``lemma`` gives it). Years, dates and percentages are neither.
+noun as the caller's ``lemma`` gives it). Years, dates and percentages are neither;
+:func:`percents` reads percentages ("12%", "twelve per cent", "3,5 %") for the guard.
 :func:`event_day` reads the day a report says its event happened ("on Wednesday", "on 18
 November"), for the near-miss guard.
 """
@@ -17,6 +18,7 @@ from decimal import Decimal, InvalidOperation
 
 AMOUNT = "amount:"
 COUNT = "count:"
+PERCENT = "pct:"
 
 _CURRENCIES = {
     "₹": "INR", "rs": "INR", "rs.": "INR", "inr": "INR", "rupees": "INR", "rupee": "INR",
@@ -125,6 +127,32 @@ def counts(text: str, lemma: Callable[[str], str] = str.lower) -> Iterator[str]:
         yield f"{COUNT}{n}:{lemma(noun)}"
 
 
+_PERCENT_RE = re.compile(
+    r"(?<![\w.,])(?P<n>\d{1,3}(?:[.,]\d{1,2})?|" + "|".join(_NUMBER_WORDS) +
+    r")(?:\s?%|\s+(?:per\s?cent|percent|pc|pct|prozent|pour\s+cent|por\s+ciento)\b)",
+    re.IGNORECASE)
+
+
+def percents(text: str) -> Iterator[str]:
+    """Each percentage in ``text`` as ``pct:<value>`` ("12%", "twelve per cent" → ``pct:12``;
+    "3,5 %" and "3.50 percent" → ``pct:3.5``), in order (repeats included)."""
+    for m in _PERCENT_RE.finditer(text):
+        raw = m.group("n").lower()
+        if raw in _NUMBER_WORDS:
+            value = Decimal(_NUMBER_WORDS[raw])
+        else:
+            try:
+                value = Decimal(raw.replace(",", "."))
+            except InvalidOperation:
+                continue
+        yield f"{PERCENT}{_plain(value)}"
+
+
+def _plain(value: Decimal) -> str:
+    """``Decimal("3.50")`` → "3.5", ``Decimal("12")`` → "12"."""
+    return format(value.normalize(), "f")
+
+
 _INDIAN = ((10**12, "lakh crore"), (10**7, "crore"), (10**5, "lakh"))
 _WESTERN = ((10**12, "trillion"), (10**9, "billion"), (10**6, "million"))
 _SYMBOLS = {"INR": "₹", "USD": "$", "EUR": "€", "GBP": "£"}
@@ -145,6 +173,8 @@ def describe(key: str) -> str:
     if key.startswith(COUNT):
         n, noun = key[len(COUNT):].split(":", 1)
         return f"{n} {noun}"
+    if key.startswith(PERCENT):
+        return f"{key[len(PERCENT):]}%"
     if key.startswith(DAY + "wd"):
         return _DAY_NAMES[int(key[len(DAY) + 2:])]
     if key.startswith(DAY):

@@ -35,10 +35,12 @@ from crawler.dedup.amounts import (
     COUNT,
     DAY,
     LEDE_WORDS,
+    PERCENT,
     amounts,
     counts,
     describe,
     event_day,
+    percents,
 )
 from storage.stories.common import GUARD_KEY
 
@@ -48,6 +50,7 @@ MAX_NAMES = 8
 MAX_AMOUNTS = 8
 MAX_COUNTS = 6
 MAX_GUARD = 8
+MAX_PERCENTS = 4
 # The lede and the first paragraphs say what the event is; the rest adds background that
 # other events share.
 BODY_WORDS = 400
@@ -117,9 +120,9 @@ def _names(text: str, lang: str) -> list[str]:
 
 
 def story_keys(title: str, body: str, language: str | None = None) -> list[str]:
-    """The story keys of an article, at most 51: its salient words, names, amounts, counts
+    """The story keys of an article, at most 55: its salient words, names, amounts, counts
     and the day its lede names; and, for the guard only (``~`` first), the amounts its
-    headline and lede state and the counts its headline states."""
+    headline and lede state and the counts and percentages its headline states."""
     lang = language_code(language)
     head = " ".join(body.split()[:BODY_WORDS])
     tf: Counter[str] = Counter()
@@ -142,6 +145,9 @@ def story_keys(title: str, body: str, language: str | None = None) -> list[str]:
     # closed" beside "three more chapters").
     guard = [GUARD_KEY + k for k in dict.fromkeys([
         *amounts(lede), *counts(title, lambda w: _lemma(w, lang))])][:MAX_GUARD]
+    # Percentages too only from the headline: a lede cites the other rates of one event
+    # (exports up 6.2%, imports 4%, the deficit 9%).
+    guard += [GUARD_KEY + k for k in dict.fromkeys(percents(title))][:MAX_PERCENTS]
     day = event_day(body)
     return [*words, *_names(text, lang), *money, *things, *([day] if day else []), *guard]
 
@@ -177,15 +183,18 @@ def _by_kind(keys: Iterable[str]) -> dict[str, set[str]]:
             out.setdefault(k[:k.rindex(":")], set()).add(k)
         elif k.startswith(COUNT):
             out.setdefault(COUNT + k.split(":", 2)[2], set()).add(k)
+        elif k.startswith(PERCENT):
+            out.setdefault(PERCENT, set()).add(k)
     return out
 
 
 def conflict(a: Iterable[str], b: Iterable[str]) -> str | None:
     """Why two reports that share their programme are other events, or None: their
     headlines and ledes state amounts in one currency and share none of them, their
-    headlines count one thing and share no count of it, or their ledes name other days
-    ("₹1,200 crore" / "₹800 crore"; "six corvettes" / "four corvettes"; "on Wednesday" /
-    "on Thursday"). The rest of a report cites other figures of the same event."""
+    headlines state percentages and share none ("a 12% duty" / "a 25% duty") or count one
+    thing and share no count of it, or their ledes name other days ("₹1,200 crore" /
+    "₹800 crore"; "six corvettes" / "four corvettes"; "on Wednesday" / "on Thursday").
+    The rest of a report cites other figures of the same event."""
     ka, kb = _by_kind(a), _by_kind(b)
     for kind in sorted(ka.keys() & kb.keys()):
         if not ka[kind] & kb[kind]:
