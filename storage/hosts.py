@@ -6,7 +6,12 @@
   pauses the host for every source and process; a later pause never shortens an earlier one;
 - the per-host delay (:meth:`HostStore.reserve`): each request reserves the host's next free
   moment, ``delay`` after the previous one, whichever process asks. A compare-and-set on one
-  row, so it needs no lock and reads the same on SQLite and PostgreSQL.
+  row, so it needs no lock and reads the same on SQLite and PostgreSQL;
+- the per-host concurrency (:meth:`HostStore.lease`, :meth:`HostStore.renew`,
+  :meth:`HostStore.release`): a request in flight holds one of the host's ``slots`` rows
+  until it releases it or its lease expires, so a process that died holding slots (killed,
+  crashed, cut off from the database) frees them within the lease time. Taking a slot is one
+  upsert that only overwrites an expired row, so two processes never hold one slot at once.
 """
 
 from __future__ import annotations
@@ -15,10 +20,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, delete, select, update
 
 from storage.engine import WRITES, dialect_insert
-from storage.host_models import HostPause, HostSlot, RobotsTxt
+from storage.host_models import HostLease, HostPause, HostSlot, RobotsTxt
 
 #: Compare-and-set attempts before :meth:`HostStore.reserve` gives up and lets a request go.
 RESERVE_TRIES = 20
@@ -115,3 +120,61 @@ class HostStore:
             if done == 1:
                 return start
         return now
+
+    # -- the per-host concurrency ------------------------------------------------------
+
+    def lease(self, host: str, slots: int, holder: str, ttl: timedelta,
+              now: datetime | None = None) -> int | None:
+        """Take a free slot of ``host`` (one of ``0 .. slots - 1`` that nobody holds or whose
+        lease has expired) for ``holder`` until ``now + ttl``: its number, or None when all
+        ``slots`` are held."""
+        now = now or datetime.now(UTC)
+        table = HostLease.__table__
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(table.c.slot, table.c.expires_at)
+                                .where(table.c.host == host, table.c.slot < slots)).all()
+        held = {r.slot for r in rows if _aware(r.expires_at) > now}
+        for slot in range(slots):
+            if slot in held:
+                continue
+            values = {"holder": holder, "expires_at": now + ttl}
+            stmt = (self._insert(table).values(host=host, slot=slot, **values)
+                    .on_conflict_do_update(index_elements=["host", "slot"], set_=values,
+                                           where=table.c.expires_at <= now)
+                    .returning(table.c.slot))
+            with self._writes.begin() as conn:
+                if conn.execute(stmt).scalar() is not None:
+                    return slot
+        return None
+
+    def renew(self, holders: list[str], ttl: timedelta, now: datetime | None = None) -> int:
+        """Extend the leases of ``holders`` to ``now + ttl``; how many are still held (a
+        lease that expired and was taken by another holder is not taken back)."""
+        if not holders:
+            return 0
+        now = now or datetime.now(UTC)
+        with self._writes.begin() as conn:
+            return int(conn.execute(update(HostLease).where(HostLease.holder.in_(holders))
+                                    .values(expires_at=now + ttl)).rowcount)
+
+    def release(self, host: str, slot: int, holder: str) -> None:
+        """Give slot ``slot`` of ``host`` back, if ``holder`` still holds it."""
+        with self._writes.begin() as conn:
+            conn.execute(delete(HostLease).where(HostLease.host == host,
+                                                 HostLease.slot == slot,
+                                                 HostLease.holder == holder))
+
+    def release_all(self, prefix: str) -> int:
+        """Give back every slot held by a holder whose name starts with ``prefix`` (a crawl
+        that ends: its requests' leases); how many there were."""
+        with self._writes.begin() as conn:
+            return int(conn.execute(delete(HostLease).where(
+                HostLease.holder.startswith(prefix, autoescape=True))).rowcount)
+
+    def leases(self, host: str, now: datetime | None = None) -> dict[int, str]:
+        """The slots of ``host`` held now, by whom."""
+        now = now or datetime.now(UTC)
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(HostLease.slot, HostLease.holder, HostLease.expires_at)
+                                .where(HostLease.host == host)).all()
+        return {r.slot: r.holder for r in rows if _aware(r.expires_at) > now}

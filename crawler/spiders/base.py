@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from typing import Any, ClassVar
@@ -27,7 +27,7 @@ from twisted.python.failure import Failure
 from config.schema import Source
 from crawler.dbthread import run_db
 from crawler.extraction.page import FetchedPage
-from crawler.fallback import refused
+from crawler.fallback import RetryPolicy, refused
 from crawler.middlewares import fetched_at, page_age
 from crawler.spiders.encoding import response_text
 from crawler.spiders.entries import EntryLedger, Verdict
@@ -37,6 +37,7 @@ from crawler.urls import InvalidURL, url_key
 from crawler.xmlsafe import UnsafeXML
 from storage.article import ArticleRecord
 from storage.models import Article
+from storage.pending import Pending, PendingStore
 from storage.store import Store
 
 logger = logging.getLogger(__name__)
@@ -127,6 +128,12 @@ class SourceSpider(Spider):
             logger.warning("%s: cannot read the refused pages due again (%s)",
                            self.source.name, database_reason(exc))
             return []
+        try:
+            pending = await run_db(self._pending_due, self.store, limit - len(due))
+        except SQLAlchemyError as exc:
+            logger.warning("%s: cannot read the pending pages due again (%s)",
+                           self.source.name, database_reason(exc))
+            pending = []
         out = []
         for article in due:
             self._seen_keys.add(article.url_key)
@@ -136,7 +143,32 @@ class SourceSpider(Spider):
                                dont_filter=True, meta=self.robots_meta(),
                                cb_kwargs={"hint": hint_of(article), "refetch": True,
                                           "failed_before": article.page_attempts}))
+        for entry in pending:
+            # No article yet: a try that works stores it as new.
+            self._seen_keys.add(entry.url_key)
+            self._settled.add(entry.url_key)
+            self.count("page_retries")
+            out.append(Request(entry.url, callback=self.parse_article, errback=self.on_error,
+                               dont_filter=True, meta=self.robots_meta(),
+                               cb_kwargs={"hint": hint_from_entry(entry.url, entry.entry),
+                                          "failed_before": entry.page_attempts}))
         return out
+
+    def _pending_due(self, store: Store, limit: int) -> list[Pending]:
+        """In the database thread: the pending entries due (:mod:`storage.pending`), after
+        removing those stored as articles by now; each try counted before it is made."""
+        pending = PendingStore(store.engine)
+        pending.settle(self.source.name)
+        if limit <= 0:
+            return []
+        now = datetime.now(UTC)
+        assert self.crawler is not None
+        policy = RetryPolicy.from_settings(self.crawler.settings)
+        due = pending.due(self.source.name, now, limit)
+        for entry in due:
+            tries = entry.page_attempts + 1
+            pending.postpone(entry.url_key, tries, policy.next_try(tries, now))
+        return due
 
     async def start_request(self, url: str) -> Request:
         """A request for a feed, sitemap or listing URL, conditional when we saw it before."""
@@ -200,6 +232,14 @@ class SourceSpider(Spider):
                               last_modified.decode("latin-1") if last_modified else None)
 
     async def closed(self, reason: str) -> None:
+        if self.store is not None and self.stat("page_retries"):
+            # Pending entries whose page worked this run are articles now (the last batch
+            # is written before the spider closes).
+            try:
+                await run_db(PendingStore(self.store.engine).settle, self.source.name)
+            except SQLAlchemyError as exc:
+                logger.warning("%s: pending pages stored this run not cleared (%s)",
+                               self.source.name, database_reason(exc))
         if self.store is not None and self._not_modified:
             try:
                 await run_db(self.store.mark_fetched, dict(self._not_modified))
@@ -309,6 +349,8 @@ class SourceSpider(Spider):
         with a modified time later than their last fetch; not fetched within
         ``refetch_every``), each with the time of its last fetch."""
         known = store.known_keys(k for k, _ in entries)
+        # A pending entry (crawler.pipelines.pending) waits for its page's next try.
+        known |= PendingStore(store.engine).keys(k for k, _ in entries if k not in known)
         if not known:
             return known, {}
         if self.source_order:  # listed here too: credited here if this source comes first
@@ -366,8 +408,10 @@ class SourceSpider(Spider):
             # again in a later run (crawler.fallback). A re-fetch of an article stored
             # from its page keeps what is stored, and the failure is an error as before.
             self.count("page_refused")
-            logger.warning("%s: %s; the article is kept from its entry", self.source.name,
-                           message)
+            if hint.title:
+                logger.warning("%s: %s; the article is kept from its entry",
+                               self.source.name, message)
+            # Without a title it is kept as a pending page (crawler.pipelines.pending).
             yield FetchedPage(hint=hint, fetched_at=datetime.now(UTC), failure=message,
                               failed_before=failed_before, refetch=bool(kwargs.get("refetch")))
             return
@@ -410,6 +454,23 @@ def hint_of(article: Article) -> Hint:
                 tags=list(article.tags), image_url=article.image_url)
 
 
+def hint_from_entry(url: str, entry: dict[str, Any]) -> Hint:
+    """A pending entry's :class:`Hint` read back (:func:`entry_of` wrote it)."""
+    values = dict(entry)
+    for name in ("published_at", "modified_at"):
+        if isinstance(values.get(name), str):
+            values[name] = datetime.fromisoformat(values[name])
+    known = {f.name for f in fields(Hint)} - {"url"}
+    return Hint(url=url, **{k: v for k, v in values.items() if k in known})
+
+
+def entry_of(values: dict[str, Any]) -> dict[str, Any]:
+    """An entry's fields (:class:`Hint`'s names) as JSON for ``pending_pages``: times as ISO
+    text, empty ones left out."""
+    return {k: v.isoformat() if isinstance(v, datetime) else v for k, v in values.items()
+            if v not in (None, "", [])}
+
+
 def origin_of(response: Response) -> str:
     """The configured start URL whose response led to ``response`` (its own URL if none)."""
     origin = response.meta.get("newsmon_origin") if response.request is not None else None
@@ -429,4 +490,5 @@ def time_hint(raw: str | None, now: datetime, tz: str, origin: str) -> dict[str,
             "published_source": origin}
 
 
-__all__ = ["Hint", "SourceSpider", "UnreadableStart", "hint_of", "origin_of", "time_hint"]
+__all__ = ["Hint", "SourceSpider", "UnreadableStart", "entry_of", "hint_from_entry", "hint_of",
+           "origin_of", "time_hint"]
