@@ -7,7 +7,11 @@ comes, so at most n requests are in flight to one host across all sources and pr
 (Scrapy's ``CONCURRENT_REQUESTS_PER_DOMAIN`` holds it within one). A slot is a lease of
 ``NEWSMON_HOST_LEASE_TTL`` seconds that the crawl renews while it runs (every third of it);
 a process that dies holding slots stops renewing them, and they come free within that
-time. A crawl that ends gives back whatever it still holds.
+time. A crawl that ends gives back whatever it still holds. Each lease names the crawl's run
+and process, so a crawl killed outright (``kill -9``) does not hold its hosts for that long:
+its slots go when the next crawl closes its run as interrupted
+(:meth:`storage.scheduler_store.SchedulerStore.end_run`), and any crawl on the machine takes
+a slot whose process is gone (:meth:`storage.hosts.HostStore.lease`).
 
 With ``NEWSMON_HOST_DELAY`` > 0 each request then reserves its host's next free moment in
 ``host_slots``, so two processes crawling one host keep the delay between them; taking the
@@ -28,6 +32,7 @@ stalled database would otherwise hold every request that long).
 from __future__ import annotations
 
 import logging
+import os
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -66,6 +71,9 @@ class HostSlotsMiddleware:
         # Each lease's holder is "<this crawl>/<n>": renewed and released one by one, and
         # all of this crawl's at its end.
         self.name = f"{uuid.uuid4().hex[:20]}/"
+        # Each lease also names this crawl's run and process: a run closed as interrupted
+        # (its process was killed) gives its slots back, and so does a process found gone.
+        self.pid = os.getpid()
         self._count = 0
         self._held: dict[str, tuple[str, int]] = {}  # holder -> (host, slot)
         self._asking: dict[str, DeferredLock] = {}  # one request per host asks the database
@@ -145,7 +153,8 @@ class HostSlotsMiddleware:
                 holder = f"{self.name}{self._count}"
                 try:
                     slot = await _bounded(in_hosts_thread(
-                        hosts.lease, host, self.slots, holder, self.ttl), self.db_wait)
+                        hosts.lease, host, self.slots, holder, self.ttl,
+                        run_id=self._run_id(), pid=self.pid), self.db_wait)
                 except Exception as exc:
                     self._database_away("cannot take a slot of %s: %s", host, exc)
                     return None
@@ -159,6 +168,13 @@ class HostSlotsMiddleware:
             return None
         finally:
             lock.release()
+
+    def _run_id(self) -> int | None:
+        """This crawl's crawl_runs row (opened by the RunRecorder before any request; None
+        when the database was away then)."""
+        assert self.crawler.stats is not None
+        run_id = self.crawler.stats.get_value("newsmon/run_id")
+        return int(run_id) if run_id else None
 
     def _database_away(self, message: str, host: str, exc: Exception) -> None:
         self._no_db_until = time.monotonic() + DB_BACKOFF

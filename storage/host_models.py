@@ -7,14 +7,15 @@ then, for every source and every process. ``host_slots``: the next time each hos
 asked again (the per-host delay held across processes). ``host_leases``: the requests in
 flight to each host, one row per slot (at most ``per_domain_concurrency`` slots), each held
 by one request of one crawl until it is released or its lease expires (a crashed process
-stops renewing its leases, so its slots come free within the lease time).
+stops renewing its leases, so its slots come free within the lease time), or its crawl's run
+is closed, or its process is found gone (the run and the process are on the row).
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Integer, String, Text
+from sqlalchemy import BigInteger, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.base import Base
@@ -53,7 +54,8 @@ class HostSlot(Base):
 
 class HostLease(Base):
     """Slot ``slot`` of ``host``: a request in flight, held by ``holder`` (one request of one
-    crawl) until ``expires_at``; free once that has passed, whoever held it."""
+    crawl) until ``expires_at``; free once that has passed, whoever held it, once the crawl's
+    run (``run_id``) is closed, and once the process (``pid`` on ``machine``) is gone."""
 
     __tablename__ = "host_leases"
 
@@ -61,3 +63,8 @@ class HostLease(Base):
     slot: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     holder: Mapped[str] = mapped_column(String(80))
     expires_at: Mapped[datetime]
+    # The crawl_runs row of the crawl holding it (NULL: not known, the lease expires only).
+    run_id: Mapped[int | None] = mapped_column(BigInteger)
+    # The holding process, as crawl_runs has it (NULL: not known).
+    machine: Mapped[str | None] = mapped_column(String(255))
+    pid: Mapped[int | None] = mapped_column(Integer)

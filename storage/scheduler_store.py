@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import Engine, Select, delete, func, insert, literal, select, update
 
 from storage.engine import dialect_insert
+from storage.hosts import HostStore
 from storage.models import Article, CrawlRun, HttpValidator, SourceRow
 from storage.pending_models import PendingPage
 from storage.scheduler_models import SchedulerLock, SourceState
@@ -180,7 +181,9 @@ class SchedulerStore(SourceHistoryQueries):
         """Set a run's final status and first error, keeping the counts its crawl wrote.
 
         ``finished_at`` is set unless the crawl already set it. With ``only_if_running`` the
-        row changes only while it still says ``running``. True if a row changed.
+        row changes only while it still says ``running``. True if a row changed; then the
+        host slots its crawl may still hold are given back (a killed crawl's would hold its
+        hosts until their leases expire: :mod:`storage.hosts`).
         """
         stmt = update(CrawlRun).where(CrawlRun.id == run_id).values(
             status=status, first_error=first_error,
@@ -189,7 +192,10 @@ class SchedulerStore(SourceHistoryQueries):
         if only_if_running:
             stmt = stmt.where(CrawlRun.status == "running")
         with self.engine.begin() as conn:
-            return bool(conn.execute(stmt).rowcount)
+            changed = bool(conn.execute(stmt).rowcount)
+        if changed:
+            HostStore(self.engine).release_runs([run_id])
+        return changed
 
     def add_unchanged_run(self, source: str, *, started_at: datetime, requests: int,
                           pid: int | None = None) -> int:

@@ -1,6 +1,6 @@
 """PendingStore (storage/pending.py): entries kept without an article until their page can be
 had: kept and updated, handed out when due (longest-waiting first), a try counted before it
-is made, known to the spider, removed once an article is stored under their URL."""
+is made, their tries told to the spider, removed once an article is stored under their URL."""
 
 from __future__ import annotations
 
@@ -35,7 +35,9 @@ def test_pending_entries_wait_for_their_page_and_go_when_it_is_stored(store: Sto
                  now=T0 + timedelta(hours=3))
     (spent,) = [p for p in pending.all("wire") if p.url_key == "wire.example/a"]
     assert (spent.page_error, spent.page_attempts, spent.page_retry_at) == ("HTTP 451", 5, None)
-    assert pending.keys(["wire.example/a", "wire.example/z"]) == {"wire.example/a"}
+    # What the spider learns of listed entries: the tries so far, None once spent.
+    assert pending.tries(["wire.example/a", "wire.example/b", "wire.example/z"]) == {
+        "wire.example/a": None, "wire.example/b": 2}
 
     store.upsert_articles([ArticleRecord(
         url_key="wire.example/b", canonical_url="https://wire.example/b",

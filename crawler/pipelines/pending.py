@@ -6,8 +6,10 @@ When an article page is refused (or is a bot wall) the article is stored from it
 ``pending_pages`` (:mod:`storage.pending`) with what the entry said, the page's failure and
 when the page is tried again; later runs try it (:meth:`SourceSpider.page_retries`) and a
 try that works stores the article as new. It is counted as ``pending`` in the run
-(``newsmon runs``), said in the log, and its entry counts as done with (the sitemap's
-validators may be kept). Other items pass through.
+(``newsmon runs``) and said in the log. Its entry is not done with: no article is stored
+for it, so the validators of the feed or sitemap that listed it are not saved, the next run
+reads it in full again and tries the page again (:mod:`crawler.spiders.entries`); it is
+done with once its tries are spent. Other items pass through.
 """
 
 from __future__ import annotations
@@ -59,14 +61,11 @@ class PendingPagesPipeline:
                          entry_of(values), item.page_error, item.page_attempts,
                          item.page_retry_at)
         except SQLAlchemyError as exc:
-            # Not kept: its entry is left unsettled, so its feed is read in full next run.
+            # Not kept: the entry is met again when its feed is read in full next run.
             self.stats.inc_value("newsmon/pending_failures")
             logger.warning("%s: %s has no title in its entry and could not be kept as a "
                            "pending page (%s)", item.source, item.url, database_reason(exc))
             raise DropItem(f"no title in its entry, not kept: {item.url}") from exc
-        entries = getattr(spider, "entries", None)
-        if entries is not None:
-            entries.settled(item.url_key)
         self.stats.inc_value("newsmon/pending")
         when = (f"tried again from {item.page_retry_at:%Y-%m-%d %H:%M} UTC"
                 if item.page_retry_at is not None

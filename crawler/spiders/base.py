@@ -116,8 +116,10 @@ class SourceSpider(Spider):
 
     async def page_retries(self) -> list[Request]:
         """Requests for the pages of articles stored from their entry that are due to be
-        tried again (:mod:`crawler.fallback`); their keys are settled for this run, so a
-        feed that lists them again does not fetch them twice."""
+        tried again (:mod:`crawler.fallback`), and of pending entries due
+        (:mod:`storage.pending`); a feed that lists them again does not fetch them twice.
+        The stored articles' keys are settled for this run; a pending entry's is not (no
+        article is stored for it until its try works)."""
         if self.store is None or not self.fetches_articles or self.crawler is None:
             return []
         limit = self.crawler.settings.getint("NEWSMON_PAGE_RETRIES_PER_RUN", 50)
@@ -144,9 +146,9 @@ class SourceSpider(Spider):
                                cb_kwargs={"hint": hint_of(article), "refetch": True,
                                           "failed_before": article.page_attempts}))
         for entry in pending:
-            # No article yet: a try that works stores it as new.
+            # No article yet: a try that works stores it as new. Not settled: a feed that
+            # lists it again keeps its validators unless this try stores the article.
             self._seen_keys.add(entry.url_key)
-            self._settled.add(entry.url_key)
             self.count("page_retries")
             out.append(Request(entry.url, callback=self.parse_article, errback=self.on_error,
                                dont_filter=True, meta=self.robots_meta(),
@@ -232,7 +234,8 @@ class SourceSpider(Spider):
                               last_modified.decode("latin-1") if last_modified else None)
 
     async def closed(self, reason: str) -> None:
-        if self.store is not None and self.stat("page_retries"):
+        if self.store is not None and (self.stat("page_retries")
+                                       or self.stat("pending_retries")):
             # Pending entries whose page worked this run are articles now (the last batch
             # is written before the spider closes).
             try:
@@ -312,8 +315,9 @@ class SourceSpider(Spider):
                 continue
             self._seen_keys.add(key)
             fresh.append((key, hint))
+        pending: dict[str, int] = {}
         if self.store is not None and fresh:
-            known, refetch = await run_db(self._known, self.store, fresh)
+            known, refetch, pending = await run_db(self._known, self.store, fresh)
             skip = known - refetch.keys()
             self._settled.update(skip)
             self.count("skipped_known", sum(1 for k, _ in fresh if k in skip))
@@ -329,9 +333,14 @@ class SourceSpider(Spider):
                 again = refetch.get(key)
                 if again is not None:
                     self.count("refetches")
+                kwargs: dict[str, Any] = {"hint": hint, "refetch": again is not None}
+                if key in pending:
+                    # A pending entry listed again: its page is tried again now.
+                    self.count("pending_retries")
+                    kwargs["failed_before"] = pending[key]
                 out.append(Request(
                     hint.url, callback=self.parse_article, errback=self.on_error,
-                    cb_kwargs={"hint": hint, "refetch": again is not None},
+                    cb_kwargs=kwargs,
                     # A re-fetch asks for the page only if it changed since the last fetch.
                     headers={"If-Modified-Since": format_datetime(again, usegmt=True)}
                     if again is not None else None,
@@ -343,16 +352,20 @@ class SourceSpider(Spider):
         return out
 
     def _known(self, store: Store, entries: list[tuple[str, Hint]]
-               ) -> tuple[set[str], dict[str, datetime]]:
-        """In the database thread: which of the entries' keys are stored, and which of those
+               ) -> tuple[set[str], dict[str, datetime], dict[str, int]]:
+        """In the database thread: which of the entries' keys are stored, which of those
         are due for a re-fetch (first seen within the source's ``refetch_within``, or listed
         with a modified time later than their last fetch; not fetched within
-        ``refetch_every``), each with the time of its last fetch."""
+        ``refetch_every``), each with the time of its last fetch, and which are pending
+        entries (:mod:`storage.pending`) whose page is tried again now, each with its tries
+        so far (this one counted before it is made). A pending entry whose tries are spent
+        counts as known: it is done with."""
         known = store.known_keys(k for k, _ in entries)
-        # A pending entry (crawler.pipelines.pending) waits for its page's next try.
-        known |= PendingStore(store.engine).keys(k for k, _ in entries if k not in known)
+        pending = self._pending_listed(store, [k for k, _ in entries if k not in known])
+        known |= {k for k, tries in pending.items() if tries is None}
+        retried = {k: tries for k, tries in pending.items() if tries is not None}
         if not known:
-            return known, {}
+            return known, {}, retried
         if self.source_order:  # listed here too: credited here if this source comes first
             store.credit(known, self.source.name, self.source_order)
         now = datetime.now(UTC)
@@ -360,10 +373,28 @@ class SourceSpider(Spider):
         young = (now - self.source.refetch_within if self.source.refetch_within is not None
                  else None)
         if young is None and not modified:
-            return known, {}
+            return known, {}, retried
         due = store.refetch_due(known, modified, first_seen_since=young,
                                 checked_before=now - self.source.refetch_every)
-        return known, due
+        return known, due, retried
+
+    def _pending_listed(self, store: Store, keys: list[str]) -> dict[str, int | None]:
+        """In the database thread: the pending entries among ``keys``, with their tries so
+        far (None: spent); each that is not spent has this try counted
+        (:meth:`PendingStore.postpone`, as for the ones due at the start)."""
+        if not keys or not self.fetches_articles:
+            return {}
+        pending = PendingStore(store.engine)
+        tries = pending.tries(keys)
+        if not any(n is not None for n in tries.values()):
+            return tries
+        assert self.crawler is not None
+        policy = RetryPolicy.from_settings(self.crawler.settings)
+        now = datetime.now(UTC)
+        for key, before in tries.items():
+            if before is not None:
+                pending.postpone(key, before + 1, policy.next_try(before + 1, now))
+        return tries
 
     def parse_article(self, response: Response, hint: Hint, refetch: bool = False,
                       failed_before: int = 0) -> Iterator[FetchedPage]:

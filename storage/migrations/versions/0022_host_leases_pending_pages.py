@@ -1,5 +1,6 @@
 """per-host concurrency across processes: host_leases (a request in flight to a host holds
-one of its slots until it gives it back or its lease expires); pending_pages (an entry whose
+one of its slots until it gives it back, its lease expires, its run is closed or its process
+is gone); pending_pages (an entry whose
 page was refused and which has no title to store an article from, kept to try its page
 again) and crawl_runs.pending (how many a run kept)
 
@@ -26,6 +27,9 @@ def upgrade() -> None:
         sa.Column("slot", sa.Integer(), autoincrement=False, nullable=False),
         sa.Column("holder", sa.String(length=80), nullable=False),
         sa.Column("expires_at", sa.DateTime(), nullable=False),
+        sa.Column("run_id", sa.BigInteger(), nullable=True),
+        sa.Column("machine", sa.String(length=255), nullable=True),
+        sa.Column("pid", sa.Integer(), nullable=True),
         sa.PrimaryKeyConstraint("host", "slot", name=op.f("pk_host_leases")),
     )
     op.create_table(
