@@ -336,3 +336,36 @@ async def test_a_refused_sitemap_entry_keeps_its_news_title_or_waits_as_a_pendin
     # Every entry is stored now: the ETag was saved, and the sitemap answers 304.
     await crawl_case(settings, store)
     assert sitemap.answers == [200, 200, 304] and server.hits[bare] == 2
+
+
+@reactor_test
+async def test_a_pending_page_listed_again_is_tried_until_its_tries_are_spent(
+        server: FaultServer, store: Store, db_url: str, tmp_path: Path) -> None:
+    from storage.pending import PendingStore
+
+    bare = "/sm/news/untitled-304.html"
+    server.route(bare, respond(403, "<h1>Forbidden</h1>", HTML))
+    sitemap = Conditional(f'<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/'
+                          f'schemas/sitemap/0.9"><url><loc>{server.url(bare)}</loc>'
+                          "<lastmod>2026-12-02T10:00:00+05:30</lastmod></url></urlset>")
+    server.route("/sm/sitemap.xml", sitemap)
+    settings = load(write_config(tmp_path / "cfg", db_url, [
+        {"name": SITEMAP, "kind": "sitemap", "urls": [server.url("/sm/sitemap.xml")]}]))
+    two_tries = {"NEWSMON_PAGE_RETRY_TRIES": 2}
+
+    # Not due from the database for an hour, but the sitemap is read again (its ETag is not
+    # saved while the entry is pending) and lists it, so its page is tried again at once.
+    await crawl_case(settings, store, **two_tries)
+    (first,) = PendingStore(store.engine).all(SITEMAP)
+    assert (first.page_attempts, server.hits[bare]) == (1, 1)
+    assert first.page_retry_at is not None
+    await crawl_case(settings, store, **two_tries)
+    (spent,) = PendingStore(store.engine).all(SITEMAP)
+    assert (spent.page_attempts, spent.page_retry_at, server.hits[bare]) == (2, None, 2)
+    # Its tries are spent: it is done with (kept as the record of the loss), not fetched
+    # again, and the sitemap's ETag is saved at last.
+    await crawl_case(settings, store, **two_tries)
+    await crawl_case(settings, store, **two_tries)
+    assert sitemap.answers == [200, 200, 200, 304] and server.hits[bare] == 2
+    assert store.count_articles(SITEMAP) == 0
+    assert PendingStore(store.engine).all(SITEMAP) == [spent]
