@@ -323,6 +323,7 @@ class SourceSpider(Spider):
             self.count("skipped_known", sum(1 for k, _ in fresh if k in skip))
             fresh = [(k, h) for k, h in fresh if k not in skip]
         out: list[Any] = []
+        tried: dict[str, int] = {}  # pending entries whose page is tried again now
         for key, hint in fresh:
             self.entries.listed(origin, key)
             if self.max_articles is not None and self._requested >= self.max_articles:
@@ -337,7 +338,7 @@ class SourceSpider(Spider):
                 if key in pending:
                     # A pending entry listed again: its page is tried again now.
                     self.count("pending_retries")
-                    kwargs["failed_before"] = pending[key]
+                    kwargs["failed_before"] = tried[key] = pending[key]
                 out.append(Request(
                     hint.url, callback=self.parse_article, errback=self.on_error,
                     cb_kwargs=kwargs,
@@ -349,6 +350,12 @@ class SourceSpider(Spider):
             else:
                 # A feed-only source: the entry is all there is.
                 out.append(FetchedPage(hint=hint, fetched_at=datetime.now(UTC)))
+        if tried and self.store is not None:
+            try:
+                await run_db(self._count_tries, self.store, tried)
+            except SQLAlchemyError as exc:  # the try is made; its failure is kept as usual
+                logger.warning("%s: the tries of pending pages not counted (%s)",
+                               self.source.name, database_reason(exc))
         return out
 
     def _known(self, store: Store, entries: list[tuple[str, Hint]]
@@ -357,11 +364,12 @@ class SourceSpider(Spider):
         are due for a re-fetch (first seen within the source's ``refetch_within``, or listed
         with a modified time later than their last fetch; not fetched within
         ``refetch_every``), each with the time of its last fetch, and which are pending
-        entries (:mod:`storage.pending`) whose page is tried again now, each with its tries
-        so far (this one counted before it is made). A pending entry whose tries are spent
-        counts as known: it is done with."""
+        entries (:mod:`storage.pending`), each with its page's tries so far: their page is
+        tried again now. A pending entry whose tries are spent counts as known: it is done
+        with."""
         known = store.known_keys(k for k, _ in entries)
-        pending = self._pending_listed(store, [k for k, _ in entries if k not in known])
+        pending = (PendingStore(store.engine).tries(k for k, _ in entries if k not in known)
+                   if self.fetches_articles else {})
         known |= {k for k, tries in pending.items() if tries is None}
         retried = {k: tries for k, tries in pending.items() if tries is not None}
         if not known:
@@ -378,23 +386,15 @@ class SourceSpider(Spider):
                                 checked_before=now - self.source.refetch_every)
         return known, due, retried
 
-    def _pending_listed(self, store: Store, keys: list[str]) -> dict[str, int | None]:
-        """In the database thread: the pending entries among ``keys``, with their tries so
-        far (None: spent); each that is not spent has this try counted
-        (:meth:`PendingStore.postpone`, as for the ones due at the start)."""
-        if not keys or not self.fetches_articles:
-            return {}
-        pending = PendingStore(store.engine)
-        tries = pending.tries(keys)
-        if not any(n is not None for n in tries.values()):
-            return tries
+    def _count_tries(self, store: Store, tried: dict[str, int]) -> None:
+        """In the database thread: count the try of each pending page about to be fetched
+        (key -> tries before it) before it is made, as for the ones due at the start."""
         assert self.crawler is not None
         policy = RetryPolicy.from_settings(self.crawler.settings)
+        pending = PendingStore(store.engine)
         now = datetime.now(UTC)
-        for key, before in tries.items():
-            if before is not None:
-                pending.postpone(key, before + 1, policy.next_try(before + 1, now))
-        return tries
+        for key, before in tried.items():
+            pending.postpone(key, before + 1, policy.next_try(before + 1, now))
 
     def parse_article(self, response: Response, hint: Hint, refetch: bool = False,
                       failed_before: int = 0) -> Iterator[FetchedPage]:
