@@ -273,6 +273,33 @@ class Source(_Strict):
         return value
 
 
+class PageRetrySettings(_Strict):
+    """When the page of an article kept from its entry (it was refused, crawler.fallback) is
+    tried again: after ``first``, then twice as long after each failed try up to
+    ``longest``, ``tries`` tries in all (the first fetch included); at most ``per_run`` such
+    pages per run and source, the longest-waiting first."""
+
+    first: Duration = timedelta(hours=1)
+    longest: Duration = timedelta(days=2)
+    tries: int = Field(default=5, ge=1, le=100)
+    per_run: int = Field(default=50, ge=0)
+
+    @model_validator(mode="after")
+    def _longest_not_shorter(self) -> PageRetrySettings:
+        if self.longest < self.first:
+            raise ValueError(f"longest ({_duration_text(self.longest)}) is shorter than first "
+                             f"({_duration_text(self.first)})")
+        return self
+
+
+def _duration_text(value: timedelta) -> str:
+    seconds = int(value.total_seconds())
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds and seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
 class CrawlSettings(_Strict):
     """Politeness and resource caps applied to every crawl."""
 
@@ -289,7 +316,15 @@ class CrawlSettings(_Strict):
     # download_delay holds per host across every process on this database (host_slots), not
     # only within one crawl.
     shared_host_delay: bool = True
+    # per_domain_concurrency holds per host across every process on this database
+    # (host_leases), not only within one crawl.
+    shared_host_concurrency: bool = True
     retries: int = Field(default=2, ge=0, le=10)
+    # A 429 or 503 whose Retry-After asks for at most this long is retried after that wait in
+    # the same run; a longer one pauses its host past this run (its requests are dropped).
+    retry_after_max: Duration = timedelta(seconds=30)
+    # Refused article pages (kept from their entry) tried again in later runs.
+    page_retry: PageRetrySettings = PageRetrySettings()
     # Hard wall-clock limit for one source's crawl run (the child process is killed after it).
     source_timeout: PositiveDuration = timedelta(minutes=10)
     # Memory one crawl may add to its process (its child under the service), in MiB.

@@ -8,9 +8,8 @@
   otherwise; judged exactly as Scrapy judges it.
 - :class:`HostPauseMiddleware`: a 429 or 503 with ``Retry-After`` pauses its host in
   ``host_pauses`` for everyone; a request to a paused host waits out a short pause (at most
-  ``NEWSMON_RETRY_AFTER_MAX``) and is dropped for this run during a longer one. With
-  ``NEWSMON_HOST_DELAY`` > 0 each request also reserves its host's next free moment in
-  ``host_slots``, so two processes crawling one host keep the delay between them.
+  ``crawl.retry_after_max``) and is dropped for this run during a longer one. The
+  per-host concurrency and delay across processes are :mod:`crawler.host_slots`.
 - :class:`BlockedPagesMiddleware` counts pages the site refused (401, 403, 429, 451) as
   ``newsmon/blocked``; bot walls are counted by the extraction step. Blocked is not an error.
 
@@ -126,7 +125,6 @@ class HostPauseMiddleware:
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
         self.max_wait = crawler.settings.getfloat("NEWSMON_RETRY_AFTER_MAX", 30.0)
-        self.delay = timedelta(seconds=crawler.settings.getfloat("NEWSMON_HOST_DELAY", 0.0))
         self.db_wait = crawler.settings.getfloat("NEWSMON_HOST_DB_WAIT", 2.0)
         # host -> (its pause or None, when it was read: time.monotonic())
         self._pauses: dict[str, tuple[tuple[datetime, str] | None, float]] = {}
@@ -155,16 +153,6 @@ class HostPauseMiddleware:
                                     f"{until:%Y-%m-%d %H:%M:%S} UTC ({reason})")
             if left > 0:
                 await sleep(left)
-        if self.delay > timedelta(0):
-            try:
-                start = await _bounded(in_db_thread(hosts.reserve, host, self.delay),
-                                       self.db_wait)
-            except Exception as exc:
-                logger.warning("cannot reserve a slot of %s: %s", host, exc)
-                return None
-            wait = (start - datetime.now(UTC)).total_seconds()
-            if wait > 0:
-                await sleep(wait)
         return None
 
     async def _paused(self, hosts: HostStore, host: str) -> tuple[datetime, str] | None:

@@ -1,8 +1,9 @@
 """RetryAfterMiddleware: Scrapy's retries, waiting as long as a 429 or 503 asks, within a cap.
 
 Scrapy retries a 429 or 503 at once, which is what the server asked us not to do. Here a
-``Retry-After`` (seconds or an HTTP date) of at most ``NEWSMON_RETRY_AFTER_MAX`` seconds is
-waited out before the retry goes back to the scheduler; a longer one is not retried in this
+``Retry-After`` (seconds or an HTTP date) of at most ``NEWSMON_RETRY_AFTER_MAX`` seconds
+(``crawl.retry_after_max``) is waited out before the retry goes back to the scheduler; a
+longer one is not retried in this
 run at all (the response fails, and the request's meta says why in
 ``newsmon_retry_after_refused``). The wait holds one of the downloader's concurrent slots, which
 is why it is capped. Responses without ``Retry-After`` and network errors behave exactly as in

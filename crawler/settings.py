@@ -63,24 +63,33 @@ def scrapy_settings(settings: Settings, **overrides: Any) -> dict[str, Any]:
         # Evaluated by the StoragePipeline after each batch's commit (alerts.evaluate).
         "NEWSMON_WATCHLISTS": [w.model_dump() for w in settings.watchlists],
         # A 429 or 503 that says Retry-After is retried after that long, if at most this.
-        "NEWSMON_RETRY_AFTER_MAX": 30.0,
+        "NEWSMON_RETRY_AFTER_MAX": crawl.retry_after_max.total_seconds(),
         # Buffered articles are written at least this often, so a killed crawl loses little.
         "NEWSMON_BATCH_SECONDS": 2.0,
         # Batches being written (in the database thread) before further items wait for one.
         "NEWSMON_WRITE_QUEUE": 2,
         # A refused page (crawler.fallback) is tried again after this many seconds, twice as
         # long after each failed try up to the longest, this many tries in all.
-        "NEWSMON_PAGE_RETRY_FIRST": 3600.0,
-        "NEWSMON_PAGE_RETRY_LONGEST": 172800.0,
-        "NEWSMON_PAGE_RETRY_TRIES": 5,
+        "NEWSMON_PAGE_RETRY_FIRST": crawl.page_retry.first.total_seconds(),
+        "NEWSMON_PAGE_RETRY_LONGEST": crawl.page_retry.longest.total_seconds(),
+        "NEWSMON_PAGE_RETRY_TRIES": crawl.page_retry.tries,
         # Refused pages tried again per run and source (the longest-waiting first).
-        "NEWSMON_PAGE_RETRIES_PER_RUN": 50,
+        "NEWSMON_PAGE_RETRIES_PER_RUN": crawl.page_retry.per_run,
         # How long the end of a run keeps trying to record itself while the database is away.
         "NEWSMON_RUN_RECORD_WAIT": 30.0,
         # robots.txt cached per host in the database (crawler/hosts.py), seconds; 0: never.
         "NEWSMON_ROBOTS_TTL": crawl.robots_cache.total_seconds(),
         # The per-host delay kept across processes through the database; 0: per process only.
         "NEWSMON_HOST_DELAY": crawl.download_delay if crawl.shared_host_delay else 0.0,
+        # Requests in flight to one host across every process on this database
+        # (crawler/host_slots.py); 0: per process only (CONCURRENT_REQUESTS_PER_DOMAIN).
+        "NEWSMON_HOST_CONCURRENCY": (crawl.per_domain_concurrency
+                                     if crawl.shared_host_concurrency else 0),
+        # A slot held by a process that stopped renewing it (it died) is free after this.
+        "NEWSMON_HOST_LEASE_TTL": 30.0,
+        # The longest a request waits for its slot's write (then it goes, and the next ones
+        # for a while: crawler/host_slots.py), so a stalled database holds downloads little.
+        "NEWSMON_HOST_LEASE_WAIT": 0.5,
         # The longest a request waits for the database's word on its host (then it goes).
         "NEWSMON_HOST_DB_WAIT": 2.0,
         "DOWNLOADER_MIDDLEWARES": {
@@ -97,9 +106,13 @@ def scrapy_settings(settings: Settings, **overrides: Any) -> dict[str, Any]:
             # Sees a redirect before Scrapy's RedirectMiddleware (600) follows it.
             "crawler.middlewares.RedirectSchemeMiddleware": 610,
             "crawler.middlewares.FetchTimeMiddleware": 950,
+            # Last before the download, first after it: a host slot is held around the
+            # download alone, and given back before a retry or redirect copies the request.
+            "crawler.host_slots.HostSlotsMiddleware": 960,
         },
         "ITEM_PIPELINES": {
             "crawler.pipelines.extract.ExtractionPipeline": 50,
+            "crawler.pipelines.pending.PendingPagesPipeline": 90,
             "crawler.pipelines.validate.ValidationPipeline": 100,
             "crawler.pipelines.classify.ClassifyPipeline": 500,
             "crawler.pipelines.storage.StoragePipeline": 800,

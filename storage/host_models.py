@@ -4,14 +4,18 @@
 HTTP status and when it expires, so that a crawl reads it from here instead of fetching it
 again. ``host_pauses``: a host that answered 429 or 503 with ``Retry-After`` is paused until
 then, for every source and every process. ``host_slots``: the next time each host may be
-asked again (the per-host delay held across processes).
+asked again (the per-host delay held across processes). ``host_leases``: the requests in
+flight to each host, one row per slot (at most ``per_domain_concurrency`` slots), each held
+by one request of one crawl until it is released or its lease expires (a crashed process
+stops renewing its leases, so its slots come free within the lease time), or its crawl's run
+is closed, or its process is found gone (the run and the process are on the row).
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Integer, String, Text
+from sqlalchemy import BigInteger, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.base import Base
@@ -46,3 +50,21 @@ class HostSlot(Base):
 
     host: Mapped[str] = mapped_column(String(255), primary_key=True)
     next_at: Mapped[datetime]
+
+
+class HostLease(Base):
+    """Slot ``slot`` of ``host``: a request in flight, held by ``holder`` (one request of one
+    crawl) until ``expires_at``; free once that has passed, whoever held it, once the crawl's
+    run (``run_id``) is closed, and once the process (``pid`` on ``machine``) is gone."""
+
+    __tablename__ = "host_leases"
+
+    host: Mapped[str] = mapped_column(String(255), primary_key=True)
+    slot: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    holder: Mapped[str] = mapped_column(String(80))
+    expires_at: Mapped[datetime]
+    # The crawl_runs row of the crawl holding it (NULL: not known, the lease expires only).
+    run_id: Mapped[int | None] = mapped_column(BigInteger)
+    # The holding process, as crawl_runs has it (NULL: not known).
+    machine: Mapped[str | None] = mapped_column(String(255))
+    pid: Mapped[int | None] = mapped_column(Integer)

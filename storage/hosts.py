@@ -6,19 +6,31 @@
   pauses the host for every source and process; a later pause never shortens an earlier one;
 - the per-host delay (:meth:`HostStore.reserve`): each request reserves the host's next free
   moment, ``delay`` after the previous one, whichever process asks. A compare-and-set on one
-  row, so it needs no lock and reads the same on SQLite and PostgreSQL.
+  row, so it needs no lock and reads the same on SQLite and PostgreSQL;
+- the per-host concurrency (:meth:`HostStore.lease`, :meth:`HostStore.renew`,
+  :meth:`HostStore.release`): a request in flight holds one of the host's ``slots`` rows
+  until it releases it or its lease expires, so a process cut off from the database frees
+  them within the lease time. A lease names its crawl's run and its process: the slots of a
+  run closed as interrupted go with it (:meth:`HostStore.release_runs`, from
+  :meth:`storage.scheduler_store.SchedulerStore.end_run`), and a lease whose process is gone
+  from this machine (killed, crashed) is free at once to whoever asks next. Taking a slot is
+  one upsert that only overwrites a row free in one of those ways, so two processes never
+  hold one slot at once.
 """
 
 from __future__ import annotations
 
+import socket
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, and_, delete, or_, select, update
 
 from storage.engine import WRITES, dialect_insert
-from storage.host_models import HostPause, HostSlot, RobotsTxt
+from storage.host_models import HostLease, HostPause, HostSlot, RobotsTxt
+from storage.run_locks import pid_alive
 
 #: Compare-and-set attempts before :meth:`HostStore.reserve` gives up and lets a request go.
 RESERVE_TRIES = 20
@@ -115,3 +127,85 @@ class HostStore:
             if done == 1:
                 return start
         return now
+
+    # -- the per-host concurrency ------------------------------------------------------
+
+    def lease(self, host: str, slots: int, holder: str, ttl: timedelta,
+              now: datetime | None = None, *, run_id: int | None = None,
+              pid: int | None = None) -> int | None:
+        """Take a free slot of ``host`` (one of ``0 .. slots - 1`` that nobody holds, whose
+        lease has expired, or whose holding process is gone from this machine) for ``holder``
+        until ``now + ttl``: its number, or None when all ``slots`` are held. ``run_id`` and
+        ``pid`` (of this process, on this machine) are the holder's, so that its slots are
+        freed with its run or when it dies."""
+        now = now or datetime.now(UTC)
+        table = HostLease.__table__
+        here = socket.gethostname()
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(table.c.slot, table.c.expires_at, table.c.machine,
+                                       table.c.pid)
+                                .where(table.c.host == host, table.c.slot < slots)).all()
+        live = [r for r in rows if _aware(r.expires_at) > now]
+        # Held by a process of this machine that is gone: free (its leases would hold the
+        # host until they expire, and the next run of a killed crawl would wait for them).
+        gone = {r.pid for r in live if r.machine == here and r.pid is not None
+                and r.pid != pid and not pid_alive(r.pid)}
+        held = {r.slot for r in live if not (r.machine == here and r.pid in gone)}
+        free = table.c.expires_at <= now
+        if gone:
+            free = or_(free, and_(table.c.machine == here, table.c.pid.in_(sorted(gone))))
+        for slot in range(slots):
+            if slot in held:
+                continue
+            values = {"holder": holder, "expires_at": now + ttl, "run_id": run_id,
+                      "machine": here if pid is not None else None, "pid": pid}
+            stmt = (self._insert(table).values(host=host, slot=slot, **values)
+                    .on_conflict_do_update(index_elements=["host", "slot"], set_=values,
+                                           where=free)
+                    .returning(table.c.slot))
+            with self._writes.begin() as conn:
+                if conn.execute(stmt).scalar() is not None:
+                    return slot
+        return None
+
+    def renew(self, holders: list[str], ttl: timedelta, now: datetime | None = None) -> int:
+        """Extend the leases of ``holders`` to ``now + ttl``; how many are still held (a
+        lease that expired and was taken by another holder is not taken back)."""
+        if not holders:
+            return 0
+        now = now or datetime.now(UTC)
+        with self._writes.begin() as conn:
+            return int(conn.execute(update(HostLease).where(HostLease.holder.in_(holders))
+                                    .values(expires_at=now + ttl)).rowcount)
+
+    def release(self, host: str, slot: int, holder: str) -> None:
+        """Give slot ``slot`` of ``host`` back, if ``holder`` still holds it."""
+        with self._writes.begin() as conn:
+            conn.execute(delete(HostLease).where(HostLease.host == host,
+                                                 HostLease.slot == slot,
+                                                 HostLease.holder == holder))
+
+    def release_all(self, prefix: str) -> int:
+        """Give back every slot held by a holder whose name starts with ``prefix`` (a crawl
+        that ends: its requests' leases); how many there were."""
+        with self._writes.begin() as conn:
+            return int(conn.execute(delete(HostLease).where(
+                HostLease.holder.startswith(prefix, autoescape=True))).rowcount)
+
+    def release_runs(self, run_ids: Iterable[int]) -> int:
+        """Give back every slot held for the runs ``run_ids`` (closed: ended, or found
+        interrupted because their process died); how many there were."""
+        ids = sorted(set(run_ids))
+        if not ids:
+            return 0
+        with self._writes.begin() as conn:
+            return int(conn.execute(delete(HostLease).where(
+                HostLease.run_id.in_(ids))).rowcount)
+
+    def leases(self, host: str, now: datetime | None = None) -> dict[int, str]:
+        """The slots of ``host`` held now, by whom."""
+        now = now or datetime.now(UTC)
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(HostLease.slot, HostLease.holder, HostLease.expires_at)
+                                .where(HostLease.host == host)).all()
+        return {r.slot: r.holder for r in rows if _aware(r.expires_at) > now}

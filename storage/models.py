@@ -248,6 +248,8 @@ class CrawlRun(Base):
     errors: Mapped[int] = mapped_column(default=0)
     # Pages refused by the site (401/403/429/451) or answered by a bot wall: not errors.
     blocked: Mapped[int] = mapped_column(default=0, server_default="0")
+    # Entries kept as pending pages (refused page, no title to store an article from).
+    pending: Mapped[int] = mapped_column(default=0, server_default="0")
     first_error: Mapped[str | None] = mapped_column(Text)
     host: Mapped[str | None] = mapped_column(String(255))
     pid: Mapped[int | None]

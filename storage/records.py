@@ -82,3 +82,5 @@ class RunStats:
     first_error: str | None = None
     # Pages the site refused (401/402/403/429/451) or answered with a bot wall; not errors.
     blocked: int = 0
+    # Entries kept without an article (their page refused, no title), tried again later.
+    pending: int = 0

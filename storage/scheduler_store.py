@@ -19,7 +19,9 @@ from typing import Any
 from sqlalchemy import Engine, Select, delete, func, insert, literal, select, update
 
 from storage.engine import dialect_insert
+from storage.hosts import HostStore
 from storage.models import Article, CrawlRun, HttpValidator, SourceRow
+from storage.pending_models import PendingPage
 from storage.scheduler_models import SchedulerLock, SourceState
 from storage.source_history import FAILURE as FAILURE
 from storage.source_history import SUCCESS as SUCCESS
@@ -81,6 +83,7 @@ class RunView:
     errors: int
     first_error: str | None
     blocked: int = 0
+    pending: int = 0  # entries kept without an article (refused page, no title)
 
     @property
     def seconds(self) -> float | None:
@@ -178,7 +181,9 @@ class SchedulerStore(SourceHistoryQueries):
         """Set a run's final status and first error, keeping the counts its crawl wrote.
 
         ``finished_at`` is set unless the crawl already set it. With ``only_if_running`` the
-        row changes only while it still says ``running``. True if a row changed.
+        row changes only while it still says ``running``. True if a row changed; then the
+        host slots its crawl may still hold are given back (a killed crawl's would hold its
+        hosts until their leases expire: :mod:`storage.hosts`).
         """
         stmt = update(CrawlRun).where(CrawlRun.id == run_id).values(
             status=status, first_error=first_error,
@@ -187,7 +192,10 @@ class SchedulerStore(SourceHistoryQueries):
         if only_if_running:
             stmt = stmt.where(CrawlRun.status == "running")
         with self.engine.begin() as conn:
-            return bool(conn.execute(stmt).rowcount)
+            changed = bool(conn.execute(stmt).rowcount)
+        if changed:
+            HostStore(self.engine).release_runs([run_id])
+        return changed
 
     def add_unchanged_run(self, source: str, *, started_at: datetime, requests: int,
                           pid: int | None = None) -> int:
@@ -205,17 +213,22 @@ class SchedulerStore(SourceHistoryQueries):
     def pages_due(self, source: str, now: datetime, *, young_since: datetime | None,
                   checked_before: datetime) -> bool:
         """Whether ``source`` has article pages to fetch whatever its feeds say: a refused
-        page due to be tried again, or a page first seen since ``young_since`` (None: none)
-        and last fetched before ``checked_before`` (a re-fetch for corrections). Two EXISTS
-        probes on indexed columns; the pre-check crawls when this is true."""
+        page due to be tried again (of a stored article or a pending entry), or a page first
+        seen since ``young_since`` (None: none) and last fetched before ``checked_before`` (a
+        re-fetch for corrections). EXISTS probes on indexed columns; the pre-check crawls
+        when this is true."""
         of_source = select(SourceRow.id).where(SourceRow.name == source).scalar_subquery()
-        probes = [select(Article.id).where(Article.source_id == of_source,
-                                           Article.page_retry_at.is_not(None),
-                                           Article.page_retry_at <= now).limit(1)]
+        probes: list[Select[Any]] = [select(Article.id).where(
+            Article.source_id == of_source, Article.page_retry_at.is_not(None),
+            Article.page_retry_at <= now).limit(1)]
         if young_since is not None:
             probes.append(select(Article.id).where(
                 Article.source_id == of_source, Article.first_seen_at >= young_since,
                 Article.fetched_at < checked_before, Article.body_source == "page").limit(1))
+        # Entries kept without an article, their page due again (storage.pending).
+        probes.append(select(PendingPage.url_key).where(
+            PendingPage.source_name == source, PendingPage.page_retry_at.is_not(None),
+            PendingPage.page_retry_at <= now).limit(1))
         with self.engine.connect() as conn:
             return any(conn.execute(p).first() is not None for p in probes)
 
@@ -267,7 +280,7 @@ class SchedulerStore(SourceHistoryQueries):
             CrawlRun.started_at.label("started"), CrawlRun.finished_at.label("finished"),
             CrawlRun.status, CrawlRun.requests, CrawlRun.bytes, CrawlRun.new, CrawlRun.updated,
             CrawlRun.unchanged, CrawlRun.dropped, CrawlRun.errors, CrawlRun.first_error,
-            CrawlRun.blocked,
+            CrawlRun.blocked, CrawlRun.pending,
         )
 
     # -- source state ------------------------------------------------------------------

@@ -82,7 +82,7 @@ class SourcesRuns:
                     bytes=stats.bytes, pages=stats.pages, new=stats.new,
                     updated=stats.updated, unchanged=stats.unchanged, dropped=stats.dropped,
                     errors=stats.errors, first_error=stats.first_error,
-                    blocked=stats.blocked,
+                    blocked=stats.blocked, pending=stats.pending,
                 )
             )
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from sqlalchemy import MetaData
 
-from storage import host_models, models, scheduler_models
+from storage import host_models, models, pending_models, scheduler_models
 from storage.base import Base
 
 #: The model modules whose tables make up :data:`metadata`.
-MODULES = (models, scheduler_models, host_models)
+MODULES = (models, scheduler_models, host_models, pending_models)
 metadata: MetaData = Base.metadata

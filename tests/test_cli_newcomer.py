@@ -112,7 +112,8 @@ def test_piped_tables_are_plain_aligned_text_with_full_values(demo_config: str) 
     lines = result.stdout.splitlines()
     assert lines[0] == "Crawl runs (times in Asia/Kolkata)"
     assert lines[1].split() == ["id", "source", "started", "secs", "status", "reqs", "bytes",
-                                "new", "upd", "same", "drop", "err", "blocked", "first", "error"]
+                                "new", "upd", "same", "drop", "err", "blocked", "pend", "first",
+                                "error"]
     rows = lines[2:]
     assert len(rows) == 6  # the demo's six sources, one line each
     assert not any(ch in result.stdout for ch in "│┃━…\x1b")

@@ -112,8 +112,14 @@ def test_user_agent_names_newsmon_and_the_contact_url(tmp_path: Path) -> None:
      "field 'contact_url': 'mailto:ops@example.org' is not an http(s) URL"),
     ('user_agent: "desk/1.0\\r\\nX-Evil: 1"\n',
      "field 'user_agent': must be a non-empty line of text (no line breaks)"),
+    ("crawl: {page_retry: {first: 2h, longest: 30m}}\n",
+     "field 'crawl.page_retry': longest (30m) is shorter than first (2h)"),
+    ("crawl: {page_retry: {tries: 0}}\n",
+     "field 'crawl.page_retry.tries': Input should be greater than or equal to 1"),
+    ("crawl: {retry_after_max: soon}\n",
+     "field 'crawl.retry_after_max': 'soon' is not a duration such as 30s, 15m, 6h or 1d"),
 ])
-def test_bad_user_agent_settings_name_the_field(tmp_path: Path, text: str, problem: str) -> None:
+def test_bad_settings_name_the_file_and_the_field(tmp_path: Path, text: str, problem: str) -> None:
     path = write(tmp_path / "s.yaml", text + "sources: []\n")
     with pytest.raises(ConfigError) as err:
         load_settings(path, env={})
@@ -238,3 +244,16 @@ def test_google_news_with_obey_robots_false_loads(tmp_path: Path) -> None:
                              env={})
     source = settings.source("gn-defence")
     assert source.kind.value == "google_news" and source.obey_robots is False
+
+
+def test_retry_settings_reach_the_crawl_and_keep_their_defaults(tmp_path: Path) -> None:
+    from crawler.settings import scrapy_settings
+
+    keys = ("NEWSMON_RETRY_AFTER_MAX", "NEWSMON_PAGE_RETRY_FIRST", "NEWSMON_PAGE_RETRY_LONGEST",
+            "NEWSMON_PAGE_RETRY_TRIES", "NEWSMON_PAGE_RETRIES_PER_RUN")
+    packaged = scrapy_settings(load_settings(env={}))
+    assert [packaged[k] for k in keys] == [30.0, 3600.0, 172800.0, 5, 50]
+    path = write(tmp_path / "s.yaml", "sources: []\ncrawl:\n  retry_after_max: 2m\n"
+                 "  page_retry: {first: 10m, longest: 6h, tries: 3, per_run: 7}\n")
+    mine = scrapy_settings(load_settings(path, env={}))
+    assert [mine[k] for k in keys] == [120.0, 600.0, 21600.0, 3, 7]

@@ -67,6 +67,7 @@ def collect(stats: StatsCollector, spider: Spider | None = None) -> RunStats:
         errors=get("newsmon/errors"),
         first_error=first_error,
         blocked=get("newsmon/blocked") + get("newsmon/walls"),
+        pending=get("newsmon/pending"),
     )
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from typing import Any, ClassVar
@@ -27,7 +27,7 @@ from twisted.python.failure import Failure
 from config.schema import Source
 from crawler.dbthread import run_db
 from crawler.extraction.page import FetchedPage
-from crawler.fallback import refused
+from crawler.fallback import RetryPolicy, refused
 from crawler.middlewares import fetched_at, page_age
 from crawler.spiders.encoding import response_text
 from crawler.spiders.entries import EntryLedger, Verdict
@@ -37,6 +37,7 @@ from crawler.urls import InvalidURL, url_key
 from crawler.xmlsafe import UnsafeXML
 from storage.article import ArticleRecord
 from storage.models import Article
+from storage.pending import Pending, PendingStore
 from storage.store import Store
 
 logger = logging.getLogger(__name__)
@@ -115,8 +116,10 @@ class SourceSpider(Spider):
 
     async def page_retries(self) -> list[Request]:
         """Requests for the pages of articles stored from their entry that are due to be
-        tried again (:mod:`crawler.fallback`); their keys are settled for this run, so a
-        feed that lists them again does not fetch them twice."""
+        tried again (:mod:`crawler.fallback`), and of pending entries due
+        (:mod:`storage.pending`); a feed that lists them again does not fetch them twice.
+        The stored articles' keys are settled for this run; a pending entry's is not (no
+        article is stored for it until its try works)."""
         if self.store is None or not self.fetches_articles or self.crawler is None:
             return []
         limit = self.crawler.settings.getint("NEWSMON_PAGE_RETRIES_PER_RUN", 50)
@@ -127,6 +130,12 @@ class SourceSpider(Spider):
             logger.warning("%s: cannot read the refused pages due again (%s)",
                            self.source.name, database_reason(exc))
             return []
+        try:
+            pending = await run_db(self._pending_due, self.store, limit - len(due))
+        except SQLAlchemyError as exc:
+            logger.warning("%s: cannot read the pending pages due again (%s)",
+                           self.source.name, database_reason(exc))
+            pending = []
         out = []
         for article in due:
             self._seen_keys.add(article.url_key)
@@ -136,7 +145,32 @@ class SourceSpider(Spider):
                                dont_filter=True, meta=self.robots_meta(),
                                cb_kwargs={"hint": hint_of(article), "refetch": True,
                                           "failed_before": article.page_attempts}))
+        for entry in pending:
+            # No article yet: a try that works stores it as new. Not settled: a feed that
+            # lists it again keeps its validators unless this try stores the article.
+            self._seen_keys.add(entry.url_key)
+            self.count("page_retries")
+            out.append(Request(entry.url, callback=self.parse_article, errback=self.on_error,
+                               dont_filter=True, meta=self.robots_meta(),
+                               cb_kwargs={"hint": hint_from_entry(entry.url, entry.entry),
+                                          "failed_before": entry.page_attempts}))
         return out
+
+    def _pending_due(self, store: Store, limit: int) -> list[Pending]:
+        """In the database thread: the pending entries due (:mod:`storage.pending`), after
+        removing those stored as articles by now; each try counted before it is made."""
+        pending = PendingStore(store.engine)
+        pending.settle(self.source.name)
+        if limit <= 0:
+            return []
+        now = datetime.now(UTC)
+        assert self.crawler is not None
+        policy = RetryPolicy.from_settings(self.crawler.settings)
+        due = pending.due(self.source.name, now, limit)
+        for entry in due:
+            tries = entry.page_attempts + 1
+            pending.postpone(entry.url_key, tries, policy.next_try(tries, now))
+        return due
 
     async def start_request(self, url: str) -> Request:
         """A request for a feed, sitemap or listing URL, conditional when we saw it before."""
@@ -200,6 +234,15 @@ class SourceSpider(Spider):
                               last_modified.decode("latin-1") if last_modified else None)
 
     async def closed(self, reason: str) -> None:
+        if self.store is not None and (self.stat("page_retries")
+                                       or self.stat("pending_retries")):
+            # Pending entries whose page worked this run are articles now (the last batch
+            # is written before the spider closes).
+            try:
+                await run_db(PendingStore(self.store.engine).settle, self.source.name)
+            except SQLAlchemyError as exc:
+                logger.warning("%s: pending pages stored this run not cleared (%s)",
+                               self.source.name, database_reason(exc))
         if self.store is not None and self._not_modified:
             try:
                 await run_db(self.store.mark_fetched, dict(self._not_modified))
@@ -272,13 +315,15 @@ class SourceSpider(Spider):
                 continue
             self._seen_keys.add(key)
             fresh.append((key, hint))
+        pending: dict[str, int] = {}
         if self.store is not None and fresh:
-            known, refetch = await run_db(self._known, self.store, fresh)
+            known, refetch, pending = await run_db(self._known, self.store, fresh)
             skip = known - refetch.keys()
             self._settled.update(skip)
             self.count("skipped_known", sum(1 for k, _ in fresh if k in skip))
             fresh = [(k, h) for k, h in fresh if k not in skip]
         out: list[Any] = []
+        tried: dict[str, int] = {}  # pending entries whose page is tried again now
         for key, hint in fresh:
             self.entries.listed(origin, key)
             if self.max_articles is not None and self._requested >= self.max_articles:
@@ -289,9 +334,14 @@ class SourceSpider(Spider):
                 again = refetch.get(key)
                 if again is not None:
                     self.count("refetches")
+                kwargs: dict[str, Any] = {"hint": hint, "refetch": again is not None}
+                if key in pending:
+                    # A pending entry listed again: its page is tried again now.
+                    self.count("pending_retries")
+                    kwargs["failed_before"] = tried[key] = pending[key]
                 out.append(Request(
                     hint.url, callback=self.parse_article, errback=self.on_error,
-                    cb_kwargs={"hint": hint, "refetch": again is not None},
+                    cb_kwargs=kwargs,
                     # A re-fetch asks for the page only if it changed since the last fetch.
                     headers={"If-Modified-Since": format_datetime(again, usegmt=True)}
                     if again is not None else None,
@@ -300,17 +350,30 @@ class SourceSpider(Spider):
             else:
                 # A feed-only source: the entry is all there is.
                 out.append(FetchedPage(hint=hint, fetched_at=datetime.now(UTC)))
+        if tried and self.store is not None:
+            try:
+                await run_db(self._count_tries, self.store, tried)
+            except SQLAlchemyError as exc:  # the try is made; its failure is kept as usual
+                logger.warning("%s: the tries of pending pages not counted (%s)",
+                               self.source.name, database_reason(exc))
         return out
 
     def _known(self, store: Store, entries: list[tuple[str, Hint]]
-               ) -> tuple[set[str], dict[str, datetime]]:
-        """In the database thread: which of the entries' keys are stored, and which of those
+               ) -> tuple[set[str], dict[str, datetime], dict[str, int]]:
+        """In the database thread: which of the entries' keys are stored, which of those
         are due for a re-fetch (first seen within the source's ``refetch_within``, or listed
         with a modified time later than their last fetch; not fetched within
-        ``refetch_every``), each with the time of its last fetch."""
+        ``refetch_every``), each with the time of its last fetch, and which are pending
+        entries (:mod:`storage.pending`), each with its page's tries so far: their page is
+        tried again now. A pending entry whose tries are spent counts as known: it is done
+        with."""
         known = store.known_keys(k for k, _ in entries)
+        pending = (PendingStore(store.engine).tries(k for k, _ in entries if k not in known)
+                   if self.fetches_articles else {})
+        known |= {k for k, tries in pending.items() if tries is None}
+        retried = {k: tries for k, tries in pending.items() if tries is not None}
         if not known:
-            return known, {}
+            return known, {}, retried
         if self.source_order:  # listed here too: credited here if this source comes first
             store.credit(known, self.source.name, self.source_order)
         now = datetime.now(UTC)
@@ -318,10 +381,20 @@ class SourceSpider(Spider):
         young = (now - self.source.refetch_within if self.source.refetch_within is not None
                  else None)
         if young is None and not modified:
-            return known, {}
+            return known, {}, retried
         due = store.refetch_due(known, modified, first_seen_since=young,
                                 checked_before=now - self.source.refetch_every)
-        return known, due
+        return known, due, retried
+
+    def _count_tries(self, store: Store, tried: dict[str, int]) -> None:
+        """In the database thread: count the try of each pending page about to be fetched
+        (key -> tries before it) before it is made, as for the ones due at the start."""
+        assert self.crawler is not None
+        policy = RetryPolicy.from_settings(self.crawler.settings)
+        pending = PendingStore(store.engine)
+        now = datetime.now(UTC)
+        for key, before in tried.items():
+            pending.postpone(key, before + 1, policy.next_try(before + 1, now))
 
     def parse_article(self, response: Response, hint: Hint, refetch: bool = False,
                       failed_before: int = 0) -> Iterator[FetchedPage]:
@@ -366,8 +439,10 @@ class SourceSpider(Spider):
             # again in a later run (crawler.fallback). A re-fetch of an article stored
             # from its page keeps what is stored, and the failure is an error as before.
             self.count("page_refused")
-            logger.warning("%s: %s; the article is kept from its entry", self.source.name,
-                           message)
+            if hint.title:
+                logger.warning("%s: %s; the article is kept from its entry",
+                               self.source.name, message)
+            # Without a title it is kept as a pending page (crawler.pipelines.pending).
             yield FetchedPage(hint=hint, fetched_at=datetime.now(UTC), failure=message,
                               failed_before=failed_before, refetch=bool(kwargs.get("refetch")))
             return
@@ -410,6 +485,23 @@ def hint_of(article: Article) -> Hint:
                 tags=list(article.tags), image_url=article.image_url)
 
 
+def hint_from_entry(url: str, entry: dict[str, Any]) -> Hint:
+    """A pending entry's :class:`Hint` read back (:func:`entry_of` wrote it)."""
+    values = dict(entry)
+    for name in ("published_at", "modified_at"):
+        if isinstance(values.get(name), str):
+            values[name] = datetime.fromisoformat(values[name])
+    known = {f.name for f in fields(Hint)} - {"url"}
+    return Hint(url=url, **{k: v for k, v in values.items() if k in known})
+
+
+def entry_of(values: dict[str, Any]) -> dict[str, Any]:
+    """An entry's fields (:class:`Hint`'s names) as JSON for ``pending_pages``: times as ISO
+    text, empty ones left out."""
+    return {k: v.isoformat() if isinstance(v, datetime) else v for k, v in values.items()
+            if v not in (None, "", [])}
+
+
 def origin_of(response: Response) -> str:
     """The configured start URL whose response led to ``response`` (its own URL if none)."""
     origin = response.meta.get("newsmon_origin") if response.request is not None else None
@@ -429,4 +521,5 @@ def time_hint(raw: str | None, now: datetime, tz: str, origin: str) -> dict[str,
             "published_source": origin}
 
 
-__all__ = ["Hint", "SourceSpider", "UnreadableStart", "hint_of", "origin_of", "time_hint"]
+__all__ = ["Hint", "SourceSpider", "UnreadableStart", "entry_of", "hint_from_entry", "hint_of",
+           "origin_of", "time_hint"]

@@ -68,7 +68,7 @@ def _http_error(response_status: int, request: Request | None, headers_retry_aft
     if refused is not None:
         cap = settings.getfloat("NEWSMON_RETRY_AFTER_MAX")
         return (f"{text} (the server asked to retry after {seconds_text(refused)}, longer than "
-                f"the {seconds_text(cap)} cap (NEWSMON_RETRY_AFTER_MAX); not retried in this "
+                f"the {seconds_text(cap)} cap (crawl.retry_after_max); not retried in this "
                 "run)")
     retried = _retried(request)
     if retried and headers_retry_after is not None:

@@ -26,6 +26,7 @@ COLUMNS = (
     Column("dropped", "drop", justify="right"),
     Column("errors", "err", justify="right"),
     Column("blocked", "blocked", justify="right"),
+    Column("pending", "pend", justify="right"),
     Column("first_error", "first error", max_width=60),
 )
 

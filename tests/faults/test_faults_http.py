@@ -114,7 +114,7 @@ CASES = [
              "not retried in this run (the server asked for an hour); failed at once",
              _on_other_host(respond(429, "Slow down", headers=[("Retry-After", "3600")])),
              "{url}: HTTP 429 Too Many Requests (the server asked to retry after 3600 s, "
-             "longer than the 2 s cap (NEWSMON_RETRY_AFTER_MAX); not retried in this run)",
+             "longer than the 2 s cap (crawl.retry_after_max); not retried in this run)",
              feed_requests=1),
     HttpCase("refused", "connection refused (nothing listening)",
              "retried twice, then failed", _refused,

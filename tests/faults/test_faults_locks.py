@@ -171,7 +171,10 @@ def test_second_crawl_of_a_running_source_is_refused_until_its_holder_dies(
         healthy = add_healthy(server)
         config = write_config(tmp_path / "cfg", db_url, [
             rss_source(SLOW, _slow_feed(server)), rss_source(healthy.name, healthy.feed_url)],
-            crawl={"per_domain_concurrency": 1, "concurrency": 1})
+            # Run locks, not politeness: the slow feed must not hold the host's only slot
+            # against the other crawls (crawler/host_slots.py).
+            crawl={"per_domain_concurrency": 1, "concurrency": 1,
+                   "shared_host_concurrency": False})
         store = Store.from_url(db_url)
         try:
             first = _crawl(config, tmp_path / "first.log", SLOW)
@@ -224,7 +227,8 @@ def test_service_run_of_a_source_newsmon_crawl_is_running_is_skipped(
     url = f"sqlite:///{tmp_path / 'newsmon.db'}"
     with FaultServer() as server:
         config = write_config(tmp_path / "cfg", url, [rss_source(SLOW, _slow_feed(server))],
-                              crawl={"per_domain_concurrency": 1, "concurrency": 1})
+                              crawl={"per_domain_concurrency": 1, "concurrency": 1,
+                                     "shared_host_concurrency": False})
         store = Store.from_url(url)
         try:
             first = _crawl(config, tmp_path / "first.log", SLOW)

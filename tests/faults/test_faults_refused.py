@@ -269,3 +269,103 @@ async def test_a_feed_only_source_takes_content_encoded_as_its_body(
     article = _article(store)
     assert server.hits[PATH] == 0
     assert (article.body, article.body_source, article.summary) == (_FULL, "feed", SUMMARY)
+
+
+# -- sitemap entries -----------------------------------------------------------------------
+
+SITEMAP = "sitemap-wire"
+NEWS_NS = "http://www.google.com/schemas/sitemap-news/0.9"
+
+
+@reactor_test
+async def test_a_refused_sitemap_entry_keeps_its_news_title_or_waits_as_a_pending_page(
+        server: FaultServer, store: Store, db_url: str, tmp_path: Path,
+        caplog: pytest.LogCaptureFixture) -> None:
+    from storage.pending import PendingStore
+    from storage.scheduler_store import SchedulerStore
+
+    titled, bare = "/sm/news/radar-contract-signed-302.html", "/sm/news/untitled-303.html"
+    server.route(titled, respond(403, "<h1>Forbidden</h1>", HTML))
+    page = Switch(respond(403, "<h1>Forbidden</h1>", HTML),
+                  respond(200, article_html(TITLE, 303), HTML))
+    server.route(bare, page)
+    urls = (f"<url><loc>{server.url(titled)}</loc><news:news><news:publication>"
+            "<news:name>Wire</news:name><news:language>en</news:language></news:publication>"
+            "<news:publication_date>2026-12-02T09:30:00+05:30</news:publication_date>"
+            "<news:title>Radar contract signed for the coastal network</news:title>"
+            f"</news:news></url><url><loc>{server.url(bare)}</loc>"
+            "<lastmod>2026-12-02T10:00:00+05:30</lastmod></url>")
+    sitemap = Conditional(f'<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/'
+                          f'schemas/sitemap/0.9" xmlns:news="{NEWS_NS}">{urls}</urlset>')
+    server.route("/sm/news-sitemap.xml", sitemap)
+    settings = load(write_config(tmp_path / "cfg", db_url, [
+        {"name": SITEMAP, "kind": "news_sitemap", "urls": [server.url("/sm/news-sitemap.xml")],
+         "timezone": "Asia/Kolkata"}]))
+
+    case = await crawl_case(settings, store, **DUE_NOW)
+    # The entry with news:title is stored from what the sitemap says.
+    (kept,) = store.articles(source=SITEMAP)
+    assert (kept.title, kept.body_source, kept.url) == (
+        "Radar contract signed for the coastal network", "feed", server.url(titled))
+    assert kept.published_at == datetime(2026, 12, 2, 4, 0, tzinfo=UTC)
+    assert kept.page_error == f"{server.url(titled)}: HTTP 403 Forbidden"
+    # The one without a title is no article, and is not lost: it waits for its page.
+    (pending,) = PendingStore(store.engine).all(SITEMAP)
+    assert (pending.url, pending.page_attempts) == (server.url(bare), 1)
+    assert pending.page_error == f"{server.url(bare)}: HTTP 403 Forbidden"
+    assert pending.page_retry_at is not None
+    assert pending.entry == {"modified_at": "2026-12-02T04:30:00+00:00"}
+    run = SchedulerStore(store.engine).runs(SITEMAP, 1)[0]
+    assert (run.status, run.new, run.pending, run.blocked, run.errors) == ("ok", 1, 1, 2, 0)
+    assert case.stored(SITEMAP) == 1
+    assert (f"{SITEMAP}: {server.url(bare)}: its entry has no title, so no article is stored "
+            "yet; kept as a pending page, tried again from") in caplog.text
+
+    page.flip()
+    await crawl_case(settings, store, **DUE_NOW)
+    # A pending entry is no article, so the sitemap's ETag was not saved and it was read
+    # again; the pending page was tried from the database (once: the sitemap listing it
+    # again did not fetch it twice) and is an article now.
+    assert sitemap.answers == [200, 200]
+    assert server.hits[bare] == 2
+    got = {a.url: a for a in store.articles(source=SITEMAP)}
+    assert (got[server.url(bare)].title, got[server.url(bare)].body_source) == (TITLE, "page")
+    assert got[server.url(titled)].page_attempts == 2
+    assert PendingStore(store.engine).all(SITEMAP) == []
+    assert SchedulerStore(store.engine).runs(SITEMAP, 1)[0].pending == 0
+    # Every entry is stored now: the ETag was saved, and the sitemap answers 304.
+    await crawl_case(settings, store)
+    assert sitemap.answers == [200, 200, 304] and server.hits[bare] == 2
+
+
+@reactor_test
+async def test_a_pending_page_listed_again_is_tried_until_its_tries_are_spent(
+        server: FaultServer, store: Store, db_url: str, tmp_path: Path) -> None:
+    from storage.pending import PendingStore
+
+    bare = "/sm/news/untitled-304.html"
+    server.route(bare, respond(403, "<h1>Forbidden</h1>", HTML))
+    sitemap = Conditional(f'<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/'
+                          f'schemas/sitemap/0.9"><url><loc>{server.url(bare)}</loc>'
+                          "<lastmod>2026-12-02T10:00:00+05:30</lastmod></url></urlset>")
+    server.route("/sm/sitemap.xml", sitemap)
+    settings = load(write_config(tmp_path / "cfg", db_url, [
+        {"name": SITEMAP, "kind": "sitemap", "urls": [server.url("/sm/sitemap.xml")]}]))
+    two_tries = {"NEWSMON_PAGE_RETRY_TRIES": 2}
+
+    # Not due from the database for an hour, but the sitemap is read again (its ETag is not
+    # saved while the entry is pending) and lists it, so its page is tried again at once.
+    await crawl_case(settings, store, **two_tries)
+    (first,) = PendingStore(store.engine).all(SITEMAP)
+    assert (first.page_attempts, server.hits[bare]) == (1, 1)
+    assert first.page_retry_at is not None
+    await crawl_case(settings, store, **two_tries)
+    (spent,) = PendingStore(store.engine).all(SITEMAP)
+    assert (spent.page_attempts, spent.page_retry_at, server.hits[bare]) == (2, None, 2)
+    # Its tries are spent: it is done with (kept as the record of the loss), not fetched
+    # again, and the sitemap's ETag is saved at last.
+    await crawl_case(settings, store, **two_tries)
+    await crawl_case(settings, store, **two_tries)
+    assert sitemap.answers == [200, 200, 200, 304] and server.hits[bare] == 2
+    assert store.count_articles(SITEMAP) == 0
+    assert PendingStore(store.engine).all(SITEMAP) == [spent]
