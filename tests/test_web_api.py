@@ -110,6 +110,46 @@ def test_search_pages_with_snippets(client: httpx.Client, ids: Seeded) -> None:
     assert none["items"] == []
 
 
+def test_watchlists_with_hits_and_deliveries(client: httpx.Client, ids: Seeded) -> None:
+    listed = {w["name"]: w for w in client.get("/api/v1/watchlists").json()["items"]}
+    assert list(listed) == ["guns", "hostile", "quiet"]
+    assert listed["guns"]["hits"] == 2 and listed["guns"]["query"] == "howitzer*"
+    assert listed["guns"]["deliveries"] == {"sent": 2, "failed": 2}
+    assert listed["quiet"]["hits"] == 0 and listed["quiet"]["deliveries"] == {}
+    assert ids.hook_bodies == 3  # two guns alerts and the hostile one reached the receiver
+    guns = client.get("/api/v1/watchlists/guns", params={"limit": 1}).json()
+    assert [(h["event"], h["article_id"]) for h in guns["hits"]["items"]] == [
+        ("grown", ids.story_second)]
+    older = client.get("/api/v1/watchlists/guns/hits",
+                       params={"limit": 1, "cursor": guns["hits"]["next"]}).json()
+    assert [(h["event"], h["article_id"], h["title"]) for h in older["items"]] == [
+        ("new", ids.story_first, "Army orders new howitzers")]
+    assert older["next"] is None and older["items"][0]["story_id"] == ids.story_id
+    deliveries, cursor = guns["deliveries"]["items"], guns["deliveries"]["next"]
+    while cursor is not None:
+        page = client.get("/api/v1/watchlists/guns/deliveries",
+                          params={"limit": 1, "cursor": cursor}).json()
+        deliveries += page["items"]
+        cursor = page["next"]
+    assert [(d["event"], d["target"], d["channel"], d["status"], d["attempts"])
+            for d in deliveries] == [
+        ("grown", "dead", "webhook", "failed", 1), ("grown", "hook", "webhook", "sent", 1),
+        ("new", "dead", "webhook", "failed", 1), ("new", "hook", "webhook", "sent", 1)]
+    assert all("Connection refused" in d["last_error"] for d in deliveries
+               if d["target"] == "dead")
+    assert all(d["last_error"] is None and d["sent_at"] for d in deliveries
+               if d["target"] == "hook")
+    hostile = client.get("/api/v1/watchlists/hostile").json()["hits"]["items"]
+    assert [h["article_id"] for h in hostile] == [ids.hostile]
+    assert hostile[0]["title"].startswith("<script>")  # JSON carries the text as it is
+    assert client.get("/api/v1/watchlists/nope").status_code == 404
+    assert client.get("/api/v1/watchlists/nope/hits").status_code == 404
+    bad = client.get("/api/v1/watchlists/guns/hits", params={"cursor": "x"})
+    assert bad.status_code == 400 and "cursor" in bad.json()["error"]
+    bad_name = client.get("/api/v1/watchlists/Not%20A%20Name")
+    assert bad_name.status_code == 400 and "name" in bad_name.json()["error"]
+
+
 def test_etag_gives_304(client: httpx.Client) -> None:
     first = client.get("/api/v1/stories")
     tag = first.headers["etag"]
@@ -168,7 +208,9 @@ def test_no_write_endpoints(client: httpx.Client, ids: Seeded) -> None:
     assert methods == {"get"}
     for path in ("/api/v1/articles", "/api/v1/articles/{article_id}", "/api/v1/stories",
                  "/api/v1/stories/{story_id}", "/api/v1/search", "/api/v1/sources",
-                 "/api/v1/runs", "/api/v1/stats", "/feeds/search.atom"):
+                 "/api/v1/runs", "/api/v1/stats", "/feeds/search.atom",
+                 "/api/v1/watchlists", "/api/v1/watchlists/{name}",
+                 "/api/v1/watchlists/{name}/hits", "/api/v1/watchlists/{name}/deliveries"):
         assert path in spec["paths"], path
 
 
