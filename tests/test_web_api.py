@@ -99,7 +99,7 @@ def test_story_timeline(client: httpx.Client, ids: Seeded) -> None:
 
 def test_search_pages_with_snippets(client: httpx.Client, ids: Seeded) -> None:
     first = client.get("/api/v1/search", params={"q": "tariff", "limit": 20}).json()
-    assert len(first["items"]) == 20 and first["next"] == 20
+    assert len(first["items"]) == 20 and isinstance(first["next"], str)
     rest = client.get("/api/v1/search", params={"q": "tariff", "limit": 20,
                                                 "cursor": first["next"]}).json()
     assert rest["next"] is None
@@ -108,6 +108,19 @@ def test_search_pages_with_snippets(client: httpx.Client, ids: Seeded) -> None:
     assert all("**" in h["snippet"] for h in first["items"])
     none = client.get("/api/v1/search", params={"q": "tariff", "topic": "defence"}).json()
     assert none["items"] == []
+    by_date, cursor = [], None
+    while True:
+        page = client.get("/api/v1/search", params={"q": "tariff", "sort": "date", "limit": 7,
+                                                    **({"cursor": cursor} if cursor else {})})
+        by_date += [h["id"] for h in page.json()["items"]]
+        cursor = page.json()["next"]
+        if cursor is None:
+            break
+    assert by_date == sorted(ids.tariffs, reverse=True)  # newest first: stored in time order
+    other = client.get("/api/v1/search", params={"q": "tariff", "sort": "date",
+                                                 "cursor": first["next"]})
+    assert other.status_code == 400
+    assert other.json()["error"].startswith("cursor: made for sort=rank, not sort=date")
 
 
 def test_watchlists_with_hits_and_deliveries(client: httpx.Client, ids: Seeded) -> None:
@@ -168,6 +181,9 @@ def test_etag_gives_304(client: httpx.Client) -> None:
     ("/api/v1/articles", {"since": "2026-11-26", "until": "2026-11-25"}, "since"),
     ("/api/v1/search", {"q": '"unclosed phrase'}, "q"),
     ("/api/v1/search", {"sort": "random"}, "sort"),
+    ("/api/v1/search", {"q": "tariff", "cursor": "20"}, "cursor"),
+    ("/api/v1/search", {"q": "tariff", "cursor": "not a cursor"}, "cursor"),
+    ("/api/v1/search", {"q": "tariff", "cursor": "eyJvIjoicmFuayJ9"}, "cursor"),
     ("/api/v1/stats", {"by": "week"}, "by"),
     ("/api/v1/articles/abc", {}, "article_id"),
     ("/feeds/search.atom", {}, "q"),
@@ -183,6 +199,8 @@ def test_bad_parameters_are_400_naming_them(client: httpx.Client, path: str,
     ("/?day=25-11-2026", "day"),
     ("/search?p=0", "p"),
     ("/search?q=tariff&since=soon", "since"),
+    ("/search?q=tariff&cursor=20", "cursor"),
+    ("/search?q=tariff&cursor=abc&back=%3Cb%3E", "back"),
     ("/articles/0", "article_id"),
     ("/articles/1/diff?version=x", "version"),
 ])
@@ -310,7 +328,11 @@ def test_api_on_postgresql(pg_database: str) -> None:
             story = c.get(f"/api/v1/stories/{ids.story_id}").json()
             assert [e["kind"] for e in story["entries"]] == ["first", "report", "copy"]
             hits = c.get("/api/v1/search", params={"q": "tariff", "limit": 20}).json()
-            assert len(hits["items"]) == 20 and hits["next"] == 20
+            assert len(hits["items"]) == 20 and hits["next"] is not None
+            rest = c.get("/api/v1/search", params={"q": "tariff", "limit": 20,
+                                                   "cursor": hits["next"]}).json()
+            assert sorted(h["id"] for h in hits["items"] + rest["items"]) == ids.tariffs
+            assert rest["next"] is None
             page = c.get("/api/v1/articles", params={"limit": 10}).json()
             rest = c.get("/api/v1/articles", params={"limit": 100,
                                                      "cursor": page["next"]}).json()
