@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 
 from storage.models import Article, ArticleEntity, CrawlRun, SourceRow, Story
 from storage.queries import ArticleRow, RunRow, StoryInfo, _article_columns, _rows
+from storage.reading import connection
 from storage.search_filters import SearchFilters, dated_at, filter_conditions
 from storage.store import Store
 
@@ -72,7 +73,7 @@ def story_entities(store: Store, story_id: int) -> list[tuple[str, int]]:
     """The entities story ``story_id``'s articles mention, with how many of its articles
     mention each, most articles first."""
     articles = func.count(func.distinct(ArticleEntity.article_id))
-    with store.engine.connect() as conn:
+    with connection(store) as conn:
         return [(str(e), int(n)) for e, n in conn.execute(
             select(ArticleEntity.entity_id, articles)
             .join(Article, Article.id == ArticleEntity.article_id)
@@ -111,7 +112,7 @@ class PublishedEvidence:
 
 
 def published_evidence(store: Store, article_id: int) -> PublishedEvidence | None:
-    with store.engine.connect() as conn:
+    with connection(store) as conn:
         r = conn.execute(select(Article.published_at, Article.published_raw,
                                 Article.published_precision, Article.published_source,
                                 Article.modified_at, Article.first_seen_at,

@@ -27,6 +27,7 @@ from storage.models import (
     SourceRow,
     Story,
 )
+from storage.reading import connection
 from storage.revisions import unpack, unpack_list, words
 from storage.search_filters import SearchFilters, dated_at, filter_conditions
 from storage.store import Store
@@ -106,7 +107,7 @@ class VersionRow:
 
 def article_versions(store: Store, article_id: int) -> list[VersionRow]:
     """Every version of article ``article_id``, oldest first, texts decompressed."""
-    with store.engine.connect() as conn:
+    with connection(store) as conn:
         return [VersionRow(id=v.id, fetched_at=v.fetched_at, status=v.status, reason=v.reason,
                            title=v.title, content_hash=v.content_hash, body=unpack(v.body),
                            highlights=unpack_list(v.highlights), summary=v.summary,
@@ -142,7 +143,7 @@ def _article_columns() -> tuple[Any, ...]:
 
 
 def _rows(store: Store, stmt: Any) -> list[ArticleRow]:
-    with store.engine.connect() as conn:
+    with connection(store) as conn:
         rows = [ArticleRow(id=r[0], title=r[1], url=r[2], source=r[3], dated_at=r[4],
                            published_at=r[5], first_seen_at=r[6], story_id=r[7],
                            duplicate_of_id=r[8], primary_topic=r[9], highlights=r[10] or [],
@@ -155,7 +156,7 @@ def _rows(store: Store, stmt: Any) -> list[ArticleRow]:
 def _attach_topics(store: Store, rows: list[ArticleRow]) -> None:
     by_id = {r.id: r for r in rows}
     ids = list(by_id)
-    with store.engine.connect() as conn:
+    with connection(store) as conn:
         for i in range(0, len(ids), _CHUNK):
             for aid, topic, score in conn.execute(
                 select(ArticleTopic.article_id, ArticleTopic.topic, ArticleTopic.score)
@@ -214,7 +215,7 @@ def article_detail(store: Store, article_id: int) -> ArticleDetail | None:
                    Article.section, Article.tags, Article.modified_at)
             .join(SourceRow, SourceRow.id == Article.source_id)
             .where(Article.id == article_id))
-    with store.engine.connect() as conn:
+    with connection(store) as conn:
         r = conn.execute(stmt).first()
         if r is None:
             return None

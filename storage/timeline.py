@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 
 from storage.models import Article, ArticleVersion, SourceRow, Story, StoryLink
+from storage.reading import connection
 from storage.search_filters import dated_at
 from storage.store import Store
 
@@ -72,7 +73,7 @@ class StoryTimeline:
 def story_link(store: Store, article_id: int) -> tuple[int, str] | None:
     """The article ``article_id`` was filed with, and why; None if it opened its story or
     was filed before revision 0016."""
-    with store.engine.connect() as conn:
+    with connection(store) as conn:
         row = conn.execute(select(StoryLink.linked_to_id, StoryLink.reason)
                            .where(StoryLink.article_id == article_id)).first()
     return None if row is None else (int(row[0]), str(row[1]))
@@ -84,7 +85,7 @@ def story_timeline(store: Store, story_id: int) -> StoryTimeline | None:
     versions = (select(ArticleVersion.article_id, func.count().label("n"))
                 .where(ArticleVersion.status == "accepted")
                 .group_by(ArticleVersion.article_id).subquery("accepted"))
-    with store.engine.connect() as conn:
+    with connection(store) as conn:
         story = conn.execute(select(Story).where(Story.id == story_id)).first()
         if story is None:
             return None

@@ -16,6 +16,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
 
+from storage.reading import one_connection
 from storage.search_filters import SearchFilters
 from storage.store import Store
 from web.params import (
@@ -90,7 +91,9 @@ def article_data(store: Store, article_id: int) -> dict[str, Any]:
 
 @router.get("/articles/{article_id}", summary="One article in full, with its versions")
 def article(request: Request, article_id: Annotated[int, Path(ge=1)]) -> Response:
-    return etagged(request, article_data(_store(request), article_id))
+    with one_connection(_store(request)):
+        data = article_data(_store(request), article_id)
+    return etagged(request, data)
 
 
 @router.get("/stories", summary="Stories, newest first")
@@ -107,12 +110,14 @@ def story(request: Request, story_id: Annotated[int, Path(ge=1)]) -> Response:
     from storage.browse import story_entities
     from storage.timeline import story_timeline
 
-    t = story_timeline(_store(request), story_id)
-    if t is None:
-        raise HTTPException(404, f"no story with id {story_id}")
+    store = _store(request)
+    with one_connection(store):
+        t = story_timeline(store, story_id)
+        if t is None:
+            raise HTTPException(404, f"no story with id {story_id}")
+        entities = dict(story_entities(store, story_id))
     data = jsonable(t)
-    data.update(copies=t.copies, independent=t.independent,
-                entities=dict(story_entities(_store(request), story_id)))
+    data.update(copies=t.copies, independent=t.independent, entities=entities)
     return etagged(request, data)
 
 

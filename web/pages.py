@@ -16,6 +16,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, HTTPException, Path, Query, Request
 from fastapi.responses import HTMLResponse
 
+from storage.reading import one_connection
 from storage.store import Store
 from web.params import Day, Entity, Q, SearchCursor, Source, Topic, filters
 
@@ -79,10 +80,13 @@ def story(request: Request, story_id: Annotated[int, Path(ge=1)]) -> HTMLRespons
     from storage.browse import story_entities
     from storage.timeline import story_timeline
 
-    t = story_timeline(_store(request), story_id)
-    if t is None:
-        raise HTTPException(404, f"no story with id {story_id}")
-    return page(request, "story.html", t=t, entities=story_entities(_store(request), story_id))
+    store = _store(request)
+    with one_connection(store):
+        t = story_timeline(store, story_id)
+        if t is None:
+            raise HTTPException(404, f"no story with id {story_id}")
+        entities = story_entities(store, story_id)
+    return page(request, "story.html", t=t, entities=entities)
 
 
 @router.get("/articles/{article_id}")
@@ -92,12 +96,14 @@ def article(request: Request, article_id: Annotated[int, Path(ge=1)]) -> HTMLRes
     from storage.timeline import story_link
 
     store = _store(request)
-    detail = article_detail(store, article_id)
-    if detail is None:
-        raise HTTPException(404, f"no article with id {article_id}")
-    return page(request, "article.html", d=detail, r=detail.row,
-                evidence=published_evidence(store, article_id),
-                link=story_link(store, article_id))
+    with one_connection(store):
+        detail = article_detail(store, article_id)
+        if detail is None:
+            raise HTTPException(404, f"no article with id {article_id}")
+        evidence = published_evidence(store, article_id)
+        link = story_link(store, article_id)
+    return page(request, "article.html", d=detail, r=detail.row, evidence=evidence,
+                link=link)
 
 
 def diff_lines(old: str, new: str) -> list[tuple[str, str]]:
@@ -126,7 +132,8 @@ def version_diff(request: Request, article_id: Annotated[int, Path(ge=1)],
     """What changed from the version before ``version`` to it (title and text)."""
     from storage.queries import article_detail
 
-    detail = article_detail(_store(request), article_id)
+    with one_connection(_store(request)):
+        detail = article_detail(_store(request), article_id)
     if detail is None:
         raise HTTPException(404, f"no article with id {article_id}")
     versions = detail.versions
