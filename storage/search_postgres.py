@@ -154,8 +154,8 @@ class PostgresSearch(SearchBackend):
             # common word it picks a sequential scan that decompresses every row's vector:
             # five to ten times slower than the GIN index. A parallel plan only takes the
             # cores the other requests are using. Only this transaction is affected.
-            conn.execute(text("SET LOCAL enable_seqscan = off"))
-            conn.execute(text("SET LOCAL max_parallel_workers_per_gather = 0"))
+            conn.execute(text("SELECT set_config('enable_seqscan', 'off', true), "
+                              "set_config('max_parallel_workers_per_gather', '0', true)"))
             if after is None or after.tier == 0:
                 # A positive query that the headline satisfies is satisfied by the whole text
                 # (whose vector starts with the headline's); one with NOT must be checked on
