@@ -40,7 +40,7 @@ from sqlalchemy.sql.expression import Select
 from sqlalchemy.types import REAL, BigInteger
 
 from storage.models import Article
-from storage.query_language import TS_CONFIG, Query, has_not, to_tsquery
+from storage.query_language import TS_CONFIG, And, Not, Or, Phrase, Query, has_not, to_tsquery
 from storage.search_base import SNIPPET_WORDS, START, STOP, SearchBackend
 from storage.search_cursor import SortKey
 from storage.search_filters import SearchFilters, filtered_ids, has_filters
@@ -101,14 +101,18 @@ def _after(at: ColumnElement[Any], key: SortKey) -> ColumnElement[bool]:
 
 
 def _newest_body_matches(conn: Connection, stmt: Select[Any], limit: int,
-                         after: SortKey | None) -> list[SortKey]:
+                         after: SortKey | None, *, by_index: bool = False) -> list[SortKey]:
     """The newest ``limit`` rows of ``stmt`` (after ``after``, if given), looked for in
     growing windows back from the newest indexed article (or from ``after``): a window
     holding ``limit`` matches holds the newest ones (the rest are older), and only its
     candidates are read. Checking a phrase, for one, reads each candidate's whole vector; a
     common pair of words is a candidate in thousands of articles, and a day of them is
-    enough."""
+    enough. ``by_index``: let the GIN index pick a window's candidates (a bitmap) rather
+    than walking every article of the window by date — for a phrase, which is checked on
+    each candidate's word positions (its whole vector)."""
     newest = conn.execute(select(func.max(_docs.c.dated_at))).scalar()
+    if by_index:  # after max(), which needs the index scan
+        conn.execute(text("SELECT set_config('enable_indexscan', 'off', true)"))
     if after is not None:
         stmt = stmt.where(_after(_docs.c.dated_at, after))
         newest = after.at if newest is None or after.at is None else min(newest, after.at)
@@ -121,6 +125,16 @@ def _newest_body_matches(conn: Connection, stmt: Select[Any], limit: int,
         if len(rows) == limit or window is None or newest is None:
             return rows
     return []
+
+
+def _has_phrase(node: Query) -> bool:
+    if isinstance(node, Phrase):
+        return len(node.text.split()) > 1
+    if isinstance(node, And | Or):
+        return any(_has_phrase(n) for n in node.nodes)
+    if isinstance(node, Not):
+        return _has_phrase(node.node)
+    return False
 
 
 class PostgresSearch(SearchBackend):
@@ -175,7 +189,8 @@ class PostgresSearch(SearchBackend):
                 rest = base.where(anywhere, ~in_headline)
                 keys += _newest_body_matches(
                     conn, rest, limit - len(keys),
-                    after if after is not None and after.tier == 1 else None)
+                    after if after is not None and after.tier == 1 else None,
+                    by_index=_has_phrase(node))
         return keys
 
     def snippets(self, node: Query, ids: Sequence[int]) -> Select[Any]:
