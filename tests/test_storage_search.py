@@ -312,6 +312,11 @@ def test_body_only_matches_come_newest_first_across_every_window(room: Newsroom)
     for limit in (1, 2, 3, 5, 8, 12, 17, 18, 30):
         got = ids(search(room.store, "harbour", limit=limit))
         assert got == ([headline] + newest)[:limit], limit
+        # A phrase (PostgreSQL: its candidates picked by the index in each window).
+        assert ids(search(room.store, '"harbour authority"', limit=limit)) == \
+            newest[:limit], limit
+    seen, _ = _all_pages(room.store, '"authority dredged"', "rank", 4)
+    assert seen == newest
 
 
 # -- keyset pages (search_page) ---------------------------------------------------------------
