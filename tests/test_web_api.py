@@ -381,3 +381,40 @@ def test_newsmon_serve_answers_on_loopback(tmp_path: Path) -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def test_search_page_links_back_through_every_page(tmp_path: Path) -> None:
+    import html
+    import re
+
+    from newsfactory import Newsroom
+
+    url = f"sqlite:///{tmp_path / 'n.db'}"
+    store = Store.from_url(url)
+    room = Newsroom(store)
+    for i in range(45):  # three pages of 20
+        room.one(f"Harbour notice {i}", body=f"Dredging round {i}. " * 3)
+    try:
+        with live_server(store, settings_for(url)) as live, \
+                httpx.Client(base_url=live.base_url, timeout=30) as c:
+            def hits_and_links(path: str) -> tuple[list[str], dict[str, str]]:
+                page = c.get(path)
+                assert page.status_code == 200, page.text
+                titles = re.findall(r'class="hit-link">([^<]*)<', page.text)
+                links = {rel: html.unescape(href) for href, rel in re.findall(
+                    r'<a href="([^"]*)" rel="(prev|next)"', page.text)}
+                return titles, links
+
+            first, links = hits_and_links("/search?q=harbour&sort=date")
+            assert len(first) == 20 and "prev" not in links
+            second, links = hits_and_links(links["next"])
+            assert links["next"].endswith("&p=3") and "back=" in links["next"]
+            third, links = hits_and_links(links["next"])
+            assert len(third) == 5 and "next" not in links
+            assert len(set(first + second + third)) == 45
+            back, links = hits_and_links(links["prev"])
+            assert back == second
+            again, links = hits_and_links(links["prev"])
+            assert again == first and "prev" not in links
+    finally:
+        store.close()
