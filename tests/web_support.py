@@ -1,5 +1,6 @@
-"""The web app's test rig: a stored newsroom (stories, a revised article, a hostile one, runs)
-and the app served by a real uvicorn on 127.0.0.1 in a thread of the test process."""
+"""The web app's test rig: a stored newsroom (stories, a revised article, a hostile one, runs,
+watchlists' alerts and deliveries) and the app served by a real uvicorn on 127.0.0.1 in a thread of
+the test process."""
 
 from __future__ import annotations
 
