@@ -203,6 +203,8 @@ def test_bad_parameters_are_400_naming_them(client: httpx.Client, path: str,
     ("/search?q=tariff&cursor=abc&back=%3Cb%3E", "back"),
     ("/articles/0", "article_id"),
     ("/articles/1/diff?version=x", "version"),
+    ("/watchlists/Not%20A%20Name", "name"),
+    ("/watchlists/guns?hits_before=0", "hits_before"),
 ])
 def test_bad_page_parameters_are_a_400_page(client: httpx.Client, path: str,
                                             names: str) -> None:
@@ -215,6 +217,7 @@ def test_bad_page_parameters_are_a_400_page(client: httpx.Client, path: str,
 def test_missing_things_are_404(client: httpx.Client) -> None:
     assert client.get("/api/v1/articles/999999").status_code == 404
     assert client.get("/api/v1/stories/999999").status_code == 404
+    assert client.get("/watchlists/nope").status_code == 404
 
 
 def test_no_write_endpoints(client: httpx.Client, ids: Seeded) -> None:
