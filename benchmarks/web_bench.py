@@ -223,7 +223,8 @@ def render_section(results: list[Result], command: str, info: RunInfo) -> str:
         f"after a warm-up pass. {info.sentence()}\n\n"
         f"{table(results)}\n\n{summary(results)}\n\n"
         "Reproduce (from the repository root; PostgreSQL from $NEWSMON_TEST_PG_URL, a "
-        "scratch database is created and dropped):\n\n"
+        "scratch database is created and dropped, or the database --pg-url names, filled "
+        "once and reused like --sqlite-path's file):\n\n"
         f"```\n{command}\n```\n")
 
 
@@ -233,6 +234,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="both")
     parser.add_argument("--sqlite-path", type=Path, default=None,
                         help="default /tmp/newsmon_web_bench_N.db, reused when it holds N")
+    parser.add_argument("--pg-url", default=None,
+                        help="a PostgreSQL database to use (and keep), reused when it holds "
+                        "N; default a scratch database, created and dropped")
     parser.add_argument("--reps", type=int, default=50, help="requests of each page")
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--write-docs", action="store_true",
@@ -247,13 +251,17 @@ def main(argv: list[str] | None = None) -> None:
         results.append(run("sqlite", f"sqlite:///{path}", args.articles, args.reps,
                            args.clients, folder))
     if args.db in ("postgresql", "both"):
-        gen = sb.scratch_database(False, prefix="newsmon_web_bench")
-        url = next(gen)
-        try:
-            results.append(run("postgresql", url, args.articles, args.reps, args.clients,
-                               folder))
-        finally:
-            gen.close()
+        if args.pg_url:
+            results.append(run("postgresql", args.pg_url, args.articles, args.reps,
+                               args.clients, folder))
+        else:
+            gen = sb.scratch_database(False, prefix="newsmon_web_bench")
+            url = next(gen)
+            try:
+                results.append(run("postgresql", url, args.articles, args.reps,
+                                   args.clients, folder))
+            finally:
+                gen.close()
     command = ".venv/bin/python benchmarks/web_bench.py " + " ".join(
         shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:]))
     body = render_section(results, command.strip(), info)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -84,7 +84,7 @@ def settings_from(config: Path | None) -> Settings:
     return settings
 
 
-def open_store(settings: Settings, *, create: bool = False) -> Store:
+def open_store(settings: Settings, *, create: bool = False, **engine_kwargs: Any) -> Store:
     """Open the configured database. Only the commands that fill a database (``run``,
     ``crawl``, ``demo``, ``db upgrade``) pass ``create=True``: for every other command a
     SQLite file that does not exist is an error (exit 2) that names the path, never a new
@@ -94,7 +94,7 @@ def open_store(settings: Settings, *, create: bool = False) -> Store:
     from storage import MissingDatabase, StorageError, Store
 
     try:
-        return Store.from_url(settings.database_url, create=create)
+        return Store.from_url(settings.database_url, create=create, **engine_kwargs)
     except MissingDatabase as exc:
         fail(f"{exc}.\nCheck --database, database_url in the settings or "
              "$NEWSMON_DATABASE_URL; a new "

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from storage.models import Article, ArticleEntity, CrawlRun, SourceRow, Story
 from storage.queries import ArticleRow, RunRow, StoryInfo, _article_columns, _rows
+from storage.reading import connection
 from storage.search_filters import SearchFilters, dated_at, filter_conditions
 from storage.store import Store
 
@@ -71,14 +73,28 @@ def story_page(store: Store, *, limit: int = 50, before: int | None = None,
 def story_entities(store: Store, story_id: int) -> list[tuple[str, int]]:
     """The entities story ``story_id``'s articles mention, with how many of its articles
     mention each, most articles first."""
+    with connection(store) as conn:
+        return [(str(e), int(n)) for e, n in conn.execute(_ENTITIES(),
+                                                          {"story_id": story_id})]
+
+
+# Built once, with bound parameters (see storage.queries._DETAIL).
+@cache
+def _ENTITIES() -> Any:  # noqa: N802 - a constant, built on first use
     articles = func.count(func.distinct(ArticleEntity.article_id))
-    with store.engine.connect() as conn:
-        return [(str(e), int(n)) for e, n in conn.execute(
-            select(ArticleEntity.entity_id, articles)
+    return (select(ArticleEntity.entity_id, articles)
             .join(Article, Article.id == ArticleEntity.article_id)
-            .where(Article.story_id == story_id)
+            .where(Article.story_id == bindparam("story_id"))
             .group_by(ArticleEntity.entity_id)
-            .order_by(articles.desc(), ArticleEntity.entity_id))]
+            .order_by(articles.desc(), ArticleEntity.entity_id))
+
+
+@cache
+def _EVIDENCE() -> Any:  # noqa: N802
+    return (select(Article.published_at, Article.published_raw, Article.published_precision,
+                   Article.published_source, Article.modified_at, Article.first_seen_at,
+                   Article.canonical_url, Article.url)
+            .where(Article.id == bindparam("article_id")))
 
 
 def run_page(store: Store, *, source: str | None = None, limit: int = 50,
@@ -111,12 +127,8 @@ class PublishedEvidence:
 
 
 def published_evidence(store: Store, article_id: int) -> PublishedEvidence | None:
-    with store.engine.connect() as conn:
-        r = conn.execute(select(Article.published_at, Article.published_raw,
-                                Article.published_precision, Article.published_source,
-                                Article.modified_at, Article.first_seen_at,
-                                Article.canonical_url, Article.url)
-                         .where(Article.id == article_id)).first()
+    with connection(store) as conn:
+        r = conn.execute(_EVIDENCE(), {"article_id": article_id}).first()
     return None if r is None else PublishedEvidence(*r)
 
 

@@ -212,7 +212,8 @@ class ArticleVersion(Base):
     article_id: Mapped[int] = mapped_column(
         BigId, ForeignKey("articles.id", ondelete="CASCADE"), index=True
     )
-    fetched_at: Mapped[datetime]
+    # Indexed: the digest reads the versions fetched in a window (storage.developments).
+    fetched_at: Mapped[datetime] = mapped_column(index=True)
     modified_at: Mapped[datetime | None]
     content_hash: Mapped[str] = mapped_column(String(64))
     title: Mapped[str] = mapped_column(Text)

@@ -13,9 +13,10 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, tzinfo
+from functools import cache
 from typing import Any, Literal, get_origin
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from storage.article import EXPORT_FIELDS, TYPES
 from storage.models import (
@@ -27,6 +28,7 @@ from storage.models import (
     SourceRow,
     Story,
 )
+from storage.reading import connection
 from storage.revisions import unpack, unpack_list, words
 from storage.search_filters import SearchFilters, dated_at, filter_conditions
 from storage.store import Store
@@ -106,14 +108,43 @@ class VersionRow:
 
 def article_versions(store: Store, article_id: int) -> list[VersionRow]:
     """Every version of article ``article_id``, oldest first, texts decompressed."""
-    with store.engine.connect() as conn:
+    with connection(store) as conn:
         return [VersionRow(id=v.id, fetched_at=v.fetched_at, status=v.status, reason=v.reason,
                            title=v.title, content_hash=v.content_hash, body=unpack(v.body),
                            highlights=unpack_list(v.highlights), summary=v.summary,
                            authors=v.authors)
-                for v in conn.execute(select(ArticleVersion.__table__)
-                                      .where(ArticleVersion.article_id == article_id)
-                                      .order_by(ArticleVersion.id))]
+                for v in conn.execute(_VERSIONS(), {"article_id": article_id})]
+
+
+# The statements of the article page, built once: building a statement and matching a new
+# statement object's columns to the cached compiled form cost more than running it.
+@cache
+def _VERSIONS() -> Any:  # noqa: N802 - a constant, built on first use
+    return (select(ArticleVersion.__table__)
+            .where(ArticleVersion.article_id == bindparam("article_id"))
+            .order_by(ArticleVersion.id))
+
+
+@cache
+def _TOPICS() -> Any:  # noqa: N802
+    return (select(ArticleTopic.article_id, ArticleTopic.topic, ArticleTopic.score)
+            .where(ArticleTopic.article_id.in_(bindparam("ids", expanding=True))))
+
+
+@cache
+def _DETAIL() -> tuple[Any, Any, Any, Any]:  # noqa: N802
+    aid: Any = bindparam("article_id")
+    article = (select(*_article_columns(), Article.body, Article.authors, Article.language,
+                      Article.section, Article.tags, Article.modified_at)
+               .join(SourceRow, SourceRow.id == Article.source_id).where(Article.id == aid))
+    entities = (select(ArticleEntity.entity_id, ArticleEntity.mentions)
+                .where(ArticleEntity.article_id == aid)
+                .order_by(ArticleEntity.mentions.desc(), ArticleEntity.entity_id))
+    story = select(Story).where(Story.id == bindparam("story_id"))
+    siblings = (select(*_article_columns()).join(SourceRow, SourceRow.id == Article.source_id)
+                .where(Article.story_id == bindparam("story_id"), Article.id != aid)
+                .order_by(dated_at(), Article.id))
+    return article, entities, story, siblings
 
 
 @dataclass(slots=True)
@@ -141,13 +172,13 @@ def _article_columns() -> tuple[Any, ...]:
             func.substr(Article.body, 1, LEAD_CHARS).label("lead"))
 
 
-def _rows(store: Store, stmt: Any) -> list[ArticleRow]:
-    with store.engine.connect() as conn:
+def _rows(store: Store, stmt: Any, params: dict[str, Any] | None = None) -> list[ArticleRow]:
+    with connection(store) as conn:
         rows = [ArticleRow(id=r[0], title=r[1], url=r[2], source=r[3], dated_at=r[4],
                            published_at=r[5], first_seen_at=r[6], story_id=r[7],
                            duplicate_of_id=r[8], primary_topic=r[9], highlights=r[10] or [],
                            summary=r[11], lead=r[12] or "")
-                for r in conn.execute(stmt)]
+                for r in conn.execute(stmt, params)]
     _attach_topics(store, rows)
     return rows
 
@@ -155,12 +186,9 @@ def _rows(store: Store, stmt: Any) -> list[ArticleRow]:
 def _attach_topics(store: Store, rows: list[ArticleRow]) -> None:
     by_id = {r.id: r for r in rows}
     ids = list(by_id)
-    with store.engine.connect() as conn:
+    with connection(store) as conn:
         for i in range(0, len(ids), _CHUNK):
-            for aid, topic, score in conn.execute(
-                select(ArticleTopic.article_id, ArticleTopic.topic, ArticleTopic.score)
-                .where(ArticleTopic.article_id.in_(ids[i : i + _CHUNK]))
-            ):
+            for aid, topic, score in conn.execute(_TOPICS(), {"ids": ids[i : i + _CHUNK]}):
                 by_id[aid].topics[topic] = float(score)
 
 
@@ -210,21 +238,16 @@ def is_failure(run: RunRow) -> bool:
 
 def article_detail(store: Store, article_id: int) -> ArticleDetail | None:
     """Article ``article_id`` with everything ``newsmon show`` prints; None if there is none."""
-    stmt = (select(*_article_columns(), Article.body, Article.authors, Article.language,
-                   Article.section, Article.tags, Article.modified_at)
-            .join(SourceRow, SourceRow.id == Article.source_id)
-            .where(Article.id == article_id))
-    with store.engine.connect() as conn:
-        r = conn.execute(stmt).first()
+    stmt, entities_stmt, story_stmt, siblings_stmt = _DETAIL()
+    with connection(store) as conn:
+        r = conn.execute(stmt, {"article_id": article_id}).first()
         if r is None:
             return None
-        entities = {e: int(n) for e, n in conn.execute(
-            select(ArticleEntity.entity_id, ArticleEntity.mentions)
-            .where(ArticleEntity.article_id == article_id)
-            .order_by(ArticleEntity.mentions.desc(), ArticleEntity.entity_id))}
+        entities = {e: int(n) for e, n in conn.execute(entities_stmt,
+                                                       {"article_id": article_id})}
         story_row = None
         if r.story_id is not None:
-            story_row = conn.execute(select(Story).where(Story.id == r.story_id)).first()
+            story_row = conn.execute(story_stmt, {"story_id": r.story_id}).first()
     row = ArticleRow(id=r[0], title=r[1], url=r[2], source=r[3], dated_at=r[4],
                      published_at=r[5], first_seen_at=r[6], story_id=r[7], duplicate_of_id=r[8],
                      primary_topic=r[9], highlights=r[10] or [], summary=r[11], lead=r[12] or "")
@@ -236,10 +259,8 @@ def article_detail(store: Store, article_id: int) -> ArticleDetail | None:
         story = StoryInfo(id=s.id, title=s.title, primary_article_id=s.primary_article_id,
                           first_seen_at=s.first_seen_at, last_seen_at=s.last_seen_at,
                           article_count=s.article_count, source_count=s.source_count)
-        siblings = _rows(store, select(*_article_columns())
-                         .join(SourceRow, SourceRow.id == Article.source_id)
-                         .where(Article.story_id == story.id, Article.id != article_id)
-                         .order_by(dated_at(), Article.id))
+        siblings = _rows(store, siblings_stmt, {"story_id": story.id,
+                                                "article_id": article_id})
     return ArticleDetail(row=row, body=r.body, authors=list(r.authors or []),
                          language=r.language, section=r.section, tags=list(r.tags or []),
                          modified_at=r.modified_at, entities=entities, story=story,

@@ -267,6 +267,16 @@ def _fts5_string(text: str) -> str:
     return '"' + text.replace('"', '""') + '"'
 
 
+def has_not(node: Query) -> bool:
+    """Whether ``node`` excludes anything (then a headline that satisfies it may not be a
+    match: the excluded word can be in the body)."""
+    if isinstance(node, Not):
+        return True
+    if isinstance(node, And | Or):
+        return any(has_not(n) for n in node.nodes)
+    return False
+
+
 def to_fts5(node: Query) -> str:
     """The FTS5 MATCH expression for ``node``: every term a quoted string, so no user text is
     ever read as FTS5 syntax. The result is bound as a parameter, never put into SQL."""

@@ -16,6 +16,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.sql.expression import Select
 
 from storage.query_language import Query
+from storage.search_cursor import SortKey
 from storage.search_filters import SearchFilters
 
 # Match markers inside snippets: control characters no article text carries; the caller's
@@ -41,10 +42,12 @@ class SearchBackend(ABC):
         """``Article`` matches ``node`` (for listings by date, where no rank is needed)."""
 
     @abstractmethod
-    def ranked(self, engine: Engine, node: Query, filters: SearchFilters, limit: int
-               ) -> list[tuple[int, float | None]]:
-        """Up to ``limit`` (id, rank) of the articles that match ``node`` and pass
-        ``filters``, best first: headline matches by rank, then the rest newest first."""
+    def ranked(self, engine: Engine, node: Query, filters: SearchFilters, limit: int,
+               after: SortKey | None = None) -> list[SortKey]:
+        """The keys of up to ``limit`` of the articles that match ``node`` and pass
+        ``filters``, best first, strictly after ``after`` if given: the headline matches
+        (the title and highlights satisfy the whole query) by rank (tier 0), then the rest
+        newest first (tier 1)."""
 
     @abstractmethod
     def snippets(self, node: Query, ids: Sequence[int]) -> Select[Any]:

@@ -23,10 +23,13 @@ from sqlalchemy import (
     Boolean,
     ColumnElement,
     Float,
+    and_,
     bindparam,
+    cast,
     column,
     func,
     literal,
+    or_,
     select,
     table,
     text,
@@ -34,12 +37,13 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY, REGCONFIG
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.sql.expression import Select
-from sqlalchemy.types import BigInteger
+from sqlalchemy.types import REAL, BigInteger
 
 from storage.models import Article
-from storage.query_language import TS_CONFIG, And, Not, Or, Query, to_tsquery
+from storage.query_language import TS_CONFIG, And, Not, Or, Phrase, Query, has_not, to_tsquery
 from storage.search_base import SNIPPET_WORDS, START, STOP, SearchBackend
-from storage.search_filters import SearchFilters, dated_at, filtered_ids
+from storage.search_cursor import SortKey
+from storage.search_filters import SearchFilters, filtered_ids, has_filters
 from storage.types import UTCDateTime
 
 # One row of vectors per indexed article.
@@ -90,30 +94,47 @@ INSERT INTO search_docs (article_id, headline_vector, search_vector, dated_at)
 """).bindparams(bindparam("ids", type_=ARRAY(BigInteger)))
 
 
-def _has_not(node: Query) -> bool:
-    if isinstance(node, Not):
-        return True
-    if isinstance(node, And | Or):
-        return any(_has_not(n) for n in node.nodes)
-    return False
+def _after(at: ColumnElement[Any], key: SortKey) -> ColumnElement[bool]:
+    """Rows strictly after ``key`` in the order (``at``, id) descending."""
+    assert key.at is not None
+    return or_(at < key.at, and_(at == key.at, _docs.c.article_id < key.id))
 
 
-def _newest_body_matches(conn: Connection, stmt: Select[Any], limit: int
-                         ) -> list[tuple[int, float | None]]:
-    """The newest ``limit`` rows of ``stmt``, looked for in growing windows back from the
-    newest indexed article: a window holding ``limit`` matches holds the newest ones (the
-    rest are older), and only its candidates are read. Checking a phrase, for one, reads
-    each candidate's whole vector; a common pair of words is a candidate in thousands of
-    articles, and a day of them is enough."""
+def _newest_body_matches(conn: Connection, stmt: Select[Any], limit: int,
+                         after: SortKey | None, *, by_index: bool = False) -> list[SortKey]:
+    """The newest ``limit`` rows of ``stmt`` (after ``after``, if given), looked for in
+    growing windows back from the newest indexed article (or from ``after``): a window
+    holding ``limit`` matches holds the newest ones (the rest are older), and only its
+    candidates are read. Checking a phrase, for one, reads each candidate's whole vector; a
+    common pair of words is a candidate in thousands of articles, and a day of them is
+    enough. ``by_index``: let the GIN index pick a window's candidates (a bitmap) rather
+    than walking every article of the window by date — for a phrase, which is checked on
+    each candidate's word positions (its whole vector)."""
     newest = conn.execute(select(func.max(_docs.c.dated_at))).scalar()
-    ordered = stmt.order_by(_docs.c.dated_at.desc(), Article.id.desc()).limit(limit)
+    if by_index:  # after max(), which needs the index scan
+        conn.execute(text("SELECT set_config('enable_indexscan', 'off', true)"))
+    if after is not None:
+        stmt = stmt.where(_after(_docs.c.dated_at, after))
+        newest = after.at if newest is None or after.at is None else min(newest, after.at)
+    ordered = stmt.order_by(_docs.c.dated_at.desc(), _docs.c.article_id.desc()).limit(limit)
     for window in (*_WINDOWS, None):
         query = ordered if window is None or newest is None else ordered.where(
             _docs.c.dated_at >= min(newest, datetime.now(UTC)) - window)
-        rows = [(int(r[0]), float(r[1])) for r in conn.execute(query)]
+        rows = [SortKey(tier=1, id=int(r[0]), rank=float(r[1]), at=r[2])
+                for r in conn.execute(query)]
         if len(rows) == limit or window is None or newest is None:
-            return list(rows)
+            return rows
     return []
+
+
+def _has_phrase(node: Query) -> bool:
+    if isinstance(node, Phrase):
+        return len(node.text.split()) > 1
+    if isinstance(node, And | Or):
+        return any(_has_phrase(n) for n in node.nodes)
+    if isinstance(node, Not):
+        return _has_phrase(node.node)
+    return False
 
 
 class PostgresSearch(SearchBackend):
@@ -125,8 +146,8 @@ class PostgresSearch(SearchBackend):
         return Article.id.in_(select(_docs.c.article_id).where(
             _docs.c.search_vector.op("@@", return_type=Boolean)(to_tsquery(node))))
 
-    def ranked(self, engine: Engine, node: Query, filters: SearchFilters, limit: int
-               ) -> list[tuple[int, float | None]]:
+    def ranked(self, engine: Engine, node: Query, filters: SearchFilters, limit: int,
+               after: SortKey | None = None) -> list[SortKey]:
         """In two steps, each served by its own GIN index: the articles whose headline
         (title and highlights) matches, ranked; then, if they are fewer than ``limit``,
         those matching in the body only, newest first. Ranking every match of a common word
@@ -135,24 +156,45 @@ class PostgresSearch(SearchBackend):
         in_headline = _docs.c.headline_vector.op("@@", return_type=Boolean)(q)
         anywhere = _docs.c.search_vector.op("@@", return_type=Boolean)(q)
         rank = func.ts_rank_cd(_docs.c.headline_vector, q, 32, type_=Float)
-        base = filtered_ids(filters).add_columns(rank.label("rank")).join(
-            _docs, _docs.c.article_id == Article.id)
-        # A positive query that the headline satisfies is satisfied by the whole text (whose
-        # vector starts with the headline's); one with NOT must be checked on the whole text.
-        first = base.where(in_headline, *([anywhere] if _has_not(node) else []))
+        # Both steps order by the documents' own copy of the date: with no filter, the
+        # articles table is not read at all (joining it to every headline match to sort by
+        # its date cost as much as the ranking).
+        base: Select[Any] = select(_docs.c.article_id, rank.label("rank"), _docs.c.dated_at)
+        if has_filters(filters):
+            # A join, not "article_id IN (filtered ids)": the planner then reads each filtered
+            # article's document (thousands, for an entity) rather than the matches.
+            base = (filtered_ids(filters).add_columns(rank.label("rank"), _docs.c.dated_at)
+                    .join(_docs, _docs.c.article_id == Article.id))
+        keys: list[SortKey] = []
         with engine.connect() as conn:
             # The planner does not cost reading the (large, compressed) tsvector, so for a
             # common word it picks a sequential scan that decompresses every row's vector:
-            # five to ten times slower than the GIN index. Only this transaction is affected.
-            conn.execute(text("SET LOCAL enable_seqscan = off"))
-            hits: list[tuple[int, float | None]] = [
-                (int(r[0]), float(r[1])) for r in conn.execute(
-                    first.order_by(rank.desc(), dated_at().desc(), Article.id.desc())
-                    .limit(limit))]
-            if len(hits) < limit:
-                hits.extend(_newest_body_matches(conn, base.where(anywhere, ~in_headline),
-                                                 limit - len(hits)))
-        return hits
+            # five to ten times slower than the GIN index. A parallel plan only takes the
+            # cores the other requests are using. Only this transaction is affected.
+            conn.execute(text("SELECT set_config('enable_seqscan', 'off', true), "
+                              "set_config('max_parallel_workers_per_gather', '0', true)"))
+            if after is None or after.tier == 0:
+                # A positive query that the headline satisfies is satisfied by the whole text
+                # (whose vector starts with the headline's); one with NOT must be checked on
+                # the whole text.
+                first = base.where(in_headline, *([anywhere] if has_not(node) else []))
+                if after is not None:
+                    # ts_rank_cd is a real: compare as one, or a rank read back as a double
+                    # would never equal itself.
+                    last = cast(bindparam("after_rank", after.rank), REAL)
+                    first = first.where(or_(rank < last, and_(rank == last,
+                                                              _after(_docs.c.dated_at, after))))
+                keys = [SortKey(tier=0, id=int(r[0]), rank=float(r[1]), at=r[2])
+                        for r in conn.execute(first.order_by(
+                            rank.desc(), _docs.c.dated_at.desc(), _docs.c.article_id.desc())
+                            .limit(limit))]
+            if len(keys) < limit:
+                rest = base.where(anywhere, ~in_headline)
+                keys += _newest_body_matches(
+                    conn, rest, limit - len(keys),
+                    after if after is not None and after.tier == 1 else None,
+                    by_index=_has_phrase(node))
+        return keys
 
     def snippets(self, node: Query, ids: Sequence[int]) -> Select[Any]:
         doc = func.concat_ws(

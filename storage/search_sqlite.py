@@ -1,7 +1,8 @@
 """Search on SQLite: the FTS5 table ``articles_fts``, kept in sync by triggers.
 
 The MATCH expression (:func:`storage.query_language.to_fts5`) is a bound parameter. Ranking
-is ``bm25`` over the title and highlights; stemming is FTS5's ``porter``.
+is ``bm25`` over the title and highlights of the articles whose title and highlights satisfy
+the query (an FTS5 column filter); stemming is FTS5's ``porter``.
 """
 
 from __future__ import annotations
@@ -13,10 +14,12 @@ from sqlalchemy import (
     Boolean,
     ColumnElement,
     Float,
+    and_,
     bindparam,
     column,
     func,
     literal_column,
+    or_,
     select,
     table,
 )
@@ -24,8 +27,9 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.sql.expression import Select
 
 from storage.models import Article
-from storage.query_language import Query, to_fts5
+from storage.query_language import Query, has_not, to_fts5
 from storage.search_base import SNIPPET_WORDS, START, STOP, SearchBackend
+from storage.search_cursor import SortKey
 from storage.search_filters import SearchFilters, filtered_ids, has_filters
 
 _fts = table("articles_fts", column("rowid"))
@@ -47,23 +51,49 @@ class SqliteSearch(SearchBackend):
                 bindparam("fts_query", to_fts5(node))))
         return Article.id.in_(match)
 
-    def ranked(self, engine: Engine, node: Query, filters: SearchFilters, limit: int
-               ) -> list[tuple[int, float | None]]:
-        # Rank inside the FTS table alone (joining every match to articles first costs more
-        # than the ranking); filters become a set of ids each match is checked against.
+    def ranked(self, engine: Engine, node: Query, filters: SearchFilters, limit: int,
+               after: SortKey | None = None) -> list[SortKey]:
+        """Two queries inside the FTS table alone (joining every match to articles first
+        costs more than the ranking): the headline matches ranked by bm25 — only they are
+        ranked, the body having no weight — then, if they are fewer than ``limit``, the
+        body-only matches in FTS5's own rowid order, newest stored first, which stops at
+        ``limit`` instead of reading every match of a common word."""
+        expr = to_fts5(node)
+        headline = f"{{title highlights}} : ({expr})"
+        # A headline satisfying a query with NOT can still be no match (the word it excludes
+        # may be in the body): check the whole text as well.
+        first_expr = f"({headline}) AND {expr}" if has_not(node) else headline
         fts: ColumnElement[Any] = literal_column("articles_fts")
         bm25 = func.bm25(fts, *_BM25_WEIGHTS, type_=Float)
-        ranked: Select[Any] = (
-            select(_fts.c.rowid, (-bm25).label("rank")).select_from(_fts)
-            .where(fts.op("MATCH", return_type=Float)(bindparam("fts_query", to_fts5(node)))))
+        keys: list[SortKey] = []
+        with engine.connect() as conn:
+            if after is None or after.tier == 0:
+                first = self._matching(first_expr, filters).add_columns(bm25)
+                if after is not None:
+                    assert after.rank is not None
+                    last = -after.rank
+                    first = first.where(or_(bm25 > last, and_(bm25 == last,
+                                                              _fts.c.rowid < after.id)))
+                keys = [SortKey(tier=0, id=int(i), rank=-float(b)) for i, b in conn.execute(
+                    first.order_by(bm25, _fts.c.rowid.desc()).limit(limit))]
+            if len(keys) < limit:
+                rest = self._matching(f"{expr} NOT ({headline})", filters)
+                if after is not None and after.tier == 1:
+                    rest = rest.where(_fts.c.rowid < after.id)
+                keys += [SortKey(tier=1, id=int(i), rank=0.0) for (i,) in conn.execute(
+                    rest.order_by(_fts.c.rowid.desc()).limit(limit - len(keys)))]
+        return keys
+
+    @staticmethod
+    def _matching(expr: str, filters: SearchFilters) -> Select[Any]:
+        fts: ColumnElement[Any] = literal_column("articles_fts")
+        stmt: Select[Any] = select(_fts.c.rowid).select_from(_fts).where(
+            fts.op("MATCH", return_type=Boolean)(bindparam("fts_query", expr)))
         if has_filters(filters):
             # "+rowid": test each match against the filtered ids; a plain rowid constraint is
             # handed to FTS5, which then looks every filtered id up in the index (100x slower).
-            ranked = ranked.where(literal_column("+articles_fts.rowid").in_(
-                filtered_ids(filters)))
-        ranked = ranked.order_by(bm25, _fts.c.rowid.desc()).limit(limit)
-        with engine.connect() as conn:
-            return [(int(r[0]), float(r[1])) for r in conn.execute(ranked)]
+            stmt = stmt.where(literal_column("+articles_fts.rowid").in_(filtered_ids(filters)))
+        return stmt
 
     def snippets(self, node: Query, ids: Sequence[int]) -> Select[Any]:
         fts: ColumnElement[Any] = literal_column("articles_fts")

@@ -6,10 +6,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cache
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from storage.models import Article, ArticleVersion, SourceRow, Story, StoryLink
+from storage.reading import connection
 from storage.search_filters import dated_at
 from storage.store import Store
 
@@ -72,31 +75,44 @@ class StoryTimeline:
 def story_link(store: Store, article_id: int) -> tuple[int, str] | None:
     """The article ``article_id`` was filed with, and why; None if it opened its story or
     was filed before revision 0016."""
-    with store.engine.connect() as conn:
-        row = conn.execute(select(StoryLink.linked_to_id, StoryLink.reason)
-                           .where(StoryLink.article_id == article_id)).first()
+    with connection(store) as conn:
+        row = conn.execute(_LINK(), {"article_id": article_id}).first()
     return None if row is None else (int(row[0]), str(row[1]))
 
 
-def story_timeline(store: Store, story_id: int) -> StoryTimeline | None:
-    """The timeline of story ``story_id``; None if there is no such story."""
+# Built once, with bound parameters (see storage.queries._DETAIL).
+@cache
+def _LINK() -> Any:  # noqa: N802 - a constant, built on first use
+    return (select(StoryLink.linked_to_id, StoryLink.reason)
+            .where(StoryLink.article_id == bindparam("article_id")))
+
+
+@cache
+def _TIMELINE() -> tuple[Any, Any]:  # noqa: N802
     when = dated_at()
     versions = (select(ArticleVersion.article_id, func.count().label("n"))
                 .where(ArticleVersion.status == "accepted")
                 .group_by(ArticleVersion.article_id).subquery("accepted"))
-    with store.engine.connect() as conn:
-        story = conn.execute(select(Story).where(Story.id == story_id)).first()
-        if story is None:
-            return None
-        rows = conn.execute(
+    story: Any = bindparam("story_id")
+    return (select(Story).where(Story.id == story),
             select(Article.id, SourceRow.name, Article.title, Article.url, when,
                    Article.first_seen_at, Article.duplicate_of_id, versions.c.n,
                    StoryLink.linked_to_id, StoryLink.reason)
             .join(SourceRow, SourceRow.id == Article.source_id)
             .outerjoin(versions, versions.c.article_id == Article.id)
             .outerjoin(StoryLink, StoryLink.article_id == Article.id)
-            .where(Article.story_id == story_id)
-            .order_by(when, Article.id)).all()
+            .where(Article.story_id == story)
+            .order_by(when, Article.id))
+
+
+def story_timeline(store: Store, story_id: int) -> StoryTimeline | None:
+    """The timeline of story ``story_id``; None if there is no such story."""
+    story_stmt, rows_stmt = _TIMELINE()
+    with connection(store) as conn:
+        story = conn.execute(story_stmt, {"story_id": story_id}).first()
+        if story is None:
+            return None
+        rows = conn.execute(rows_stmt, {"story_id": story_id}).all()
     if not rows:
         return None
     first = rows[0][4]

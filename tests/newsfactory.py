@@ -57,9 +57,12 @@ def bands_for(title: str) -> list[int]:
 class Newsroom:
     """Writes articles through ``Store.upsert_articles`` and returns their ids."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, alerts: Any = None) -> None:
+        """``alerts``: an :class:`alerts.evaluate.AlertEvaluator` to run after each write,
+        as the crawl's storage pipeline does."""
         self.store = store
         self.matcher = TitleStories()
+        self.alerts = alerts
         self.n = 0
 
     def article(
@@ -100,10 +103,12 @@ class Newsroom:
     def add(self, *records: ArticleRecord) -> list[int]:
         # The matcher moved from the Store to each upsert call; accept either API.
         if "matcher" in inspect.signature(self.store.upsert_articles).parameters:
-            self.store.upsert_articles(list(records), matcher=self.matcher)  # type: ignore[call-arg,unused-ignore]
+            outcomes = self.store.upsert_articles(list(records), matcher=self.matcher)  # type: ignore[call-arg,unused-ignore]
         else:
             self.store.matcher = self.matcher  # type: ignore[attr-defined,unused-ignore]
-            self.store.upsert_articles(list(records))
+            outcomes = self.store.upsert_articles(list(records))
+        if self.alerts is not None:
+            self.alerts.after_write(self.store, list(records), outcomes)
         ids = []
         for rec in records:
             art = self.store.article_by_url(rec.url_key)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import base64
 import random
 from collections.abc import Iterator
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from newsfactory import T0, Newsroom, open_newsroom
@@ -14,7 +16,8 @@ from storage import search_index
 from storage.migrate import alembic_config, current_revisions, head_revisions, upgrade
 from storage.models import Article
 from storage.query_language import QuerySyntaxError, parse_query, to_fts5
-from storage.search import SearchFilters, search
+from storage.search import CursorError, SearchFilters, search, search_page
+from storage.store import Store
 
 
 @pytest.fixture
@@ -309,3 +312,97 @@ def test_body_only_matches_come_newest_first_across_every_window(room: Newsroom)
     for limit in (1, 2, 3, 5, 8, 12, 17, 18, 30):
         got = ids(search(room.store, "harbour", limit=limit))
         assert got == ([headline] + newest)[:limit], limit
+        # A phrase (PostgreSQL: its candidates picked by the index in each window).
+        assert ids(search(room.store, '"harbour authority"', limit=limit)) == \
+            newest[:limit], limit
+    seen, _ = _all_pages(room.store, '"authority dredged"', "rank", 4)
+    assert seen == newest
+
+
+# -- keyset pages (search_page) ---------------------------------------------------------------
+
+
+def _all_pages(store: Store, query: str | None, order: str, limit: int,
+               **filters: Any) -> tuple[list[int], int]:
+    seen: list[int] = []
+    cursor = None
+    pages = 0
+    while True:
+        page = search_page(store, query, SearchFilters(**filters), limit=limit,
+                           order=order, cursor=cursor)  # type: ignore[arg-type]
+        seen += ids(page.hits)
+        pages += 1
+        cursor = page.next_cursor
+        if cursor is None:
+            return seen, pages
+
+
+def _ranked_newsroom(room: Newsroom) -> None:
+    """Headline matches with equal and different ranks, body-only matches with equal dates,
+    and articles that do not match: every tie of the orders, on both databases."""
+    for i in range(7):  # equal titles, equal dates: ties broken by id
+        room.one("Harbour strike ends", at=T0 - timedelta(hours=1), key=f"same/{i}",
+                 body=f"Workers return {i}. " * 3)
+    for i in range(6):
+        room.one(f"Harbour report {i} on the harbour and more harbour news" * (1 + i % 2),
+                 at=T0 - timedelta(days=i), body="Cranes. " * 3)
+    for i in range(9):
+        room.one(f"Port notice {i}", at=T0 - timedelta(days=i % 3),
+                 body="The harbour authority dredged the channel again. " * 3)
+    room.one("Unrelated", at=T0, body="Nothing about ports here. " * 5)
+
+
+@pytest.mark.parametrize("order", ["rank", "date"])
+def test_keyset_pages_follow_the_order_exactly(room: Newsroom, order: str) -> None:
+    _ranked_newsroom(room)
+    whole = ids(search(room.store, "harbour", limit=100, order=order))  # type: ignore[arg-type]
+    assert len(whole) == 22
+    for limit in (1, 2, 3, 5, 7, 13, 21, 22, 40):
+        seen, pages = _all_pages(room.store, "harbour", order, limit)
+        assert seen == whole, (order, limit)
+        assert pages == max(1, -(-len(whole) // limit)), (order, limit)
+    seen, _ = _all_pages(room.store, None, order, 4)
+    assert seen == ids(search(room.store, None, limit=100))
+    filtered = ids(search(room.store, "harbour -strike", SearchFilters(since=T0 - timedelta(
+        days=1)), limit=100, order=order))  # type: ignore[arg-type]
+    assert filtered and _all_pages(room.store, "harbour -strike", order, 3,
+                                   since=T0 - timedelta(days=1))[0] == filtered
+
+
+def test_a_page_after_its_cursor_skips_what_came_before(room: Newsroom) -> None:
+    _ranked_newsroom(room)
+    first = search_page(room.store, "harbour", limit=5)
+    assert first.next_cursor is not None and "=" not in first.next_cursor
+    again = search_page(room.store, "harbour", limit=5, cursor=first.next_cursor)
+    assert not set(ids(first.hits)) & set(ids(again.hits)) and len(again.hits) == 5
+    # By date, a newer article stored meanwhile does not move the next page (by rank it may:
+    # the ranks themselves depend on what the index holds).
+    newest = search_page(room.store, "harbour", limit=5, order="date")
+    following = search_page(room.store, "harbour", limit=5, order="date",
+                            cursor=newest.next_cursor)
+    room.one("Harbour news", at=T0 + timedelta(hours=1), body="Harbour. " * 3)
+    assert ids(search_page(room.store, "harbour", limit=5, order="date",
+                           cursor=newest.next_cursor).hits) == ids(following.hits)
+
+
+@pytest.mark.parametrize("cursor", [
+    "x", "!!!", "e30", base64.urlsafe_b64encode(b'{"o":"rank"}').decode(),
+    base64.urlsafe_b64encode(b'[1, 2]').decode(), "A" * 500,
+    base64.urlsafe_b64encode(b'{"a":null,"i":-1,"o":"rank","r":1.0,"t":0}').decode(),
+    base64.urlsafe_b64encode(b'{"a":null,"i":3,"o":"rank","r":null,"t":0}').decode(),
+    base64.urlsafe_b64encode(b'{"a":"soon","i":3,"o":"date","r":null,"t":1}').decode(),
+])
+def test_malformed_cursors_are_refused(room: Newsroom, cursor: str) -> None:
+    room.one("Harbour strike ends")
+    with pytest.raises(CursorError, match="^cursor: ") as info:
+        search_page(room.store, "harbour", cursor=cursor)
+    assert "pass the `next` of the previous page" in str(info.value)
+
+
+def test_a_cursor_of_the_other_order_is_refused(room: Newsroom) -> None:
+    for i in range(3):
+        room.one(f"Harbour strike {i}")
+    by_date = search_page(room.store, "harbour", limit=1, order="date").next_cursor
+    assert by_date is not None
+    with pytest.raises(CursorError, match="made for sort=date, not sort=rank"):
+        search_page(room.store, "harbour", limit=1, cursor=by_date)

@@ -99,7 +99,7 @@ def test_story_timeline(client: httpx.Client, ids: Seeded) -> None:
 
 def test_search_pages_with_snippets(client: httpx.Client, ids: Seeded) -> None:
     first = client.get("/api/v1/search", params={"q": "tariff", "limit": 20}).json()
-    assert len(first["items"]) == 20 and first["next"] == 20
+    assert len(first["items"]) == 20 and isinstance(first["next"], str)
     rest = client.get("/api/v1/search", params={"q": "tariff", "limit": 20,
                                                 "cursor": first["next"]}).json()
     assert rest["next"] is None
@@ -108,6 +108,59 @@ def test_search_pages_with_snippets(client: httpx.Client, ids: Seeded) -> None:
     assert all("**" in h["snippet"] for h in first["items"])
     none = client.get("/api/v1/search", params={"q": "tariff", "topic": "defence"}).json()
     assert none["items"] == []
+    by_date, cursor = [], None
+    while True:
+        page = client.get("/api/v1/search", params={"q": "tariff", "sort": "date", "limit": 7,
+                                                    **({"cursor": cursor} if cursor else {})})
+        by_date += [h["id"] for h in page.json()["items"]]
+        cursor = page.json()["next"]
+        if cursor is None:
+            break
+    assert by_date == sorted(ids.tariffs, reverse=True)  # newest first: stored in time order
+    other = client.get("/api/v1/search", params={"q": "tariff", "sort": "date",
+                                                 "cursor": first["next"]})
+    assert other.status_code == 400
+    assert other.json()["error"].startswith("cursor: made for sort=rank, not sort=date")
+
+
+def test_watchlists_with_hits_and_deliveries(client: httpx.Client, ids: Seeded) -> None:
+    listed = {w["name"]: w for w in client.get("/api/v1/watchlists").json()["items"]}
+    assert list(listed) == ["guns", "hostile", "quiet"]
+    assert listed["guns"]["hits"] == 2 and listed["guns"]["query"] == "howitzer*"
+    assert listed["guns"]["deliveries"] == {"sent": 2, "failed": 2}
+    assert listed["quiet"]["hits"] == 0 and listed["quiet"]["deliveries"] == {}
+    assert ids.hook_bodies == 3  # two guns alerts and the hostile one reached the receiver
+    guns = client.get("/api/v1/watchlists/guns", params={"limit": 1}).json()
+    assert [(h["event"], h["article_id"]) for h in guns["hits"]["items"]] == [
+        ("grown", ids.story_second)]
+    older = client.get("/api/v1/watchlists/guns/hits",
+                       params={"limit": 1, "cursor": guns["hits"]["next"]}).json()
+    assert [(h["event"], h["article_id"], h["title"]) for h in older["items"]] == [
+        ("new", ids.story_first, "Army orders new howitzers")]
+    assert older["next"] is None and older["items"][0]["story_id"] == ids.story_id
+    deliveries, cursor = guns["deliveries"]["items"], guns["deliveries"]["next"]
+    while cursor is not None:
+        page = client.get("/api/v1/watchlists/guns/deliveries",
+                          params={"limit": 1, "cursor": cursor}).json()
+        deliveries += page["items"]
+        cursor = page["next"]
+    assert [(d["event"], d["target"], d["channel"], d["status"], d["attempts"])
+            for d in deliveries] == [
+        ("grown", "dead", "webhook", "failed", 1), ("grown", "hook", "webhook", "sent", 1),
+        ("new", "dead", "webhook", "failed", 1), ("new", "hook", "webhook", "sent", 1)]
+    assert all("Connection refused" in d["last_error"] for d in deliveries
+               if d["target"] == "dead")
+    assert all(d["last_error"] is None and d["sent_at"] for d in deliveries
+               if d["target"] == "hook")
+    hostile = client.get("/api/v1/watchlists/hostile").json()["hits"]["items"]
+    assert [h["article_id"] for h in hostile] == [ids.hostile]
+    assert hostile[0]["title"].startswith("<script>")  # JSON carries the text as it is
+    assert client.get("/api/v1/watchlists/nope").status_code == 404
+    assert client.get("/api/v1/watchlists/nope/hits").status_code == 404
+    bad = client.get("/api/v1/watchlists/guns/hits", params={"cursor": "x"})
+    assert bad.status_code == 400 and "cursor" in bad.json()["error"]
+    bad_name = client.get("/api/v1/watchlists/Not%20A%20Name")
+    assert bad_name.status_code == 400 and "name" in bad_name.json()["error"]
 
 
 def test_etag_gives_304(client: httpx.Client) -> None:
@@ -128,6 +181,9 @@ def test_etag_gives_304(client: httpx.Client) -> None:
     ("/api/v1/articles", {"since": "2026-11-26", "until": "2026-11-25"}, "since"),
     ("/api/v1/search", {"q": '"unclosed phrase'}, "q"),
     ("/api/v1/search", {"sort": "random"}, "sort"),
+    ("/api/v1/search", {"q": "tariff", "cursor": "20"}, "cursor"),
+    ("/api/v1/search", {"q": "tariff", "cursor": "not a cursor"}, "cursor"),
+    ("/api/v1/search", {"q": "tariff", "cursor": "eyJvIjoicmFuayJ9"}, "cursor"),
     ("/api/v1/stats", {"by": "week"}, "by"),
     ("/api/v1/articles/abc", {}, "article_id"),
     ("/feeds/search.atom", {}, "q"),
@@ -143,8 +199,12 @@ def test_bad_parameters_are_400_naming_them(client: httpx.Client, path: str,
     ("/?day=25-11-2026", "day"),
     ("/search?p=0", "p"),
     ("/search?q=tariff&since=soon", "since"),
+    ("/search?q=tariff&cursor=20", "cursor"),
+    ("/search?q=tariff&cursor=abc&back=%3Cb%3E", "back"),
     ("/articles/0", "article_id"),
     ("/articles/1/diff?version=x", "version"),
+    ("/watchlists/Not%20A%20Name", "name"),
+    ("/watchlists/guns?hits_before=0", "hits_before"),
 ])
 def test_bad_page_parameters_are_a_400_page(client: httpx.Client, path: str,
                                             names: str) -> None:
@@ -157,6 +217,7 @@ def test_bad_page_parameters_are_a_400_page(client: httpx.Client, path: str,
 def test_missing_things_are_404(client: httpx.Client) -> None:
     assert client.get("/api/v1/articles/999999").status_code == 404
     assert client.get("/api/v1/stories/999999").status_code == 404
+    assert client.get("/watchlists/nope").status_code == 404
 
 
 def test_no_write_endpoints(client: httpx.Client, ids: Seeded) -> None:
@@ -168,7 +229,9 @@ def test_no_write_endpoints(client: httpx.Client, ids: Seeded) -> None:
     assert methods == {"get"}
     for path in ("/api/v1/articles", "/api/v1/articles/{article_id}", "/api/v1/stories",
                  "/api/v1/stories/{story_id}", "/api/v1/search", "/api/v1/sources",
-                 "/api/v1/runs", "/api/v1/stats", "/feeds/search.atom"):
+                 "/api/v1/runs", "/api/v1/stats", "/feeds/search.atom",
+                 "/api/v1/watchlists", "/api/v1/watchlists/{name}",
+                 "/api/v1/watchlists/{name}/hits", "/api/v1/watchlists/{name}/deliveries"):
         assert path in spec["paths"], path
 
 
@@ -268,7 +331,11 @@ def test_api_on_postgresql(pg_database: str) -> None:
             story = c.get(f"/api/v1/stories/{ids.story_id}").json()
             assert [e["kind"] for e in story["entries"]] == ["first", "report", "copy"]
             hits = c.get("/api/v1/search", params={"q": "tariff", "limit": 20}).json()
-            assert len(hits["items"]) == 20 and hits["next"] == 20
+            assert len(hits["items"]) == 20 and hits["next"] is not None
+            rest = c.get("/api/v1/search", params={"q": "tariff", "limit": 20,
+                                                   "cursor": hits["next"]}).json()
+            assert sorted(h["id"] for h in hits["items"] + rest["items"]) == ids.tariffs
+            assert rest["next"] is None
             page = c.get("/api/v1/articles", params={"limit": 10}).json()
             rest = c.get("/api/v1/articles", params={"limit": 100,
                                                      "cursor": page["next"]}).json()
@@ -317,3 +384,40 @@ def test_newsmon_serve_answers_on_loopback(tmp_path: Path) -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def test_search_page_links_back_through_every_page(tmp_path: Path) -> None:
+    import html
+    import re
+
+    from newsfactory import Newsroom
+
+    url = f"sqlite:///{tmp_path / 'n.db'}"
+    store = Store.from_url(url)
+    room = Newsroom(store)
+    for i in range(45):  # three pages of 20
+        room.one(f"Harbour notice {i}", body=f"Dredging round {i}. " * 3)
+    try:
+        with live_server(store, settings_for(url)) as live, \
+                httpx.Client(base_url=live.base_url, timeout=30) as c:
+            def hits_and_links(path: str) -> tuple[list[str], dict[str, str]]:
+                page = c.get(path)
+                assert page.status_code == 200, page.text
+                titles = re.findall(r'class="hit-link">([^<]*)<', page.text)
+                links = {rel: html.unescape(href) for href, rel in re.findall(
+                    r'<a href="([^"]*)" rel="(prev|next)"', page.text)}
+                return titles, links
+
+            first, links = hits_and_links("/search?q=harbour&sort=date")
+            assert len(first) == 20 and "prev" not in links
+            second, links = hits_and_links(links["next"])
+            assert links["next"].endswith("&p=3") and "back=" in links["next"]
+            third, links = hits_and_links(links["next"])
+            assert len(third) == 5 and "next" not in links
+            assert len(set(first + second + third)) == 45
+            back, links = hits_and_links(links["prev"])
+            assert back == second
+            again, links = hits_and_links(links["prev"])
+            assert again == first and "prev" not in links
+    finally:
+        store.close()

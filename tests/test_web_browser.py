@@ -148,6 +148,37 @@ def test_search_with_a_filter_and_page_through(served: tuple[Live, Seeded]) -> N
     in_browser(body)
 
 
+def test_watchlists_page_shows_hits_and_deliveries(served: tuple[Live, Seeded]) -> None:
+    def body(browser: Any) -> None:
+        live, ids = served
+        page = _page(browser)
+        page.goto(f"{live.base_url}/")
+        page.click("nav a[href='/watchlists']")
+        page.wait_for_url("**/watchlists")
+        names = page.locator("section.watchlist h2").all_inner_texts()
+        assert names == ["guns", "hostile", "quiet"]
+        guns = page.locator("#watchlist-guns")
+        hits = guns.locator("tr.hit").all_inner_texts()
+        assert len(hits) == 2 and "grown" in hits[0] and "new" in hits[1]
+        rows = guns.locator("tr.delivery").all_inner_texts()
+        assert len(rows) == 4
+        assert sum("failed" in r and "Connection refused" in r for r in rows) == 2
+        assert sum("sent" in r for r in rows) == 2 and all("webhook" in r for r in rows)
+        hostile = page.locator("#watchlist-hostile a.hit-link")
+        assert hostile.inner_text() == HOSTILE_TITLE  # shown as text
+        assert page.locator("#watchlist-quiet .nohits").count() == 1
+        _fits(page)
+        guns.locator("tr.hit a.hit-link").last.click()
+        page.wait_for_url(f"**/articles/{ids.story_first}")
+        page.goto(f"{live.base_url}/watchlists")
+        page.click("#watchlist-guns a.watchlist-link")
+        page.wait_for_url("**/watchlists/guns")
+        assert page.locator("tr.hit").count() == 2
+        page.context.close()
+
+    in_browser(body)
+
+
 def test_hostile_content_never_executes(served: tuple[Live, Seeded]) -> None:
     def body(browser: Any) -> None:
         live, ids = served
@@ -155,7 +186,8 @@ def test_hostile_content_never_executes(served: tuple[Live, Seeded]) -> None:
         dialogs: list[str] = []
         page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
         for path in (f"/?day={DAY}", f"/articles/{ids.hostile}", "/search?q=hostile",
-                     "/search?q=script&sort=date", "/sources"):
+                     "/search?q=script&sort=date", "/sources", "/watchlists",
+                     "/watchlists/hostile"):
             page.goto(live.base_url + path)
             assert page.evaluate("document.documentElement.getAttribute('data-pwned')") \
                 is None, path

@@ -1,5 +1,6 @@
-"""The web app's test rig: a stored newsroom (stories, a revised article, a hostile one, runs)
-and the app served by a real uvicorn on 127.0.0.1 in a thread of the test process."""
+"""The web app's test rig: a stored newsroom (stories, a revised article, a hostile one, runs,
+watchlists' alerts and deliveries) and the app served by a real uvicorn on 127.0.0.1 in a thread of
+the test process."""
 
 from __future__ import annotations
 
@@ -10,9 +11,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
+from alerts_support import Receiver
 from newsfactory import T0, Newsroom
 
+from alerts.delivery import deliver_due
+from alerts.evaluate import AlertEvaluator
 from config import Settings
 from storage import Store
 from storage.records import RunStats
@@ -25,6 +30,19 @@ HOSTILE_BODY = (f"<script>{PWN.format('body')}</script> Body text "
                 f"<a href=\"javascript:{PWN.format('link')}\">click</a>. ") * 4
 TARIFF_ARTICLES = 25  # more than one page of search results (20)
 TOTAL_ARTICLES = TARIFF_ARTICLES + 7
+# "guns" alerts the army story new, then grown at 2 sources, to a live receiver ("hook") and
+# a closed port ("dead": one attempt, then failed); "hostile" alerts the hostile article;
+# "quiet" alerts nothing.
+DEAD_HOOK = "http://127.0.0.1:9/hook"
+
+
+def watch_config(hook: str = DEAD_HOOK) -> dict[str, Any]:
+    return {"watchlists": [
+        {"name": "guns", "query": "howitzer*", "min_sources": 2, "notify": ["hook", "dead"]},
+        {"name": "hostile", "query": "hostile", "notify": ["hook"]},
+        {"name": "quiet", "query": "submarine", "notify": ["hook"]}],
+        "notify": {"hook": {"webhook": hook}, "dead": {"webhook": DEAD_HOOK}},
+        "alerts": {"max_attempts": 1}}
 
 
 @dataclass
@@ -36,11 +54,23 @@ class Seeded:
     revised: int
     hostile: int
     tariffs: list[int] = field(default_factory=list)
+    hook_bodies: int = 0
 
 
 def seed(store: Store) -> Seeded:
-    """A day of news on 25 November 2026 (IST), through the Store's write API."""
-    room = Newsroom(store)
+    """A day of news on 25 November 2026 (IST), through the Store's write API, with the
+    alerts of :func:`watch_config`'s watchlists, delivered (or not) over HTTP."""
+    with Receiver() as receiver:
+        config = Settings(database_url="sqlite://", data_dir="/nonexistent-unused",
+                          **watch_config(receiver.url))
+        seeded = _seed(store, AlertEvaluator(config.watchlists))
+        deliver_due(store, config)
+        seeded.hook_bodies = len(receiver.requests)
+    return seeded
+
+
+def _seed(store: Store, alerts: AlertEvaluator) -> Seeded:
+    room = Newsroom(store, alerts)
     army = "Army orders new howitzers"
     first = room.one(army, source="wire", at=T0, story="army", topics={"defence": 3.0},
                      entities={"country:in": 2, "organisation:drdo": 1})
@@ -83,7 +113,7 @@ def seed(store: Store) -> Seeded:
 
 
 def settings_for(url: str) -> Settings:
-    return Settings(database_url=url, data_dir="/nonexistent-unused")
+    return Settings(database_url=url, data_dir="/nonexistent-unused", **watch_config())
 
 
 @dataclass

@@ -1,9 +1,10 @@
 """The JSON API under ``/api/v1`` and the Atom feeds under ``/feeds``.
 
 Lists are newest first and page with a keyset cursor: a response's ``next`` (null on the last
-page) is passed back as ``cursor``. Search pages by position (``next`` is the offset of the
-next page), since its order is by rank. Every JSON answer has an ETag; a request whose
-``If-None-Match`` matches gets a 304 with no body.
+page) is passed back as ``cursor``. Search's ``next`` is an opaque string (the last hit's place
+in its order, :mod:`storage.search_cursor`), valid for the same query, filters and ``sort``.
+Every JSON answer has an ETag; a request whose ``If-None-Match`` matches gets a 304 with no
+body.
 """
 
 from __future__ import annotations
@@ -15,9 +16,22 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
 
+from storage.reading import one_connection
 from storage.search_filters import SearchFilters
 from storage.store import Store
-from web.params import Cursor, Day, Entity, Limit, Q, Source, StoryId, Topic, filters, query
+from web.params import (
+    Cursor,
+    Day,
+    Entity,
+    Limit,
+    Q,
+    SearchCursor,
+    Source,
+    StoryId,
+    Topic,
+    filters,
+    query,
+)
 from web.render import MARKS, jsonable
 
 router = APIRouter(prefix="/api/v1", tags=["api"])
@@ -77,7 +91,9 @@ def article_data(store: Store, article_id: int) -> dict[str, Any]:
 
 @router.get("/articles/{article_id}", summary="One article in full, with its versions")
 def article(request: Request, article_id: Annotated[int, Path(ge=1)]) -> Response:
-    return etagged(request, article_data(_store(request), article_id))
+    with one_connection(_store(request)):
+        data = article_data(_store(request), article_id)
+    return etagged(request, data)
 
 
 @router.get("/stories", summary="Stories, newest first")
@@ -94,36 +110,41 @@ def story(request: Request, story_id: Annotated[int, Path(ge=1)]) -> Response:
     from storage.browse import story_entities
     from storage.timeline import story_timeline
 
-    t = story_timeline(_store(request), story_id)
-    if t is None:
-        raise HTTPException(404, f"no story with id {story_id}")
+    store = _store(request)
+    with one_connection(store):
+        t = story_timeline(store, story_id)
+        if t is None:
+            raise HTTPException(404, f"no story with id {story_id}")
+        entities = dict(story_entities(store, story_id))
     data = jsonable(t)
-    data.update(copies=t.copies, independent=t.independent,
-                entities=dict(story_entities(_store(request), story_id)))
+    data.update(copies=t.copies, independent=t.independent, entities=entities)
     return etagged(request, data)
 
 
 def run_search(request: Request, q: str | None, f: SearchFilters, *, limit: int,
-               offset: int, order: Literal["rank", "date"]) -> tuple[list[Any], int | None]:
-    """One page of search hits and the offset of the next page (None: the last)."""
-    from storage.search import search
+               cursor: str | None, order: Literal["rank", "date"]
+               ) -> tuple[list[Any], str | None]:
+    """One page of search hits and the cursor of the next page (None: the last); a
+    malformed cursor is a 400 naming ``cursor``."""
+    from storage.search import CursorError, search_page
 
     node = query(q)
-    hits = search(_store(request), node, f, limit=offset + limit + 1, order=order,
-                  marks=MARKS)
-    page = hits[offset:offset + limit]
-    return page, (offset + limit if len(hits) > offset + limit else None)
+    try:
+        page = search_page(_store(request), node, f, limit=limit, order=order, marks=MARKS,
+                           cursor=cursor)
+    except CursorError as exc:
+        raise HTTPException(400, str(exc)) from exc
+    return page.hits, page.next_cursor
 
 
 @router.get("/search", summary="Full-text search in the query language, with the filters")
 def search_api(request: Request, q: Q = None, topic: Topic = None, source: Source = None,
                entity: Entity = None, since: Day = None, until: Day = None,
                story: StoryId = None, sort: Literal["rank", "date"] = "rank",
-               limit: Limit = 20,
-               cursor: Annotated[int | None, Query(ge=0, le=10000)] = None) -> Response:
+               limit: Limit = 20, cursor: SearchCursor = None) -> Response:
     f = filters(request.app.state.tz, topic=topic, source=source, entity=entity, since=since,
                 until=until, story=story)
-    hits, nxt = run_search(request, q, f, limit=limit, offset=cursor or 0, order=sort)
+    hits, nxt = run_search(request, q, f, limit=limit, cursor=cursor, order=sort)
     items = [{**h.to_dict(), "snippet": h.snippet.replace(MARKS[0], "**")
               .replace(MARKS[1], "**")} for h in hits]
     return etagged(request, {"items": items, "next": nxt})
@@ -183,7 +204,7 @@ def search_feed(request: Request, q: Q = None, topic: Topic = None,
     if not q:
         raise HTTPException(400, "q: give a search query")
     f = filters(request.app.state.tz, topic=topic, source=source)
-    hits, _ = run_search(request, q, f, limit=FEED_ITEMS, offset=0, order="date")
+    hits, _ = run_search(request, q, f, limit=FEED_ITEMS, cursor=None, order="date")
     entries = [{"id": h.id, "title": h.title, "url": h.url, "source": h.source,
                 "dated_at": h.dated_at,
                 "summary": h.snippet.replace(MARKS[0], "").replace(MARKS[1], "")}

@@ -70,7 +70,7 @@ def _drop_empty_parameters(request: Request) -> None:
 def create_app(store: Store, settings: Settings, *, access: Access | None = None) -> FastAPI:
     """The web app over ``store``; ``access`` (if it requires a secret) guards every route
     but ``/healthz``."""
-    from web import api, pages
+    from web import api, pages, watchlists
 
     access = access or Access()
     tz = ZoneInfo(settings.default_timezone)
@@ -149,7 +149,9 @@ def create_app(store: Store, settings: Settings, *, access: Access | None = None
                         headers={"Cache-Control": "max-age=3600"})
 
     app.include_router(pages.router)
+    app.include_router(watchlists.pages)
     app.include_router(api.router)
+    app.include_router(watchlists.api)
     app.include_router(api.feeds)
     return app
 

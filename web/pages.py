@@ -11,12 +11,14 @@ import threading
 import time
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any, Literal
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request
 from fastapi.responses import HTMLResponse
 
+from storage.reading import one_connection
 from storage.store import Store
-from web.params import Day, Entity, Q, Source, Topic, filters
+from web.params import Day, Entity, Q, SearchCursor, Source, Topic, filters
 
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 20
@@ -78,10 +80,13 @@ def story(request: Request, story_id: Annotated[int, Path(ge=1)]) -> HTMLRespons
     from storage.browse import story_entities
     from storage.timeline import story_timeline
 
-    t = story_timeline(_store(request), story_id)
-    if t is None:
-        raise HTTPException(404, f"no story with id {story_id}")
-    return page(request, "story.html", t=t, entities=story_entities(_store(request), story_id))
+    store = _store(request)
+    with one_connection(store):
+        t = story_timeline(store, story_id)
+        if t is None:
+            raise HTTPException(404, f"no story with id {story_id}")
+        entities = story_entities(store, story_id)
+    return page(request, "story.html", t=t, entities=entities)
 
 
 @router.get("/articles/{article_id}")
@@ -91,12 +96,14 @@ def article(request: Request, article_id: Annotated[int, Path(ge=1)]) -> HTMLRes
     from storage.timeline import story_link
 
     store = _store(request)
-    detail = article_detail(store, article_id)
-    if detail is None:
-        raise HTTPException(404, f"no article with id {article_id}")
-    return page(request, "article.html", d=detail, r=detail.row,
-                evidence=published_evidence(store, article_id),
-                link=story_link(store, article_id))
+    with one_connection(store):
+        detail = article_detail(store, article_id)
+        if detail is None:
+            raise HTTPException(404, f"no article with id {article_id}")
+        evidence = published_evidence(store, article_id)
+        link = story_link(store, article_id)
+    return page(request, "article.html", d=detail, r=detail.row, evidence=evidence,
+                link=link)
 
 
 def diff_lines(old: str, new: str) -> list[tuple[str, str]]:
@@ -125,7 +132,8 @@ def version_diff(request: Request, article_id: Annotated[int, Path(ge=1)],
     """What changed from the version before ``version`` to it (title and text)."""
     from storage.queries import article_detail
 
-    detail = article_detail(_store(request), article_id)
+    with one_connection(_store(request)):
+        detail = article_detail(_store(request), article_id)
     if detail is None:
         raise HTTPException(404, f"no article with id {article_id}")
     versions = detail.versions
@@ -148,21 +156,37 @@ def version_diff(request: Request, article_id: Annotated[int, Path(ge=1)],
 @router.get("/search")
 def search_page(request: Request, q: Q = None, topic: Topic = None, source: Source = None,
                 entity: Entity = None, since: Day = None, until: Day = None,
-                sort: Literal["rank", "date"] = "rank",
+                sort: Literal["rank", "date"] = "rank", cursor: SearchCursor = None,
+                back: Annotated[str | None, Query(max_length=MAX_PAGE * 401,
+                                                  pattern=r"^[A-Za-z0-9_.-]+$")] = None,
                 p: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1) -> HTMLResponse:
+    """Search, a page at a time: ``cursor`` is where this page starts (the search's keyset
+    cursor), ``back`` the cursors of the pages between the first and this one (for the link
+    back, no script needed), ``p`` this page's number."""
     from web.api import run_search
 
     f = filters(request.app.state.tz, topic=topic, source=source, entity=entity, since=since,
                 until=until)
-    hits, nxt = run_search(request, q, f, limit=PAGE_SIZE, offset=(p - 1) * PAGE_SIZE,
-                           order=sort)
+    hits, nxt = run_search(request, q, f, limit=PAGE_SIZE, cursor=cursor, order=sort)
     form = {"q": q or "", "topic": topic or "", "source": source or "",
             "entity": entity or "", "since": since.isoformat() if since else "",
             "until": until.isoformat() if until else "", "sort": sort}
     params = {k: v for k, v in form.items() if v}
     feed = {k: v for k, v in params.items() if k in ("q", "topic", "source")}
-    return page(request, "search.html", hits=hits, form=form, params=params, feed=feed, p=p,
-                has_next=nxt is not None and p < MAX_PAGE)
+    trail = back.split(".") if back and cursor else []
+    p = p if cursor is not None else 1
+    prev_link = next_link = None
+    if cursor is not None:
+        earlier = trail[:-1]
+        prev_link = urlencode({**params, **({"cursor": trail[-1]} if trail else {}),
+                               **({"back": ".".join(earlier)} if earlier else {}),
+                               "p": max(p - 1, 1)})
+    if nxt is not None and p < MAX_PAGE:
+        later = [*trail, cursor] if cursor is not None else []
+        next_link = urlencode({**params, "cursor": nxt,
+                               **({"back": ".".join(later)} if later else {}), "p": p + 1})
+    return page(request, "search.html", hits=hits, form=form, feed=feed, p=p,
+                first=(p - 1) * PAGE_SIZE + 1, prev_link=prev_link, next_link=next_link)
 
 
 @router.get("/sources")

@@ -22,6 +22,9 @@ Day = Annotated[date | None, Query(description="A local day, YYYY-MM-DD.")]
 StoryId = Annotated[int | None, Query(ge=1, description="Only this story's articles.")]
 Limit = Annotated[int, Query(ge=1, le=200, description="At most this many rows.")]
 Cursor = Annotated[int | None, Query(ge=1, description="The `next` of the previous page.")]
+SearchCursor = Annotated[str | None, Query(
+    max_length=400, pattern=r"^[A-Za-z0-9_-]+$",
+    description="The `next` of the previous page of the same search, as it is.")]
 Q = Annotated[str | None, Query(max_length=500, description="The search query language: "
                                 "words, \"phrases\", prefix*, AND, OR, NOT/-word, (groups).")]
 

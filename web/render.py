@@ -36,7 +36,9 @@ def lag(value: timedelta) -> str:
 def environment(tz: tzinfo) -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)),
                              autoescape=True, undefined=jinja2.StrictUndefined,
-                             trim_blocks=True, lstrip_blocks=True)
+                             trim_blocks=True, lstrip_blocks=True,
+                             # The templates ship with the code: no stat() per render.
+                             auto_reload=False)
 
     def local(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M %Z") -> str:
         return "" if value is None else value.astimezone(tz).strftime(fmt)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import socket
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from config.schema import Settings
 from storage.store import Store
@@ -13,6 +13,11 @@ from web.security import Access, access_from_env, check_bind
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
+
+#: The engine's connection pool for the server: requests run in a pool of threads (anyio's,
+#: 40), and a connection handed back beyond SQLAlchemy's default 5 is closed, so under
+#: concurrent requests every request past the fifth opened (and set up) a new one.
+POOL: dict[str, Any] = {"pool_size": 16, "max_overflow": 24}
 
 
 def build(store: Store, settings: Settings, host: str,

@@ -38,8 +38,9 @@ def serve_command(
     except AccessError as exc:
         fail(str(exc), 2)
     settings = settings_from(config)
-    store = open_store(settings)
-    from web.server import serve
+    from web.server import POOL, serve
+
+    store = open_store(settings, **POOL)
 
     try:
         serve(store, settings, host, port)
