@@ -422,3 +422,17 @@ def test_help_shows_no_type_beside_flags(args: list[str]) -> None:
         assert rows["--source"].startswith("--source -s <list[str]> Crawl only")
     if args[0] == "search":  # an option that takes a value still says which
         assert rows["--limit"].startswith("--limit -n <int range> [1<=x<=10000]")
+
+
+def test_the_demo_s_watchlists_have_hits_and_send_nothing(demo_config: str) -> None:
+    """The demo carries two watchlists, so `watch list` (and the web app's Watchlists page)
+    show what alerts look like on its sample; no notify target, so no delivery."""
+    result = child("--config", demo_config, "watch", "list", "-f", "json")
+    assert result.returncode == 0, result.stderr
+    rows = {r["name"]: r for r in json.loads(result.stdout)}
+    assert set(rows) == {"navy-deals", "tariffs"}
+    assert all(r["week"] >= 1 and r["last_delivery"] is None and r["pending"] == 0
+               for r in rows.values()), rows
+    deliveries = child("--config", demo_config, "alerts", "-f", "json")
+    assert deliveries.returncode == 0, deliveries.stderr
+    assert json.loads(deliveries.stdout) == []  # nothing to send, nothing sent

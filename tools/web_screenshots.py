@@ -2,7 +2,8 @@
 
 Fills a fresh SQLite database with ``newsmon demo`` (the real pipeline over the bundled sample
 site), serves it with ``newsmon serve`` on 127.0.0.1, and photographs Today, the story with the
-most sources, one of its articles, a search and the sources page with Debian's headless
+most sources, one of its articles, a search, the sources page and the watchlists (the demo's
+two, with their hits) with Debian's headless
 Chromium (/usr/bin/chromium) driven by Playwright. Not run by the tests; run it by hand (or
 ``make screenshots``) after changing a template:
 
@@ -21,7 +22,6 @@ import time
 from pathlib import Path
 
 import httpx
-import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = Path("/usr/bin/chromium")
@@ -45,11 +45,11 @@ def main(argv: list[str] | None = None) -> None:
         [str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])}
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{tmp}/demo.db"
-        demo = _newsmon("demo", "--database", url, env=env, stdout=subprocess.DEVNULL)
+        demo = _newsmon("demo", "--database", url, "--folder", tmp, env=env,
+                        stdout=subprocess.DEVNULL)
         if demo.wait(timeout=600) != 0:
             raise SystemExit("newsmon demo failed")
-        config = Path(tmp) / "settings.yaml"
-        config.write_text(yaml.safe_dump({"database_url": url, "data_dir": tmp}))
+        config = Path(tmp) / "settings.yaml"  # the demo's: its sources and watchlists
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]
@@ -70,7 +70,8 @@ def main(argv: list[str] | None = None) -> None:
             word = top["title"].split()[0]
             pages = {"today": f"/?day={newest}", "story": f"/stories/{top['id']}",
                      "article": f"/articles/{top['primary_article_id']}",
-                     "search": f"/search?q={word}", "sources": "/sources"}
+                     "search": f"/search?q={word}", "sources": "/sources",
+                     "watchlists": "/watchlists"}
             args.out.mkdir(parents=True, exist_ok=True)
             with sync_playwright() as p:
                 browser = p.chromium.launch(executable_path=str(CHROMIUM),

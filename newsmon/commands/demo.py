@@ -35,6 +35,13 @@ def demo_settings_file(folder: Path, base_url: str, database_url: str) -> Path:
         # A local server: no need to be slow or to wait for AutoThrottle to warm up.
         "crawl": {"download_delay": 0, "autothrottle": False, "source_timeout": "2m"},
         "sources_file": "sources.yaml",
+        # Two standing searches, so that `newsmon watch list`, `newsmon alerts` and the web
+        # app's Watchlists page have something to show; no notify targets: nothing is sent.
+        "watchlists": [
+            {"name": "navy-deals", "query": "navy AND (contract OR deal OR submarine)",
+             "topics": ["defence"]},
+            {"name": "tariffs", "query": "tariff* OR duty OR duties", "topics": ["trade"]},
+        ],
     }
     path = folder / "settings.yaml"
     path.write_text(yaml.safe_dump(settings, sort_keys=False), encoding="utf-8")
