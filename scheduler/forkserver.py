@@ -42,6 +42,7 @@ import threading
 import time
 import traceback
 import types
+import warnings
 from collections.abc import Mapping, Sequence
 
 logger = logging.getLogger(__name__)
@@ -379,6 +380,10 @@ def run_python(args: list[str]) -> int:
             exec(compile(args[1], "<string>", "exec"), main.__dict__)
         elif args[0] == "-m":
             sys.argv = [args[1], *args[2:]]
+            # runpy's warning that the module was imported before: it was, on purpose (the
+            # preload); running it as __main__ is what `python -m` does all the same.
+            warnings.filterwarnings("ignore", category=RuntimeWarning,
+                                    message=r".* found in sys\.modules after import of package")
             runpy.run_module(args[1], run_name="__main__", alter_sys=True)
         else:
             raise ValueError(f"not -m or -c: {args[0]!r}")
