@@ -15,9 +15,11 @@ Contract:
   crawl whose lock went to another holder is stopped. Each attempt's worker and run id go
   into the task's meta.
 - :class:`CrawlWorker` is an RQ ``SimpleWorker``: the task runs in the worker's own process,
-  the crawl in a child of it, so killing the worker orphans only the crawl process, which
-  stops itself (``scheduler.crawl_child`` watches its parent). A thread renews the RQ
-  execution heartbeat every quarter of the visibility timeout; a worker that dies stops
+  the crawl in a child of it (forked from the worker's fork server, as in the service), so
+  killing the worker orphans only the crawl process, which stops itself
+  (``scheduler.crawl_child`` watches its parent; the fork server exits with the worker).
+  A thread renews the RQ execution heartbeat every quarter of the visibility timeout; a
+  worker that dies stops
   renewing it, and its task is requeued (:meth:`~scheduler.distributed.CrawlQueue.reap`).
 - Stop: the first SIGTERM/SIGINT takes no new task and gives the running crawl
   ``scheduler.grace_period`` to finish before stopping it (recorded as interrupted, exactly as

@@ -182,7 +182,8 @@ def test_a_forked_child_is_the_servers_in_its_own_session_with_our_environment(
 
 def test_a_forked_child_is_killed_with_its_group_when_the_server_dies(tmp_path: Path) -> None:
     """The server gone mid-run: the supervisor cannot learn the exit status, says so
-    (SERVER_LOST), and kills what is left of the child's group."""
+    (SERVER_LOST), and kills what is left of the child's group; the next process is forked
+    from a new server."""
     server = ForkServer()
     marker = tmp_path / "pid"
     code = (f"import os, time; open({str(marker)!r}, 'w').write(str(os.getpid())); "
@@ -196,6 +197,11 @@ def test_a_forked_child_is_killed_with_its_group_when_the_server_dies(tmp_path: 
     pid = int(marker.read_text())
     time.sleep(0.5)
     assert not Path(f"/proc/{pid}").exists() or " Z " in Path(f"/proc/{pid}/stat").read_text()
+    dead = server.pid
+    again = run_process(py("import os; print(os.getppid())"), timeout=30,
+                        terminate=threading.Event(), kill_after=1, label="t", launcher=server)
+    assert again.returncode == 0 and server.pid not in (None, dead)
+    assert again.last_lines == (str(server.pid),)  # the next one comes from a new server
     server.close()
 
 
