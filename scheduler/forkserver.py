@@ -69,12 +69,15 @@ PRELOAD = (
 )
 #: Called once after the preload (``module:function``, no arguments): caches every crawl of
 #: an English page fills otherwise (story keys: simplemma's and wordfreq's English data,
-#: about 0.4 CPU-s per crawl process; English is also their fallback language).
+#: about 0.4 CPU-s per crawl process; English is also their fallback language). Package data
+#: only: never the user's configuration, which each crawl process reads afresh.
 WARM = ("crawler.dedup.salient:default_language",)
 #: The return code :meth:`ForkedProcess.wait` gives when the server died before the process
 #: ended (its exit status is then unknown; the supervisor kills its process group).
 SERVER_LOST = 255
 READY_TIMEOUT = 120.0
+#: How long the server may take to answer a request with the forked process's pid.
+FORK_TIMEOUT = 30.0
 #: After the server failed to start, processes are started without it for this long.
 RETRY_AFTER = 300.0
 _MAX_MESSAGE = 1 << 20
@@ -214,7 +217,12 @@ class ForkServer:
                 except OSError as exc:
                     raise ForkServerError(f"cannot reach the fork server: {exc}") from exc
             child.close()
-            answer = mine.recv(64).decode("ascii", "replace").split()
+            mine.settimeout(FORK_TIMEOUT)
+            try:
+                answer = mine.recv(64).decode("ascii", "replace").split()
+            except OSError as exc:  # a timeout included
+                raise ForkServerError(f"the fork server did not answer: {exc}") from exc
+            mine.settimeout(None)
         except BaseException:
             mine.close()
             child.close()
