@@ -343,6 +343,11 @@ class SchedulerSettings(_Strict):
     # Ask a source's URLs with their kept ETag/Last-Modified from the service (or worker)
     # itself first, and start a crawl process only when one of them changed.
     precheck: bool = True
+    # How a crawl process starts: forked from a fork server that has imported what a crawl
+    # needs (scheduler.forkserver; far less CPU per crawl), or spawn: a fresh `python -m
+    # scheduler.crawl_child` each time. The service falls back to spawn by itself if the
+    # fork server cannot start.
+    crawl_start: Literal["forkserver", "spawn"] = "forkserver"
     # How late a run may start and still count; default per source: its interval, at most 1 h.
     misfire_grace: PositiveDuration | None = None
     # After this many failed or timed-out runs in a row a source is backed off ...

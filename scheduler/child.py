@@ -10,6 +10,12 @@ when its timeout passes, its resident memory exceeds the cap, or ``terminate`` i
 before the child exists and passes its id on (the child's RunRecorder adopts it), so a child
 that is killed or crashes still leaves a closed row: ``timeout`` ("killed after 600 s timeout"),
 ``interrupted`` (service shutdown) or ``failed`` ("crawl process exited with signal 9").
+
+Given a :class:`~scheduler.forkserver.ForkServer` (``scheduler.crawl_start: forkserver``, the
+default), a ``python -m``/``-c`` command is forked from that preloaded server instead of
+started afresh; everything above holds the same way (the forked process starts its own
+session, writes into the same pipe, and its exit status comes back from the server). If the
+server cannot start, the command is started as a new process, as with ``spawn``.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from scheduler.forkserver import ForkedProcess, ForkServer, ForkServerError
 from storage.scheduler_store import RunView, SchedulerStore
 
 logger = logging.getLogger(__name__)
@@ -100,24 +107,38 @@ def run_process(
     cmd: Sequence[str], *, timeout: float, terminate: threading.Event, kill_after: float,
     memory_limit_mb: float | None = None, label: str = "child",
     env: Mapping[str, str] | None = None, on_start: Callable[[int], None] | None = None,
+    launcher: ForkServer | None = None,
 ) -> ProcessOutcome:
     """Run ``cmd`` to its end or until stopped; never raises for what the child does.
 
-    ``on_start``, if given, gets the child's pid once it runs. Raises OSError only if the
-    process cannot be started at all.
+    ``on_start``, if given, gets the child's pid once it runs. ``launcher``: fork the process
+    from this server when it can run ``cmd`` (else, or if it fails, start it afresh). Raises
+    OSError only if the process cannot be started at all.
     """
     started = time.monotonic()
     read_fd, write_fd = os.pipe()
+    proc: subprocess.Popen[bytes] | ForkedProcess | None = None
     try:
-        proc = subprocess.Popen(
-            list(cmd), stdin=subprocess.DEVNULL, stdout=write_fd, stderr=write_fd,
-            start_new_session=True, env=dict(env) if env is not None else None, close_fds=True,
-        )
+        if launcher is not None and launcher.can_run(cmd):
+            try:
+                proc = launcher.launch(cmd, env=env if env is not None else os.environ,
+                                       cwd=os.getcwd(), output_fd=write_fd)
+            except ForkServerError as exc:
+                logger.warning("%s: %s; starting its process without the fork server",
+                               label, exc)
+        if proc is None:
+            proc = subprocess.Popen(
+                list(cmd), stdin=subprocess.DEVNULL, stdout=write_fd, stderr=write_fd,
+                start_new_session=True, env=dict(env) if env is not None else None,
+                close_fds=True,
+            )
     except BaseException:
         os.close(read_fd)
         raise
     finally:
         os.close(write_fd)
+    assert proc is not None
+    child = proc
     tail: deque[str] = deque(maxlen=20)
     relay = threading.Thread(target=_relay, args=(read_fd, label, tail),
                              name=f"relay-{label}", daemon=True)
@@ -125,7 +146,7 @@ def run_process(
     exited = threading.Event()
 
     def wait_for_exit() -> None:
-        proc.wait()
+        child.wait()
         exited.set()
 
     threading.Thread(target=wait_for_exit, name=f"wait-{label}", daemon=True).start()
@@ -159,7 +180,8 @@ def run_process(
                            label, kill_after)
             _signal_group(proc.pid, signal.SIGKILL)
             kill_at = None
-    # Anything the child left behind in its group goes with it.
+    # Anything the child left behind in its group goes with it (and a forked child whose
+    # server died, whose end we could not see).
     _signal_group(proc.pid, signal.SIGKILL)
     relay.join(timeout=2)
     assert proc.returncode is not None
@@ -186,6 +208,7 @@ class CrawlSupervisor:
         self, store: SchedulerStore, *, config_path: Path | None, kill_after: float,
         memory_limit_mb: int, python: str = sys.executable,
         env: Mapping[str, str] | None = None, log_level: int = logging.INFO,
+        launcher: ForkServer | None = None,
     ) -> None:
         self.store = store
         self.config_path = config_path
@@ -194,6 +217,8 @@ class CrawlSupervisor:
         self.python = python
         self.env = env
         self.log_level = log_level
+        #: Fork each crawl process from this preloaded server (None: start it afresh).
+        self.launcher = launcher
 
     def command(self, source: str, run_id: int, timeout: float) -> list[str]:
         cmd = [self.python, "-m", "scheduler.crawl_child", "--source", source,
@@ -212,7 +237,7 @@ class CrawlSupervisor:
             outcome = run_process(
                 self.command(source, run_id, timeout), timeout=timeout, terminate=terminate,
                 kill_after=self.kill_after, memory_limit_mb=self.memory_limit_mb * MEMORY_SLACK,
-                label=source, env=self.env,
+                label=source, env=self.env, launcher=self.launcher,
                 on_start=lambda pid: self.store.set_run_pid(run_id, pid),
             )
         except OSError as exc:

@@ -7,7 +7,9 @@ starts and dies with this process) and records the run in the ``crawl_runs`` row
 supervisor created. Scrapy's own limits apply inside: ``CLOSESPIDER_TIMEOUT`` a little below the
 hard timeout (so the crawl usually ends itself, cleanly, before the supervisor kills it) and
 ``MEMUSAGE_LIMIT_MB``, checked every few seconds. If the service dies, the child notices it has
-been re-parented and shuts down gracefully, recording the run as interrupted.
+been re-parented and shuts down gracefully, recording the run as interrupted. Forked from the
+service's fork server (:mod:`scheduler.forkserver`), the parent it watches is that server,
+which exits when the service does.
 
 Exit status: 0 ok, 10 partial, 11 failed, 12 timeout, 13 interrupted, 14 skipped (another
 crawl of the source holds its run lock; the row says who), 2 bad configuration or unknown
@@ -48,11 +50,21 @@ def soft_timeout(hard: float) -> float:
     return max(1.0, hard - min(CLOSE_MARGIN, hard / 5))
 
 
-def _watch_parent(parent: int, interval: float = 1.0) -> None:
+def parent_to_watch(service: int) -> int:
+    """The process whose end means the service is gone: the service itself, or the fork
+    server that forked this process (it exits when the service does)."""
+    from scheduler.forkserver import forked_from
+
+    server = forked_from()
+    return server if server is not None else service
+
+
+def _watch_parent(service: int, interval: float = 1.0) -> None:
     """Stop this crawl gracefully (then firmly) once the service that started it is gone."""
+    parent = parent_to_watch(service)
     while os.getppid() == parent:
         time.sleep(interval)
-    logger.warning("the newsmon service (pid %s) is gone; stopping this crawl", parent)
+    logger.warning("the newsmon service (pid %s) is gone; stopping this crawl", service)
     os.kill(os.getpid(), signal.SIGTERM)
     time.sleep(30)
     os.kill(os.getpid(), signal.SIGTERM)  # Scrapy's second signal: stop now

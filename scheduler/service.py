@@ -58,6 +58,7 @@ from config.schema import Settings, Source
 from scheduler.adaptive import Cadence, bounds, read_cadence
 from scheduler.banner import startup_lines
 from scheduler.child import CrawlResult, CrawlSupervisor, run_process
+from scheduler.forkserver import ForkServer
 from scheduler.jobs import (
     DIGEST_JOB_ID,
     backoff_delay,
@@ -104,10 +105,14 @@ class Service:
         self._first_runs: dict[str, datetime | None] = {}
         self.digest_command = list(digest_command) if digest_command else None
         self.lock = SchedulerLock(store, stale_after=self.conf.stale_lock_after, clock=clock)
+        #: Crawl processes are forked from it (started on the first crawl, stopped with us).
+        self.launcher: ForkServer | None = None
+        if self.conf.crawl_start == "forkserver" and settings.distributed.redis_url is None:
+            self.launcher = ForkServer(python)
         self.supervisor: CrawlSupervisor | QueueSupervisor = CrawlSupervisor(
             store, config_path=config_path, kill_after=self.conf.kill_after.total_seconds(),
             memory_limit_mb=settings.crawl.memory_limit_mb, python=python,
-            log_level=child_log_level,
+            log_level=child_log_level, launcher=self.launcher,
         )
         if settings.distributed.redis_url is not None:
             # Distributed: each run is a task on the queue, crawled by a `newsmon worker`.
@@ -167,6 +172,8 @@ class Service:
                 self.scheduler.shutdown(wait=True)
             if alerts is not None:
                 alerts.stop()
+            if self.launcher is not None:
+                self.launcher.close()
             for signum, handler in previous:
                 signal.signal(signum, handler)
             self.lock.release()

@@ -15,9 +15,11 @@ Contract:
   crawl whose lock went to another holder is stopped. Each attempt's worker and run id go
   into the task's meta.
 - :class:`CrawlWorker` is an RQ ``SimpleWorker``: the task runs in the worker's own process,
-  the crawl in a child of it, so killing the worker orphans only the crawl process, which
-  stops itself (``scheduler.crawl_child`` watches its parent). A thread renews the RQ
-  execution heartbeat every quarter of the visibility timeout; a worker that dies stops
+  the crawl in a child of it (forked from the worker's fork server, as in the service), so
+  killing the worker orphans only the crawl process, which stops itself
+  (``scheduler.crawl_child`` watches its parent; the fork server exits with the worker).
+  A thread renews the RQ execution heartbeat every quarter of the visibility timeout; a
+  worker that dies stops
   renewing it, and its task is requeued (:meth:`~scheduler.distributed.CrawlQueue.reap`).
 - Stop: the first SIGTERM/SIGINT takes no new task and gives the running crawl
   ``scheduler.grace_period`` to finish before stopping it (recorded as interrupted, exactly as
@@ -51,6 +53,7 @@ from config.loader import warn_placeholder_contact
 from config.schema import Settings
 from scheduler.child import CrawlSupervisor
 from scheduler.distributed import ORPHAN_WAIT, CrawlQueue, SourceLock, attempt_runs, redacted
+from scheduler.forkserver import ForkServer
 from scheduler.precheck import PreCheck, pages_due
 from storage.scheduler_store import SchedulerStore
 from storage.store import Store
@@ -80,6 +83,8 @@ class WorkerContext:
     log_level: int = logging.WARNING
     #: The conditional-GET pre-check, made on first use (robots.txt kept across tasks).
     precheck: PreCheck | None = None
+    #: The fork server crawl processes are forked from (``scheduler.crawl_start``).
+    launcher: ForkServer | None = None
 
 
 _context: WorkerContext | None = None
@@ -184,7 +189,8 @@ def crawl_task(source: str, timeout: float) -> int:
         supervisor = CrawlSupervisor(
             store, config_path=ctx.config_path,
             kill_after=conf.scheduler.kill_after.total_seconds(),
-            memory_limit_mb=conf.crawl.memory_limit_mb, log_level=ctx.log_level)
+            memory_limit_mb=conf.crawl.memory_limit_mb, log_level=ctx.log_level,
+            launcher=ctx.launcher)
         result = supervisor.run(source, timeout, stop_crawl)
         logger.info("%s: run %d %s in %.1f s", source, result.run_id, result.status,
                     result.seconds)
@@ -297,8 +303,9 @@ def serve(settings: Settings, config_path: Path | None, *, log_level: int = logg
     store = Store.from_url(settings.database_url)  # applies pending migrations
     terminate = threading.Event()
     name = worker_name()
+    launcher = ForkServer() if settings.scheduler.crawl_start == "forkserver" else None
     _context = WorkerContext(settings, config_path, store.engine, queue, terminate, name,
-                             log_level)
+                             log_level, launcher=launcher)
     worker = CrawlWorker([queue.queue], name=name, connection=queue.redis,
                          visibility_timeout=queue.visibility,
                          grace_period=settings.scheduler.grace_period.total_seconds(),
@@ -312,4 +319,6 @@ def serve(settings: Settings, config_path: Path | None, *, log_level: int = logg
                     else "WARNING")
     finally:
         _context = None
+        if launcher is not None:
+            launcher.close()
         store.close()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import random
 import re
 import sys
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -289,8 +290,11 @@ def _polling_result(seed: int) -> dict[str, Any]:
                "children_cpu_s": round(rnd.uniform(10, 90), 2),
                "seconds": round(rnd.uniform(1, 60), 1),
                "unchanged_seconds": round(rnd.uniform(1, 9), 2),
-               "rss_mb": round(rnd.uniform(60, 90), 1)} for r in range(4)]
+               "rss_mb": round(rnd.uniform(60, 90), 1),
+               "server_cpu_s": round(rnd.uniform(1, 5), 2),
+               "server_rss_mb": round(rnd.uniform(100, 200), 1)} for r in range(4)]
     return {"feeds": 100 * (seed + 2), "rounds": rounds, "interval": 60 + seed,
+            "crawl_start": ["forkserver", "spawn"][seed],
             "changed_share": 0.05 + seed / 100, "max_parallel": 4 + seed,
             "unchanged_ms": round(rnd.uniform(2, 30), 2),
             "changed_ms": round(rnd.uniform(100, 9000), 1),
@@ -305,6 +309,17 @@ def test_polling_section_comes_from_the_results() -> None:
     second = pb.render_section(_polling_result(1), COMMANDS[1], INFO[1])
     assert constant_figures(first, second) == []
     assert "200 RSS feeds on one local server" in first and "300 RSS feeds" in second
+
+
+def test_polling_section_shows_its_baseline_from_that_run() -> None:
+    """The before (``--baseline``) comes from a result that run printed, command and all."""
+    results = [{"result": _polling_result(seed), "command": COMMANDS[seed],
+                "info": asdict(INFO[seed])} for seed in (0, 1)]
+    first = pb.render_section(_polling_result(0), COMMANDS[0], INFO[0], results[1])
+    second = pb.render_section(_polling_result(1), COMMANDS[1], INFO[1], results[0])
+    assert constant_figures(first, second) == []
+    assert f"`crawl_start: spawn` (run of commit {INFO[1].commit}" in first
+    assert f"{_polling_result(1)['changed_ms']} ms per changed poll" in first
 
 
 def _web_result(k: int, db: str) -> wb.Result:

@@ -32,7 +32,7 @@ from newsmon.app import app
 from newsmon.cli import _load_commands as load_commands
 from scheduler.distributed import CrawlQueue
 from storage import Store
-from storage.models import Article, ArticleURL, ArticleVersion
+from storage.models import Article, ArticleURL, ArticleVersion, CrawlRun
 from storage.scheduler_store import RunView, SchedulerStore
 
 pytestmark = [pytest.mark.slow, pytest.mark.redis, pytest.mark.postgres]
@@ -158,6 +158,13 @@ def test_two_workers_crawl_the_site_concurrently_storing_each_article_once(
         assert w.stop() == 0, w.output()
 
 
+def _ppid(pid: int) -> int | None:
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except OSError:
+        return None
+
+
 def test_a_worker_killed_mid_task_has_its_task_finished_by_the_other(
     tmp_path: Path, site: SampleSite, pg_url: str, sched: SchedulerStore, queue_name: str,
     procs: Callable[..., Proc],
@@ -175,6 +182,13 @@ def test_a_worker_killed_mid_task_has_its_task_finished_by_the_other(
     assert job.worker_name
     victim = next(w for w in workers if f".{w.pid}." in job.worker_name)
     survivor = next(w for w in workers if w is not victim)
+    # The crawl process is forked from the worker's fork server (scheduler.crawl_start's
+    # default), which is the worker's child and exits with it.
+    with sched.engine.connect() as conn:
+        crawl_pid = wait_for(lambda: conn.execute(select(CrawlRun.pid).where(
+            CrawlRun.status == "running")).scalar(), 30, "the crawl's pid")
+    server = _ppid(crawl_pid)
+    assert server not in (None, victim.pid) and _ppid(server) == victim.pid
     killed_at = time.monotonic()
     victim.kill()
 

@@ -29,7 +29,7 @@ from crawler.sample_site import SampleSite, render_sources
 from newsmon.app import app
 from newsmon.cli import _load_commands as load_commands
 from storage import ArticleRecord, Store, search_index
-from storage.models import Article, ArticleURL, ArticleVersion
+from storage.models import Article, ArticleURL, ArticleVersion, CrawlRun
 from storage.scheduler_store import RunView, SchedulerStore
 from storage.search import search
 
@@ -333,3 +333,43 @@ def test_the_service_indexes_what_waits_for_search(
         assert svc.stop() == 0
     finally:
         writer.close()
+
+
+def _ppid(pid: int) -> int | None:
+    """The parent of a live (not zombie) process, or None once it has ended."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return None if fields[0] in ("Z", "X") else int(fields[1])
+
+
+@SQLITE_ONLY
+def test_a_forked_crawl_process_stops_itself_when_the_service_is_killed(
+    service_env: Callable[..., Path], services: Callable[..., Service],
+    sched: SchedulerStore, site: SampleSite,
+) -> None:
+    """``crawl_start: forkserver`` (the default): the crawl process is the fork server's
+    child, not the service's; kill -9 of the service ends the fork server, and the crawl,
+    re-parented, stops itself and closes its own run row (no supervisor is left to)."""
+    site.set_delay(SLOW_ARTICLE, 120)
+    config = service_env({"bharat-defence-wire": {"schedule": {"interval": "1h"},
+                                                  "timeout": "5m"}},
+                         scheduler={"crawl_start": "forkserver"})
+    svc = services(config)
+    wait_for(lambda: sum(n for path, n in site.requests.items()
+                         if "/india-news/" in path) >= 2, 60, "the crawl to fetch articles")
+    with sched.engine.connect() as conn:
+        pid = conn.execute(select(CrawlRun.pid).where(CrawlRun.status == "running")
+                           ).scalar_one()
+    assert pid is not None
+    server = _ppid(pid)
+    assert server is not None and server != svc.proc.pid, "not forked from the fork server"
+    assert _ppid(server) == svc.proc.pid, "the fork server is the service's child"
+    svc.proc.kill()
+    svc.proc.wait(10)
+    wait_for(lambda: _ppid(server) is None, 10, "the fork server to exit with the service")
+    wait_for(lambda: _ppid(pid) is None, 60, "the orphaned crawl process to stop itself")
+    run = sched.runs(None, 10)[0]
+    assert run.status == "interrupted" and run.finished is not None, run
+    assert "fork server ready" in svc.output()

@@ -77,6 +77,12 @@ def language_code(language: str | None) -> str:
     return code
 
 
+def default_language() -> str:
+    """Load the default language's data now (the fork server does, once for every crawl
+    process it forks); its code."""
+    return language_code(None)
+
+
 @lru_cache(maxsize=200_000)
 def _lemma(word: str, lang: str) -> str:
     return str(simplemma.lemmatize(word, lang=lang)).lower()
