@@ -96,12 +96,17 @@ def main(argv: list[str] | None = None) -> int:
             handler.addFilter(FetchNoiseFilter())  # a failed fetch: one line, no traceback
     # Deprecated inside crawler.runner (Scrapy 2.19); nothing the operator can act on.
     warnings.filterwarnings("ignore", message="The install_root_handler parameter")
-    from config import ConfigError, load_settings
+    from config import ConfigError
     from config.loader import placeholder_warning_given
+    from config.remembered import load_settings_remembered
 
     placeholder_warning_given()  # the service or worker that started this child has said it
     try:
-        settings = load_settings(args.config)
+        # Forked from the fork server, which read the configuration just before: unchanged
+        # files are not read again (config.remembered).
+        settings, remembered = load_settings_remembered(args.config)
+        if remembered:
+            logger.debug("configuration as read before the fork (its files unchanged)")
         source = settings.source(args.source)
     except ConfigError as exc:
         logger.error("%s", exc)

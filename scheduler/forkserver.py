@@ -51,7 +51,8 @@ logger = logging.getLogger(__name__)
 #: What a crawl process imports, loaded once in the server (never the Twisted reactor).
 PRELOAD = (
     # ours, as crawler.runner and the pipelines import them
-    "scheduler.crawl_child", "config", "config.loader", "config.taxonomy", "crawler.runner",
+    "scheduler.crawl_child", "config", "config.loader", "config.remembered", "config.taxonomy",
+    "crawler.runner",
     "crawler.spiders", "crawler.settings", "crawler.extraction", "crawler.logformatter",
     "crawler.hosts", "crawler.topics", "crawler.entities", "crawler.dedup",
     "crawler.pipelines.validate", "crawler.pipelines.extract", "crawler.pipelines.classify",
@@ -70,7 +71,7 @@ PRELOAD = (
 #: Called once after the preload (``module:function``, no arguments): caches every crawl of
 #: an English page fills otherwise (story keys: simplemma's and wordfreq's English data,
 #: about 0.4 CPU-s per crawl process; English is also their fallback language). Package data
-#: only: never the user's configuration, which each crawl process reads afresh.
+#: only: the user's configuration is read before each fork instead (:func:`_warm`).
 WARM = ("crawler.dedup.salient:default_language",)
 #: The return code :meth:`ForkedProcess.wait` gives when the server died before the process
 #: ended (its exit status is then unknown; the supervisor kills its process group).
@@ -308,9 +309,11 @@ def serve(control_fd: int, preload: Sequence[str]) -> int:
                         os.close(fd)
                     continue
                 channel, output = socket.socket(fileno=fds[0]), fds[1]
+                request = json.loads(message)
+                _warm(request)
                 pid = os.fork()
                 if pid == 0:
-                    _child(json.loads(message), output,
+                    _child(request, output,
                            [control.fileno(), wake_r, wake_w, _selector_fd(selector),
                             channel.fileno(), *(c.fileno() for c in children.values())])
                 os.close(output)
@@ -325,6 +328,24 @@ def serve(control_fd: int, preload: Sequence[str]) -> int:
                 except BlockingIOError:
                     pass
                 _reap(children)
+
+
+def _warm(request: dict[str, object]) -> None:
+    """Before forking a crawl process: its configuration, read here while its files are
+    unchanged and remembered (:mod:`config.remembered`), so that the process finds it parsed
+    and validated instead of reading thousands of sources again. What is wrong with the
+    configuration is the crawl process's to report: nothing is said here."""
+    args, env, cwd = request.get("args"), request.get("env"), request.get("cwd")
+    if not (isinstance(args, list) and args[:2] == ["-m", "scheduler.crawl_child"]
+            and isinstance(env, dict) and isinstance(cwd, str)):
+        return
+    config = str(args[args.index("--config") + 1]) if "--config" in args[:-1] else None
+    try:
+        from config.remembered import remember
+
+        remember(config, env={str(k): str(v) for k, v in env.items()}, cwd=cwd)
+    except Exception:  # noqa: S110 - the crawl process reads it again and says what is wrong
+        pass
 
 
 def _selector_fd(selector: selectors.BaseSelector) -> int:
