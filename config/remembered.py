@@ -15,13 +15,15 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import TypeVar
 
 from config.loader import ENV_CONFIG, ENV_DATABASE_URL, ENV_REDIS_URL, load_settings
 from config.schema import Settings
 
 SETTLE_SECONDS = 2.0
+T = TypeVar("T")
 _FileStat = tuple[int, int, int, int]
 _Key = tuple[str | None, str | None, str | None, str | None]
 _remembered: dict[_Key, tuple[tuple[tuple[str, _FileStat], ...], Settings]] = {}
@@ -78,4 +80,24 @@ def load_settings_remembered(path: str | Path | None = None) -> tuple[Settings, 
     return remember(path), known
 
 
-__all__ = ["SETTLE_SECONDS", "load_settings_remembered", "remember"]
+_built: dict[tuple[str, str | None], tuple[_FileStat | None, object]] = {}
+
+
+def built_from_file(kind: str, path: str | Path | None, build: Callable[[], T]) -> T:
+    """``build()`` (the topics or the gazetteer compiled from the file at ``path``; None: the
+    packaged file, which changes only with newsmon), remembered in this process on the same
+    terms as the settings: while the file is unchanged and was not changed in the last
+    :data:`SETTLE_SECONDS`. The fork server builds them before each fork, so a crawl process
+    does not compile them again."""
+    where = None if path is None else os.path.abspath(path)
+    stat = None if where is None else _stat(where)
+    hit = _built.get((kind, where))
+    if hit is not None and hit[0] == stat:
+        return hit[1]  # type: ignore[return-value]
+    value = build()
+    if where is None or (stat is not None and stat[3] / 1e9 < time.time() - SETTLE_SECONDS):
+        _built[(kind, where)] = (stat, value)
+    return value
+
+
+__all__ = ["SETTLE_SECONDS", "built_from_file", "load_settings_remembered", "remember"]

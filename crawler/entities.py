@@ -45,11 +45,15 @@ class Gazetteer:
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> Gazetteer:
-        """Compile the gazetteer file at ``path`` (the packaged one by default).
+        """Compile the gazetteer file at ``path`` (the packaged one by default); remembered
+        while the file is unchanged (:func:`config.remembered.built_from_file`).
 
         Raises :class:`config.loader.ConfigError` if it is not valid.
         """
-        return cls(load_entities(path))
+        from config.remembered import built_from_file
+
+        return built_from_file(f"entities:{cls.__qualname__}", path,
+                               lambda: cls(load_entities(path)))
 
     def extract(self, text: str) -> list[Entity]:
         """Entities mentioned in ``text``, in order of first mention (see

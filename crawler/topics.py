@@ -232,11 +232,14 @@ class Taxonomy:
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> Taxonomy:
-        """Compile the topics file at ``path`` (the packaged one by default).
+        """Compile the topics file at ``path`` (the packaged one by default); remembered
+        while the file is unchanged (:func:`config.remembered.built_from_file`).
 
         Raises :class:`config.loader.ConfigError` if it is not valid.
         """
-        return cls(load_topics(path))
+        from config.remembered import built_from_file
+
+        return built_from_file(f"topics:{cls.__qualname__}", path, lambda: cls(load_topics(path)))
 
     @property
     def names(self) -> tuple[str, ...]:

@@ -342,8 +342,12 @@ def _warm(request: dict[str, object]) -> None:
     config = str(args[args.index("--config") + 1]) if "--config" in args[:-1] else None
     try:
         from config.remembered import remember
+        from crawler.entities import Gazetteer
+        from crawler.topics import Taxonomy
 
-        remember(config, env={str(k): str(v) for k, v in env.items()}, cwd=cwd)
+        settings = remember(config, env={str(k): str(v) for k, v in env.items()}, cwd=cwd)
+        Taxonomy.load(settings.topics_file)
+        Gazetteer.load(settings.entities_file)
     except Exception:  # noqa: S110 - the crawl process reads it again and says what is wrong
         pass
 

@@ -96,3 +96,26 @@ def test_a_forked_crawl_process_finds_the_configuration_read_before_the_fork(
         assert any(line.startswith(read_before) for line in after), after
     finally:
         server.close()
+
+
+def test_topics_and_gazetteer_are_compiled_once_while_their_file_is_unchanged(
+        tmp_path: Path) -> None:
+    from config.loader import PACKAGED_SETTINGS
+    from crawler.entities import Gazetteer
+
+    packaged = PACKAGED_SETTINGS.with_name("entities.yaml").read_text(encoding="utf-8")
+    entities = tmp_path / "entities.yaml"
+    entities.write_text(packaged, encoding="utf-8")
+    then = time.time() - 60
+    os.utime(entities, (then, then))
+    first = Gazetteer.load(entities)
+    assert Gazetteer.load(entities) is first
+    assert Gazetteer.load(str(entities)) is first  # the same file, however it is named
+    # Changed (and a minute old again): compiled anew, with the change.
+    entities.write_text(packaged + "\n", encoding="utf-8")
+    os.utime(entities, (then, then))
+    again = Gazetteer.load(entities)
+    assert again is not first and Gazetteer.load(entities) is again
+    # Written just now: never remembered, it may still be being written.
+    entities.write_text(packaged, encoding="utf-8")
+    assert Gazetteer.load(entities) is not Gazetteer.load(entities)
