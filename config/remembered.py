@@ -42,6 +42,11 @@ def _key(path: str | Path | None, env: Mapping[str, str], cwd: str | None) -> _K
     return (where, env.get(ENV_CONFIG), env.get(ENV_DATABASE_URL), env.get(ENV_REDIS_URL))
 
 
+def _settled(stat: _FileStat | None) -> bool:
+    """Whether a file with ``stat`` was last changed over :data:`SETTLE_SECONDS` ago."""
+    return stat is not None and stat[3] / 1e9 < time.time() - SETTLE_SECONDS
+
+
 def _recall(key: _Key) -> Settings | None:
     hit = _remembered.get(key)
     if hit is None:
@@ -58,26 +63,27 @@ def remember(path: str | Path | None = None, *, env: Mapping[str, str] | None = 
     """The settings :func:`config.load_settings` gives for ``path`` and ``env`` (relative
     paths taken from ``cwd``), loaded now unless remembered and unchanged; remembered for
     :func:`load_settings_remembered`. Raises :class:`config.ConfigError` as the loader does."""
-    env = os.environ if env is None else env
+    return _remember(path, os.environ if env is None else env, cwd)[0]
+
+
+def _remember(path: str | Path | None, env: Mapping[str, str], cwd: str | None
+              ) -> tuple[Settings, bool]:
     key = _key(path, env, cwd)
     settings = _recall(key)
     if settings is not None:
-        return settings
-    where = None if path is None else Path(key[0] or path)
-    settings = load_settings(where, env=env)
+        return settings, True
+    settings = load_settings(None if path is None else Path(key[0] or path), env=env)
     files = tuple((file, _stat(file)) for file in settings._files)
-    settled = time.time() - SETTLE_SECONDS
-    if all(stat is not None and stat[3] / 1e9 < settled for _, stat in files):
+    if all(_settled(stat) for _, stat in files):
         _remembered[key] = (tuple((f, s) for f, s in files if s is not None), settings)
-    return settings
+    return settings, False
 
 
 def load_settings_remembered(path: str | Path | None = None) -> tuple[Settings, bool]:
     """The settings for ``path`` and this process's environment, and whether they were
     remembered (by a fork server before this process was forked from it, or by an earlier
     call); read from the files when they changed since. Raises :class:`config.ConfigError`."""
-    known = _recall(_key(path, os.environ, None)) is not None
-    return remember(path), known
+    return _remember(path, os.environ, None)
 
 
 _built: dict[tuple[str, str | None], tuple[_FileStat | None, object]] = {}
@@ -95,7 +101,7 @@ def built_from_file(kind: str, path: str | Path | None, build: Callable[[], T]) 
     if hit is not None and hit[0] == stat:
         return hit[1]  # type: ignore[return-value]
     value = build()
-    if where is None or (stat is not None and stat[3] / 1e9 < time.time() - SETTLE_SECONDS):
+    if where is None or _settled(stat):
         _built[(kind, where)] = (stat, value)
     return value
 
